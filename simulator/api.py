@@ -1,0 +1,162 @@
+"""The public API: run a config, get pandas DataFrames back (no disk, no printing).
+
+    from simulator import load_config, run
+    results = run(load_config("configs/connect_only.yaml"), replications=2000)
+    results.summary        # one row per strategy and metric
+    results.runs           # one row per strategy and replication
+    results.monthly        # one row per strategy, replication and month
+
+Replications are simulated in blocks that bound memory; every draw is keyed by the
+replication's global index, so the numbers do not depend on the block size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from simulator.config import Config
+from simulator.engine import simulate_block
+from simulator.metrics import COUNTS, FLOWS
+from simulator.stats import describe, describe_ratio, ratio_or_inf
+
+#: metrics summarised per strategy, in report order
+SUMMARY_METRICS: tuple[str, ...] = (
+    "cost_per_reply",
+    "cost_per_positive_reply",
+    "cost_per_meeting",
+    "replies",
+    "positive_replies",
+    "meetings",
+    "cost",
+    "connects_sent",
+    "credits_spent",
+    "credits_refunded",
+    "credits_forfeited",
+    "credits_expired",
+    "prospects_exhausted",
+)
+RATIOS = {
+    "cost_per_reply": "replies",
+    "cost_per_positive_reply": "positive_replies",
+    "cost_per_meeting": "meetings",
+}
+MEMORY_PER_BLOCK = 256 * 2**20  # bytes of engine state per block of replications
+
+
+@dataclass
+class Results:
+    """What a run gives back: the config it ran, its seed and three tables."""
+
+    config: Config
+    seed: int
+    replications: int
+    runs: pd.DataFrame
+    monthly: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def bytes_per_replication(config: Config) -> int:
+    """Engine state of one replication and one strategy (an upper estimate)."""
+    prospects = sum(
+        s.size + s.new_per_month * max(0, config.horizon_months - 1)
+        for s in config.segments.values()
+    )
+    per_prospect = 1 + 1 + 4 + 1 + 4  # status, open items, scratch, seat, list order
+    per_seat_day = 3 * 4 + 8  # invitations sent/accepted/withdrawn, credit arrivals
+    per_month = len(COUNTS) * 8 * 2
+    return (
+        prospects * per_prospect
+        + config.accounts * config.horizon_days * per_seat_day
+        + config.horizon_months * per_month
+        + 4096
+    )
+
+
+def block_size(config: Config, replications: int) -> int:
+    """Replications per block so that a block's state stays within MEMORY_PER_BLOCK."""
+    return int(max(1, min(replications, MEMORY_PER_BLOCK // bytes_per_replication(config))))
+
+
+def simulate_counts(
+    config: Config,
+    replications: int,
+    seed: int,
+    block: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Monthly counts per strategy: arrays (replications, months, counts)."""
+    block = block or block_size(config, replications)
+    out = {
+        name: np.zeros((replications, config.horizon_months, len(COUNTS)), dtype=np.int64)
+        for name in config.strategies
+    }
+    for lo in range(0, replications, block):
+        reps = np.arange(lo, min(replications, lo + block))
+        for name in config.strategies:
+            out[name][reps] = simulate_block(config, name, reps, seed)
+        if progress is not None:
+            progress(reps.size)
+    return out
+
+
+def _tables(config: Config, counts: dict[str, np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    months = config.horizon_months
+    runs_parts, monthly_parts = [], []
+    for name, array in counts.items():
+        n_reps = array.shape[0]
+        plan = config.plans[config.strategies[name].plan]
+        fee = plan.price_per_month * config.accounts
+        monthly = pd.DataFrame(array.reshape(n_reps * months, len(COUNTS)), columns=list(COUNTS))
+        monthly.insert(0, "month", np.tile(np.arange(months), n_reps))
+        monthly.insert(0, "replication", np.repeat(np.arange(n_reps), months))
+        monthly.insert(0, "strategy", name)
+        monthly["cost"] = fee
+        monthly_parts.append(monthly)
+        totals = array[:, :, : len(FLOWS)].sum(axis=1)
+        runs = pd.DataFrame(totals, columns=list(FLOWS))
+        for i, stock in enumerate(COUNTS[len(FLOWS) :]):
+            runs[stock] = array[:, -1, len(FLOWS) + i]
+        runs.insert(0, "replication", np.arange(n_reps))
+        runs.insert(0, "strategy", name)
+        runs["cost"] = fee * months
+        for ratio, denominator in RATIOS.items():
+            runs[ratio] = ratio_or_inf(runs["cost"].to_numpy(), runs[denominator].to_numpy())
+        runs_parts.append(runs)
+    runs_table = pd.concat(runs_parts, ignore_index=True)
+    monthly_table = pd.concat(monthly_parts, ignore_index=True)
+    for table in (runs_table, monthly_table):
+        table["strategy"] = pd.Categorical(table["strategy"], categories=list(counts))
+    return runs_table, monthly_table
+
+
+def summarise(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per strategy and metric: mean, mcse, median, p5, p95 (pooled for ratios)."""
+    rows = []
+    for strategy, group in runs.groupby("strategy", observed=True, sort=False):
+        for metric in SUMMARY_METRICS:
+            if metric in RATIOS:
+                stats = describe_ratio(group["cost"], group[RATIOS[metric]])
+            else:
+                stats = describe(group[metric])
+            rows.append({"strategy": strategy, "metric": metric, **stats})
+    columns = ["strategy", "metric", "mean", "mcse", "median", "p5", "p95", "pooled"]
+    return pd.DataFrame(rows).reindex(columns=[*columns, "share_infinite"])
+
+
+def run(
+    config: Config,
+    replications: int | None = None,
+    seed: int | None = None,
+    block: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Results:
+    """Simulate every strategy of `config` on common random numbers."""
+    replications = replications or config.replications
+    seed = config.seed if seed is None else seed
+    counts = simulate_counts(config, replications, seed, block, progress)
+    runs, monthly = _tables(config, counts)
+    return Results(config, seed, replications, runs, monthly, summarise(runs))

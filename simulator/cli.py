@@ -1,0 +1,129 @@
+"""The command line: ``outreach-sim run CONFIG`` and ``outreach-sim validate CONFIG``.
+
+A thin shell around the API. A config mistake prints one line per error (file, field
+path, reason) and exits with code 2, never a traceback; Ctrl-C stops with one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from simulator.api import Results, run
+from simulator.config import ConfigError, load_config
+from simulator.output import ResultsExistError, default_folder, write_results
+
+EXIT_CONFIG = 2
+EXIT_INTERRUPTED = 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="outreach-sim",
+        description="Monte Carlo simulator of LinkedIn outreach campaigns.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_cmd = commands.add_parser("run", help="simulate a config and write a results folder")
+    run_cmd.add_argument("config", type=Path, help="a YAML config (see docs/config.md)")
+    run_cmd.add_argument("--runs", type=int, help="replications (default: the config's)")
+    run_cmd.add_argument("--seed", type=int, help="seed (default: the config's)")
+    run_cmd.add_argument(
+        "--out", type=Path, help="results folder (default: results/<config>-<time>)"
+    )
+    run_cmd.add_argument("--force", action="store_true", help="replace an existing --out")
+    run_cmd.add_argument("--quiet", action="store_true", help="no progress bar, no table")
+    validate = commands.add_parser("validate", help="check a config without running it")
+    validate.add_argument("config", type=Path)
+    return parser
+
+
+def _money(x: float) -> str:
+    return "inf" if math.isinf(x) else f"${x:,.2f}"
+
+
+def headline_table(results: Results) -> str:
+    """The figures a sales lead asks for first, one line per strategy."""
+    s = results.summary.set_index(["strategy", "metric"])
+    header = (
+        f"{'strategy':<24} {'cost/reply (median)':>20} {'pooled':>10} {'p5-p95':>23} "
+        f"{'no reply':>9} {'replies/mo':>11} {'meetings':>9}"
+    )
+    lines = [header, "-" * len(header)]
+    months = results.config.horizon_months
+    for strategy in results.config.strategies:
+        cpr = s.loc[(strategy, "cost_per_reply")]
+        replies = s.loc[(strategy, "replies")]
+        meetings = s.loc[(strategy, "meetings")]
+        spread = f"{_money(cpr['p5'])} - {_money(cpr['p95'])}"
+        lines.append(
+            f"{strategy:<24} {_money(cpr['median']):>20} {_money(cpr['pooled']):>10} "
+            f"{spread:>23} {cpr['share_infinite']:>9.1%} {replies['mean'] / months:>11.1f} "
+            f"{meetings['mean']:>9.1f}"
+        )
+    return "\n".join(lines)
+
+
+def _progress(total: int, quiet: bool):
+    if quiet or not sys.stderr.isatty():
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="rep", desc="simulating", file=sys.stderr, mininterval=1.0)
+    return bar, bar.update
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if args.runs is not None and args.runs < 1:
+        raise ConfigError([f"--runs: must be at least 1, got {args.runs}"])
+    if args.seed is not None and args.seed < 0:
+        raise ConfigError([f"--seed: must be 0 or more, got {args.seed}"])
+    folder = args.out or default_folder(Path("results"), config.name)
+    if folder.exists() and not args.force:
+        raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
+    replications = args.runs or config.replications
+    bar, update = _progress(replications * len(config.strategies), args.quiet)
+    try:
+        results = run(config, replications=args.runs, seed=args.seed, progress=update)
+    finally:
+        if bar is not None:
+            bar.close()
+    written = write_results(results, folder, force=args.force, command=["outreach-sim", *sys.argv[1:]])
+    if not args.quiet:
+        print(f"{config.name}: {results.replications} replications, seed {results.seed}")
+        print(headline_table(results))
+    print(f"results written to {written}")
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    print(
+        f"{args.config}: ok ({len(config.segments)} segments, "
+        f"{len(config.strategies)} strategies, {config.horizon_months} months)"
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        return _validate(args)
+    except ConfigError as error:
+        for line in error.lines:
+            print(line, file=sys.stderr)
+        return EXIT_CONFIG
+    except ResultsExistError as error:
+        print(f"outreach-sim: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        print("outreach-sim: interrupted; no results were written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

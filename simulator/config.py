@@ -1,0 +1,404 @@
+"""Campaign configs: YAML in, validated typed models out (MODEL.md sections 2 to 7, 9).
+
+A config is one *scenario* (horizon, seats, limits, plans, prospect segments) and one or
+more *strategies* (a plan and a playbook each) that run on it with common random
+numbers. Every mistake is reported as one line naming the file, the field path and the
+reason; :class:`ConfigError` carries all of them at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from simulator.plans import BUILTIN_PLANS
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Count = Annotated[int, Field(ge=0)]
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class Model(BaseModel):
+    """Base for config models: unknown keys are errors (they are usually typos)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- plans (section 3) ---------------------------------------------------------------
+
+
+class Plan(Model):
+    """A LinkedIn plan, per seat."""
+
+    price_per_month: Annotated[float, Field(ge=0.0)]
+    credits_per_month: Count
+    credits_cap: Count
+    notes_per_month: Count | None = None  # None: unlimited personalised notes
+    note_length: PositiveInt = 300
+    followup_inmail: Literal["none", "after_response", "yes"] = "after_response"
+    open_profile_messages: bool = True
+
+
+# --- prospects (section 4) -----------------------------------------------------------
+
+
+class LognormalDelay(Model):
+    """Discretised lognormal: day k takes the mass of (k-1, k], truncated at the window."""
+
+    dist: Literal["lognormal"]
+    median: Annotated[float, Field(gt=0.0)]
+    sigma: Annotated[float, Field(gt=0.0)] = 1.0
+
+
+class FixedDelay(Model):
+    """Every outcome arrives exactly `days` after the touch."""
+
+    dist: Literal["fixed"]
+    days: PositiveInt
+
+
+class PmfDelay(Model):
+    """Explicit probabilities for a delay of 1, 2, 3, ... days (renormalised in the window)."""
+
+    dist: Literal["pmf"]
+    probs: Annotated[list[Annotated[float, Field(ge=0.0)]], Field(min_length=1)]
+
+    @field_validator("probs")
+    @classmethod
+    def _some_mass(cls, probs: list[float]) -> list[float]:
+        if sum(probs) <= 0:
+            raise ValueError("at least one probability must be positive")
+        return probs
+
+
+Delay = Annotated[LognormalDelay | FixedDelay | PmfDelay, Field(discriminator="dist")]
+
+
+def _lognormal(median: float) -> LognormalDelay:
+    return LognormalDelay(dist="lognormal", median=median, sigma=1.0)
+
+
+class Delays(Model):
+    """Days from a touch to its outcome; per-touch reply delays default to `reply`."""
+
+    accept: Delay = Field(default_factory=lambda: _lognormal(2.0))
+    reply: Delay = Field(default_factory=lambda: _lognormal(1.0))
+    message_reply: Delay | None = None
+    inmail_reply: Delay | None = None
+    followup_reply: Delay | None = None
+
+
+class Rates(Model):
+    """Per-touch probabilities of one segment (defaults: the seed guide's ranges)."""
+
+    accept_with_note: Probability = 0.35
+    accept_without_note: Probability = 0.25
+    reply_after_accept: Annotated[list[Probability], Field(min_length=1)] = Field(
+        default_factory=lambda: [0.15, 0.06]
+    )
+    inmail_reply_paid: Probability = 0.175
+    inmail_reply_open: Probability = 0.10
+    inmail_followup_reply: Probability = 0.05
+    accept_after_inmail_multiplier: Annotated[float, Field(ge=0.0)] = 1.0
+    reinvite_multiplier: Annotated[float, Field(ge=0.0)] = 0.5
+    positive_share: Probability = 0.5
+    meeting_share: Probability = 0.4
+
+
+class Segment(Model):
+    """A list of prospects that share rates."""
+
+    size: Count
+    new_per_month: Count = 0
+    open_profile_share: Probability = 0.0
+    rates: Rates = Field(default_factory=Rates)
+    delays: Delays = Field(default_factory=Delays)
+
+
+# --- limits (sections 5 to 7) --------------------------------------------------------
+
+
+class Restriction(Model):
+    """Daily restriction risk per seat, a logistic function (LinkedIn publishes none)."""
+
+    enabled: bool = False
+    intercept: float = -9.0
+    per_pending: float = 0.005
+    per_low_acceptance: float = 4.0
+    restriction_days: PositiveInt = 7
+
+
+class Invitations(Model):
+    """The rolling weekly invitation limit and what scales it (section 7)."""
+
+    weekly_limit: Count = 100
+    invite_window_days: PositiveInt = 21
+    reinvite_cooldown_days: Count = 21
+    health_window_days: PositiveInt = 28
+    good_acceptance: Probability = 0.30
+    poor_acceptance: Probability = 0.10
+    floor_factor: Probability = 0.5
+    warmup_weeks: Count = 0
+    warmup_start_share: Probability = 0.5
+    max_pending: Count | None = None
+    restriction: Restriction = Field(default_factory=Restriction)
+
+    @model_validator(mode="after")
+    def _ordered_health_thresholds(self) -> Invitations:
+        if self.poor_acceptance >= self.good_acceptance:
+            raise ValueError(
+                f"poor_acceptance ({self.poor_acceptance}) must be below "
+                f"good_acceptance ({self.good_acceptance})"
+            )
+        return self
+
+
+class InMail(Model):
+    """Credit and InMail rules shared by every plan (section 6)."""
+
+    refunds: bool = True
+    refund_window_days: Count = 90
+    credit_expiry_days: PositiveInt = 90
+    open_profile_monthly_cap: Count = 800
+
+
+# --- playbooks (section 9) -----------------------------------------------------------
+
+
+def _as_wait(value: Any) -> Any:
+    """Accept `5` or `[5, 7]` (a range drawn uniformly per prospect) for a wait."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return (value, value)
+    return value
+
+
+Wait = tuple[Count, Count]
+
+
+class _Waits(Model):
+    wait_days: Wait = (0, 0)
+
+    @field_validator("wait_days", mode="before")
+    @classmethod
+    def _expand(cls, value: Any) -> Any:
+        return _as_wait(value)
+
+    @field_validator("wait_days")
+    @classmethod
+    def _low_le_high(cls, value: Wait) -> Wait:
+        if value[0] > value[1]:
+            raise ValueError(f"low ({value[0]}) must not exceed high ({value[1]})")
+        return value
+
+
+class MessageStep(_Waits):
+    """A message after acceptance; waits count from acceptance, then from the last message."""
+
+
+class ConnectTouch(_Waits):
+    """A connection request; on acceptance, its message sequence runs."""
+
+    kind: Literal["connect"]
+    note: bool = True
+    reinvite: bool = False
+    messages: list[MessageStep] = Field(default_factory=lambda: [MessageStep()])
+
+
+class InMailTouch(_Waits):
+    """An InMail: a credit, or free to an Open Profile."""
+
+    kind: Literal["inmail"]
+
+
+class FollowupTouch(_Waits):
+    """The single follow-up InMail after an unanswered InMail (plan rules apply)."""
+
+    kind: Literal["inmail_followup"]
+    wait_days: Wait = (5, 7)
+
+
+Touch = Annotated[ConnectTouch | InMailTouch | FollowupTouch, Field(discriminator="kind")]
+
+
+class PlaybookEntry(Model):
+    """One segment's programme: which touches, in which order, how many starts a day."""
+
+    segment: str
+    new_per_day: Count | None = None
+    touches: Annotated[list[Touch], Field(min_length=1)]
+    open_profile_touches: Annotated[list[Touch], Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _followups_follow_inmails(self) -> PlaybookEntry:
+        for name in ("touches", "open_profile_touches"):
+            route = getattr(self, name) or []
+            for i, touch in enumerate(route):
+                if touch.kind == "inmail_followup" and (i == 0 or route[i - 1].kind != "inmail"):
+                    raise ValueError(f"{name}[{i}]: inmail_followup must follow an inmail")
+        return self
+
+
+class Pace(Model):
+    """At most this many touches of a kind per seat per day (None: no pace)."""
+
+    connect: Count | None = None
+    message: Count | None = None
+    inmail: Count | None = None
+
+
+class Strategy(Model):
+    """A plan and a playbook, run on the config's scenario."""
+
+    plan: str
+    daily_pace: Pace = Field(default_factory=Pace)
+    playbook: Annotated[list[PlaybookEntry], Field(min_length=1)]
+
+
+# --- the whole config ----------------------------------------------------------------
+
+
+class Config(Model):
+    """A scenario and the strategies that run on it."""
+
+    name: str = "campaign"
+    horizon_months: PositiveInt = 12
+    replications: PositiveInt = 10_000
+    seed: Count = 0
+    accounts: PositiveInt = 1
+    response_window_days: PositiveInt = 30
+    invitations: Invitations = Field(default_factory=Invitations)
+    inmail: InMail = Field(default_factory=InMail)
+    plans: dict[str, Plan] = Field(default_factory=dict)
+    segments: Annotated[dict[str, Segment], Field(min_length=1)]
+    strategies: Annotated[dict[str, Strategy], Field(min_length=1)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_builtin_plans(cls, data: Any) -> Any:
+        """Built-in plans are always there; a config overrides any of their fields."""
+        if not isinstance(data, dict):
+            return data
+        plans = data.get("plans") or {}
+        if not isinstance(plans, dict):
+            return data
+        merged: dict[str, Any] = {name: dict(fields) for name, fields in BUILTIN_PLANS.items()}
+        for name, fields in plans.items():
+            if isinstance(fields, dict) and name in merged:
+                merged[name] = {**merged[name], **fields}
+            else:
+                merged[name] = fields
+        return {**data, "plans": merged}
+
+    @model_validator(mode="after")
+    def _references_exist(self) -> Config:
+        problems: list[str] = []
+        for sname, strategy in self.strategies.items():
+            if strategy.plan not in self.plans:
+                problems.append(
+                    f"strategies.{sname}.plan: unknown plan {strategy.plan!r} "
+                    f"(known: {', '.join(sorted(self.plans))})"
+                )
+            seen: set[str] = set()
+            for i, entry in enumerate(strategy.playbook):
+                where = f"strategies.{sname}.playbook.{i}.segment"
+                if entry.segment not in self.segments:
+                    problems.append(
+                        f"{where}: unknown segment {entry.segment!r} "
+                        f"(known: {', '.join(sorted(self.segments))})"
+                    )
+                    continue
+                if entry.segment in seen:
+                    problems.append(f"{where}: segment {entry.segment!r} listed twice")
+                seen.add(entry.segment)
+                n_rates = len(self.segments[entry.segment].rates.reply_after_accept)
+                for route in ("touches", "open_profile_touches"):
+                    for j, touch in enumerate(getattr(entry, route) or []):
+                        if touch.kind == "connect" and len(touch.messages) > n_rates:
+                            problems.append(
+                                f"strategies.{sname}.playbook.{i}.{route}.{j}.messages: "
+                                f"{len(touch.messages)} messages but segment "
+                                f"{entry.segment!r} has {n_rates} reply_after_accept rates"
+                            )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @property
+    def horizon_days(self) -> int:
+        return 30 * self.horizon_months
+
+    def digest(self) -> str:
+        """A stable hash of the resolved config (recorded with every result)."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ConfigError(Exception):
+    """A config that cannot run; `lines` holds one message per mistake."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def _format_validation_error(source: str, error: ValidationError) -> list[str]:
+    lines = []
+    for item in error.errors():
+        loc = ".".join(str(part) for part in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        for part in message.split("\n"):
+            if loc and ":" in part.split(" ")[0]:
+                lines.append(f"{source}: {part}")  # already carries its own path
+            elif loc:
+                lines.append(f"{source}: {loc}: {part}")
+            elif ": " in part:
+                lines.append(f"{source}: {part}")
+            else:
+                lines.append(f"{source}: (top level): {part}")
+    return lines
+
+
+def parse_config(data: Any, source: str = "<config>") -> Config:
+    """Validate a mapping (as read from YAML) into a :class:`Config`."""
+    if data is None:
+        raise ConfigError([f"{source}: (top level): the config is empty"])
+    if not isinstance(data, dict):
+        raise ConfigError(
+            [f"{source}: (top level): expected a mapping of keys, got {type(data).__name__}"]
+        )
+    try:
+        return Config.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_format_validation_error(source, error)) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config; the name defaults to the file's stem."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError([f"{source}: cannot read the file ({error.strerror})"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        reason = str(error).replace("\n", " ")
+        raise ConfigError([f"{source}: (top level): not valid YAML: {reason}"]) from None
+    if isinstance(data, dict) and "name" not in data:
+        data = {"name": path.stem, **data}
+    return parse_config(data, source)

@@ -1,0 +1,102 @@
+"""Connection-request budgets of every seat: rolling weekly limit, health, warm-up, pending.
+
+MODEL.md section 7 and the account-health convention of section 15. The limit in force
+is computed in exact integer arithmetic: `floor(base * factor)` with the health factor a
+ratio of integers, so that 3 accepted of 25 gives 55, never 54.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+
+from simulator.config import Invitations
+
+
+def _exact(x: float) -> Fraction:
+    return Fraction(str(x))
+
+
+class InvitationLimiter:
+    """Per-seat invitation bookkeeping over `days` days for `units` seats."""
+
+    def __init__(self, rules: Invitations, units: int, days: int):
+        self.rules = rules
+        self.sent = np.zeros((units, days), dtype=np.int32)
+        self.accepted = np.zeros((units, days), dtype=np.int32)  # dated by resolution
+        self.withdrawn = np.zeros((units, days), dtype=np.int32)
+        self.pending = np.zeros(units, dtype=np.int64)
+        self.restricted_until = np.zeros(units, dtype=np.int64)
+        poor, good, floor = (
+            _exact(rules.poor_acceptance),
+            _exact(rules.good_acceptance),
+            _exact(rules.floor_factor),
+        )
+        denominator = math.lcm(poor.denominator, good.denominator, floor.denominator)
+        self._den = denominator
+        self._poor = int(poor * denominator)
+        self._good = int(good * denominator)
+        self._floor = int(floor * denominator)
+        n_weeks = days // 7 + 1
+        self._base = np.array([self._warm_base(week) for week in range(n_weeks)], dtype=np.int64)
+        weeks_resolving = (rules.health_window_days + rules.invite_window_days) // 7 + 2
+        most_resolved = int(self._base.max()) * weeks_resolving + 1
+        largest = 4 * int(self._base.max()) * denominator**2 * most_resolved
+        self._exact_in_int64 = largest < 2**62  # else Python integers, slower but exact
+
+    def _warm_base(self, week: int) -> int:
+        """floor(weekly_limit * warm-up share) for a week."""
+        rules = self.rules
+        if week >= rules.warmup_weeks:
+            share = Fraction(1)
+        else:
+            start = _exact(rules.warmup_start_share)
+            share = start + (1 - start) * Fraction(week, rules.warmup_weeks)
+        return math.floor(rules.weekly_limit * share)
+
+    def health_counts(self, day: int) -> tuple[np.ndarray, np.ndarray]:
+        """Invitations accepted and resolved in the health window before `day`."""
+        lo = max(0, day - self.rules.health_window_days)
+        accepted = self.accepted[:, lo:day].sum(axis=1, dtype=np.int64)
+        resolved = accepted + self.withdrawn[:, lo:day].sum(axis=1, dtype=np.int64)
+        return accepted, resolved
+
+    def limit_in_force(self, day: int) -> np.ndarray:
+        """floor(base * factor) per seat, exactly."""
+        base = self._base[day // 7]
+        accepted, resolved = self.health_counts(day)
+        d, p, g, f = self._den, self._poor, self._good, self._floor
+        dtype = np.int64 if self._exact_in_int64 else object
+        a = accepted.astype(dtype)
+        t = resolved.astype(dtype)
+        t_safe = np.where(resolved > 0, t, 1).astype(dtype)
+        # factor = f/d + (1 - f/d) * (a/t - p/d) / (g/d - p/d), as num / den
+        num = f * t_safe * (g - p) + (d - f) * (a * d - p * t_safe)
+        den = d * t_safe * (g - p)
+        linear = (base * num) // den
+        limit = np.where(a * d >= g * t_safe, base, np.where(a * d <= p * t_safe, (base * f) // d, linear))
+        limit = np.where(resolved > 0, limit, base)
+        return np.asarray(limit, dtype=np.int64)
+
+    def acceptance_rate(self, day: int) -> np.ndarray:
+        accepted, resolved = self.health_counts(day)
+        return np.where(resolved > 0, accepted / np.maximum(resolved, 1), 1.0)
+
+    def allowance(self, day: int, limit: np.ndarray, pace: int | None) -> np.ndarray:
+        """Requests each seat may still send today (section 7 and model-choices.md)."""
+        lo = max(0, day - 6)
+        sent_recently = self.sent[:, lo:day].sum(axis=1, dtype=np.int64)
+        allowed = np.maximum(0, limit - sent_recently)
+        if pace is not None:
+            allowed = np.minimum(allowed, pace)
+        if self.rules.max_pending is not None:
+            allowed = np.minimum(allowed, np.maximum(0, self.rules.max_pending - self.pending))
+        return np.where(self.restricted_until > day, 0, allowed)
+
+    def restriction_probability(self, day: int) -> np.ndarray:
+        r = self.rules.restriction
+        low = 1.0 - self.acceptance_rate(day)
+        z = r.intercept + r.per_pending * self.pending + r.per_low_acceptance * low
+        return 1.0 / (1.0 + np.exp(-z))

@@ -1,0 +1,54 @@
+"""The counts a run records per replication and month (MODEL.md section 11).
+
+Each name is a column of ``monthly.parquet`` (summed over seats) and, summed over the
+months, of ``runs.parquet``. Counts are flows within the month, except the ``*_end``
+stocks, which are read at the end of the month's last day.
+"""
+
+from __future__ import annotations
+
+FLOWS: tuple[str, ...] = (
+    # touches sent
+    "connects_sent",  # every connection request, re-invitations included
+    "notes_used",  # requests sent with a personalised note
+    "reinvites_sent",
+    "messages_sent",  # messages after acceptance
+    "inmails_paid",  # first InMails that spent a credit
+    "inmails_free",  # first InMails to Open Profiles
+    "followups_paid",
+    "followups_free",
+    # invitation outcomes
+    "acceptances",
+    "withdrawals",
+    # replies, credited to the touch that got them
+    "replies",
+    "replies_message",
+    "replies_inmail",
+    "replies_followup",
+    "positive_replies",
+    "meetings",
+    # credits (section 6)
+    "credits_granted",
+    "credits_forfeited",
+    "credits_expired",
+    "credits_spent",
+    "credits_refunded",
+    # prospects
+    "prospects_added",
+    "prospects_started",
+    "prospects_replied",
+    "prospects_exhausted",
+    # seats
+    "restricted_days",
+)
+
+STOCKS: tuple[str, ...] = (
+    "credit_balance_end",
+    "invitations_pending_end",
+    "prospects_in_flight_end",
+    "invitation_limit_end",  # limit in force on the month's last day, summed over seats
+)
+
+COUNTS: tuple[str, ...] = FLOWS + STOCKS
+
+FLOW_INDEX: dict[str, int] = {name: i for i, name in enumerate(FLOWS)}

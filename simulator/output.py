@@ -1,0 +1,105 @@
+"""Results folders on disk: written whole or not at all, never silently replaced.
+
+A run writes into a hidden temporary folder beside the target and renames it into place
+when every file is complete, so an interrupted run leaves nothing that looks like a
+result. Data files hold no timestamps (same config and seed: identical bytes); when and
+how the run was made goes to ``run.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simulator.api import Results
+
+
+class ResultsExistError(Exception):
+    """The target folder exists and --force was not given."""
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("outreach-sim")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "unknown"
+
+
+def _json_number(value: Any) -> Any:
+    """JSON has no infinity: write it as the string "inf" (NaN as null)."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+    return value
+
+
+def summary_dict(results: Results) -> dict[str, Any]:
+    """summary.json: strategy -> metric -> statistic -> value."""
+    out: dict[str, Any] = {}
+    for row in results.summary.to_dict(orient="records"):
+        stats = {
+            k: _json_number(v)
+            for k, v in row.items()
+            if k not in ("strategy", "metric") and not (isinstance(v, float) and math.isnan(v))
+        }
+        out.setdefault(str(row["strategy"]), {})[row["metric"]] = stats
+    return {
+        "config": results.config.name,
+        "seed": results.seed,
+        "replications": results.replications,
+        "horizon_months": results.config.horizon_months,
+        "strategies": out,
+    }
+
+
+def default_folder(results_root: Path, config_name: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return results_root / f"{config_name}-{stamp}"
+
+
+def write_results(
+    results: Results, folder: Path, *, force: bool = False, command: list[str] | None = None
+) -> Path:
+    """Write a complete results folder at `folder`, atomically."""
+    folder = Path(folder)
+    if folder.exists() and not force:
+        raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
+    try:
+        results.runs.to_parquet(staging / "runs.parquet", index=False)
+        results.monthly.to_parquet(staging / "monthly.parquet", index=False)
+        (staging / "summary.json").write_text(
+            json.dumps(summary_dict(results), indent=2, sort_keys=False) + "\n"
+        )
+        config = results.config.model_dump(mode="json")
+        (staging / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        meta = {
+            "package_version": package_version(),
+            "config_name": results.config.name,
+            "config_sha256": results.config.digest(),
+            "seed": results.seed,
+            "replications": results.replications,
+            "command": command if command is not None else sys.argv,
+            "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        (staging / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
+        if folder.exists():  # --force: replace only once the new result is complete
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder

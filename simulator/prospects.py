@@ -1,0 +1,114 @@
+"""Prospect lists: Open Profile badges, the two queues, and who starts next (MODEL.md 4, 15).
+
+A segment's list is the same for every strategy of a simulation (its badges come from
+the counter-based streams), so strategies compete on the same people. Each segment keeps
+two queues, Open Profile and not, served in list order; when both queues are served
+from a shared budget, the next prospects are taken in list order across them, and a
+queue whose own budget is spent waits at its head while the other moves on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator.config import Segment
+from simulator.streams import Streams, role_id
+
+UNLIMITED = np.int64(2**40)
+_ROWS_PER_BLOCK = 512
+
+
+def ragged_arange(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row ids and values of ``starts[r] + arange(counts[r])`` for every row r, flattened."""
+    counts = counts.astype(np.int64)
+    rows = np.repeat(np.arange(counts.size), counts)
+    offsets = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    return rows, starts[rows] + offsets
+
+
+class ProspectList:
+    """One segment's list over the horizon, for a block of replications."""
+
+    def __init__(self, name: str, segment: Segment, months: int, streams: Streams, reps: int):
+        self.name = name
+        self.length = segment.size + segment.new_per_month * max(0, months - 1)
+        self.available_by_month = np.array(
+            [segment.size + segment.new_per_month * m for m in range(months)], dtype=np.int64
+        )
+        share = segment.open_profile_share
+        self.key = role_id(f"segment/{name}")
+        self._order: np.ndarray | None = None
+        if share <= 0.0 or self.length == 0:
+            self.is_open_profile = np.zeros((reps, self.length), dtype=bool)
+            self._op_available = np.zeros((reps, months), dtype=np.int64)
+        elif share >= 1.0:
+            self.is_open_profile = np.ones((reps, self.length), dtype=bool)
+            self._op_available = np.broadcast_to(self.available_by_month, (reps, months)).copy()
+        else:
+            keys = streams.stream_keys(self.key, role_id("open_profile"))
+            positions = np.arange(self.length, dtype=np.uint64)
+            self.is_open_profile = np.empty((reps, self.length), dtype=bool)
+            for lo in range(0, reps, _ROWS_PER_BLOCK):  # bounded temporary memory
+                hi = min(reps, lo + _ROWS_PER_BLOCK)
+                u = Streams.uniforms(keys[lo:hi, None], positions[None, :])
+                self.is_open_profile[lo:hi] = u < share
+            cum = np.cumsum(self.is_open_profile, axis=1, dtype=np.int32)
+            ends = self.available_by_month - 1
+            self._op_available = np.where(ends >= 0, cum[:, np.maximum(ends, 0)], 0).astype(
+                np.int64
+            )
+            del cum
+            # row r: the Open Profile positions in list order, then the others
+            self._order = np.argsort(~self.is_open_profile, axis=1, kind="stable").astype(np.int32)
+        self._op_total = self.is_open_profile.sum(axis=1).astype(np.int64)
+        self.next_op = np.zeros(reps, dtype=np.int64)  # queue heads: started so far
+        self.next_other = np.zeros(reps, dtype=np.int64)
+
+    def available(self, month: int) -> tuple[np.ndarray, np.ndarray]:
+        """Prospects not yet started in each queue (Open Profile, other)."""
+        op = self._op_available[:, month]
+        other = self.available_by_month[month] - op
+        return op - self.next_op, other - self.next_other
+
+    def op_positions(self, rows: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """List positions of the index-th Open Profile prospects."""
+        if self._order is None:
+            return index
+        return self._order[rows, index].astype(np.int64)
+
+    def other_positions(self, rows: np.ndarray, index: np.ndarray) -> np.ndarray:
+        if self._order is None:
+            return index
+        return self._order[rows, self._op_total[rows] + index].astype(np.int64)
+
+    def open_profiles_among_next(self, wanted: np.ndarray) -> np.ndarray:
+        """How many of the next `wanted` prospects in list order (both queues) have the badge.
+
+        A binary search per replication for the split of the `wanted` smallest list
+        positions between the two queues' remaining prospects.
+        """
+        if self._order is None:  # a list of one kind: the badge share is 0 or 1
+            return np.minimum(wanted, self._op_total - self.next_op)
+        reps = np.arange(wanted.size)
+        op_left = self._op_total - self.next_op
+        other_left = (self.length - self._op_total) - self.next_other
+        lo = np.maximum(0, wanted - other_left)
+        hi = np.minimum(wanted, op_left)
+        big = np.int64(self.length + 1)
+
+        def op_at(i: np.ndarray) -> np.ndarray:  # position of the i-th remaining badge holder
+            ok = (i >= 0) & (i < op_left)
+            idx = np.where(ok, self.next_op + i, 0)
+            return np.where(ok, self._order[reps, idx], np.where(i < 0, -1, big))
+
+        def other_at(i: np.ndarray) -> np.ndarray:
+            ok = (i >= 0) & (i < other_left)
+            idx = np.where(ok, self._op_total + self.next_other + i, 0)
+            return np.where(ok, self._order[reps, idx], np.where(i < 0, -1, big))
+
+        while np.any(lo < hi):
+            mid = (lo + hi + 1) // 2
+            take_more = op_at(mid - 1) < other_at(wanted - mid)
+            lo = np.where(take_more, mid, lo)
+            hi = np.where(take_more, hi, mid - 1)
+        return lo
