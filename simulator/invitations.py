@@ -24,9 +24,13 @@ class InvitationLimiter:
 
     def __init__(self, rules: Invitations, units: int, days: int):
         self.rules = rules
-        self.sent = np.zeros((units, days), dtype=np.int32)
-        self.accepted = np.zeros((units, days), dtype=np.int32)  # dated by resolution
-        self.withdrawn = np.zeros((units, days), dtype=np.int32)
+        # per seat and day; outcomes are filed under their resolution day when the request
+        # is sent (they can be drawn then), so these run a window past the horizon
+        span = days + rules.invite_window_days + 1
+        self.sent = np.zeros((units, span), dtype=np.int32)
+        self.accepted = np.zeros((units, span), dtype=np.int32)
+        self.withdrawn = np.zeros((units, span), dtype=np.int32)
+        self.resolving = np.zeros((units, span), dtype=np.int32)  # leave `pending` that day
         self.pending = np.zeros(units, dtype=np.int64)
         self.restricted_until = np.zeros(units, dtype=np.int64)
         poor, good, floor = (
@@ -85,15 +89,23 @@ class InvitationLimiter:
         return np.where(resolved > 0, accepted / np.maximum(resolved, 1), 1.0)
 
     def allowance(self, day: int, limit: np.ndarray, pace: int | None) -> np.ndarray:
-        """Requests each seat may still send today (section 7 and model-choices.md)."""
+        """Requests each seat may send today by the rolling limit, its pace and restrictions."""
         lo = max(0, day - 6)
         sent_recently = self.sent[:, lo:day].sum(axis=1, dtype=np.int64)
         allowed = np.maximum(0, limit - sent_recently)
         if pace is not None:
             allowed = np.minimum(allowed, pace)
-        if self.rules.max_pending is not None:
-            allowed = np.minimum(allowed, np.maximum(0, self.rules.max_pending - self.pending))
         return np.where(self.restricted_until > day, 0, allowed)
+
+    def resolve(self, day: int) -> None:
+        """Step 2: invitations accepted or withdrawn today are no longer pending."""
+        self.pending -= self.resolving[:, day]
+
+    def cap_pending(self, allowed: np.ndarray) -> np.ndarray:
+        """No new request while `max_pending` invitations are pending (after step 2)."""
+        if self.rules.max_pending is None:
+            return allowed
+        return np.minimum(allowed, np.maximum(0, self.rules.max_pending - self.pending))
 
     def restriction_probability(self, day: int) -> np.ndarray:
         r = self.rules.restriction

@@ -11,11 +11,10 @@ Where model-choices.md leaves a detail open, this file chooses (and the engine m
 - A touch deferred for lack of budget is due again the next day (§15 "deferred to the
   next day"): a reply that has arrived by the day it would be sent cancels it. So a
   replied prospect sends nothing more; a reply still on its way cancels nothing.
-- A prospect's first reply also ends its pending invitation: it stops counting as pending
-  (for `max_pending`, restriction risk and `invitations_pending_end`) that day.
-- A touch scheduled with a wait of 0 after a touch sent in step 3 is sent in the same
-  step 3 (it joins the end of the queue); after a touch sent in step 4 (a start) it missed
-  today's step 3 and is sent in step 3 of the next day, first, as a deferred touch.
+- An invitation stays pending until it is accepted or withdrawn, even when a reply to
+  another touch has ended the playbook (the outcome is then discarded for health).
+- A touch scheduled by a touch sent today (step 3 or 4) with a wait of 0 is due the next
+  day (MC: "a wait of 0 after a sent touch means the next day").
 - `max_pending` compares with the invitations pending when the request would be sent (after
   today's step 2). Restriction risk uses those pending at step 1.
 - Warm-up share in week w (= day // 7) is start + (1 - start) * w / warmup_weeks, 1 from
@@ -163,7 +162,7 @@ class Seat:
     lots: list[list[int]] = field(default_factory=list)  # [day granted, credits left], oldest first
     notes_left: int | None = None  # None: unlimited
     open_profile_left: int = 0
-    pending: int = 0  # invitations sent and not yet accepted, withdrawn or ended by a reply
+    pending: int = 0  # invitations sent and not yet accepted or withdrawn
     sent_on: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
     accepted_on: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
     resolved_on: defaultdict[int, int] = field(default_factory=lambda: defaultdict(int))
@@ -242,8 +241,6 @@ class Replication:
             for seat in self.seats:
                 self.step3_scheduled(seat)
             self.step4_starts()
-            for seat in self.seats:  # due today but scheduled in step 4: tomorrow, first
-                seat.deferred.extend(seat.scheduled.pop(t, []))
         return {
             **self.counts,
             "credit_balance_end": sum(seat.balance for seat in self.seats),
@@ -300,12 +297,17 @@ class Replication:
     def step2_outcomes(self) -> None:
         due = self.events.pop(self.day, [])
         # MC Outcomes: replies before invitation outcomes; a prospect's earliest-sent touch first
-        replies = sorted((sent for outcome, sent in due if outcome == "reply"), key=_order)
-        for sent in replies:
+        replies = [sent for outcome, sent in due if outcome == "reply"]
+        for sent in sorted(replies, key=lambda sent: sent.order):
             self.reply(sent)
         for outcome, sent in due:
-            if outcome == "reply" or sent.prospect.state != IN_FLIGHT:
-                continue  # outcomes after the first reply are discarded (§15)
+            if outcome == "reply":
+                continue
+            if sent.prospect.state != IN_FLIGHT:  # discarded after the first reply (§15),
+                if outcome in ("accept", "withdraw"):  # but the invitation is no longer pending
+                    sent.prospect.seat.pending -= 1
+                    sent.prospect.invitation_pending = False
+                continue
             if outcome == "accept":
                 self.accepted(sent)
             elif outcome == "withdraw":
@@ -319,9 +321,6 @@ class Replication:
             return  # §5: only the first reply counts
         prospect.state = REPLIED  # the playbook ends: scheduled touches are cancelled
         prospect.open_items = 0
-        if prospect.invitation_pending:
-            seat.pending -= 1
-            prospect.invitation_pending = False
         self.counts["replies"] += 1
         self.counts[REPLY_COUNTER[sent.step.kind]] += 1
         self.counts["prospects_replied"] += 1
@@ -381,7 +380,6 @@ class Replication:
                 self.close_item(prospect)  # the scheduled item is done; the sent one is open
             else:
                 seat.deferred.append((prospect, step))  # to the next day, in order
-            queue.extend(seat.scheduled.pop(self.day, []))  # wait 0 after a touch just sent
 
     # --- step 4: new prospects ----------------------------------------------------------
 
@@ -471,7 +469,7 @@ class Replication:
             self.await_reply(sent, rates.reply_after_accept[step.message - 1])
             messages = prospect.route[step.index].messages
             if step.message < len(messages):  # message k+1 waits from message k's sending
-                wait = self.wait(messages[step.message])
+                wait = max(1, self.wait(messages[step.message]))  # MC: 0 means the next day
                 self.schedule(prospect, Step("message", step.index, step.message + 1), wait)
         else:  # inmail or inmail_followup
             first = step.kind == "inmail"
@@ -485,7 +483,7 @@ class Replication:
                 self.counts["inmails_paid" if first else "followups_paid"] += 1
                 rate = rates.inmail_reply_paid if first else rates.inmail_followup_reply
             self.await_reply(sent, rate)
-            self.schedule_next_in_route(prospect, step.index)
+            self.schedule_next_in_route(prospect, step.index, at_least=1)
 
     def send_request(self, sent: Sent) -> None:
         prospect, seat, t = sent.prospect, sent.prospect.seat, self.day
@@ -535,10 +533,11 @@ class Replication:
         prospect.open_items += 1
         prospect.seat.scheduled[self.day + wait].append((prospect, step))
 
-    def schedule_next_in_route(self, prospect: Prospect, index: int) -> None:
+    def schedule_next_in_route(self, prospect: Prospect, index: int, at_least: int = 0) -> None:
         if index + 1 < len(prospect.route):
             following = prospect.route[index + 1]
-            self.schedule(prospect, Step(following.kind, index + 1), self.wait(following))
+            wait = max(at_least, self.wait(following))  # MC: after a sent touch, 0 is tomorrow
+            self.schedule(prospect, Step(following.kind, index + 1), wait)
 
     def close_item(self, prospect: Prospect) -> None:
         """MC: exhausted on the day its last open item resolves without a reply."""
@@ -546,10 +545,6 @@ class Replication:
         if prospect.open_items == 0:
             prospect.state = EXHAUSTED
             self.counts["prospects_exhausted"] += 1
-
-
-def _order(sent: Sent) -> int:
-    return sent.order
 
 
 def logistic(z: float) -> float:

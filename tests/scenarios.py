@@ -1,0 +1,160 @@
+"""Small scenarios that exercise every limit of the model, for the engine and the oracle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulator import Config, parse_config
+
+
+def _connect(note: bool = True, messages: Any = ((0, 0), (4, 6)), **extra: Any) -> dict:
+    return {
+        "kind": "connect",
+        "note": note,
+        "messages": [{"wait_days": list(w)} for w in messages],
+        **extra,
+    }
+
+
+SCENARIOS: dict[str, dict[str, Any]] = {
+    # free plan: note quota, low acceptance so account health cuts the limit, re-invites,
+    # a list that runs out and is refilled monthly, a daily pace
+    "connect_health": {
+        "horizon_months": 4,
+        "invitations": {"weekly_limit": 40, "good_acceptance": 0.35, "poor_acceptance": 0.1},
+        "segments": {
+            "mid": {
+                "size": 260,
+                "new_per_month": 40,
+                "rates": {
+                    "accept_with_note": 0.3,
+                    "accept_without_note": 0.18,
+                    "reply_after_accept": [0.2, 0.1],
+                },
+            }
+        },
+        "strategies": {
+            "connect": {
+                "plan": "free",
+                "daily_pace": {"connect": 9},
+                "playbook": [{"segment": "mid", "touches": [_connect(reinvite=True)]}],
+            }
+        },
+    },
+    # Sales Navigator InMails: Open Profiles (cap binds), follow-ups, credit cap, forfeits,
+    # expiry once the list runs dry, refunds, a daily InMail pace
+    "inmail_credits": {
+        "horizon_months": 6,
+        "inmail": {"open_profile_monthly_cap": 12, "credit_expiry_days": 60},
+        "plans": {"sales_navigator_core": {"credits_per_month": 30, "credits_cap": 40}},
+        "segments": {
+            "vp": {
+                "size": 150,
+                "open_profile_share": 0.3,
+                "rates": {
+                    "inmail_reply_paid": 0.25,
+                    "inmail_reply_open": 0.15,
+                    "inmail_followup_reply": 0.1,
+                },
+            }
+        },
+        "strategies": {
+            "inmail": {
+                "plan": "sales_navigator_core",
+                "daily_pace": {"inmail": 4},
+                "playbook": [
+                    {
+                        "segment": "vp",
+                        "new_per_day": 3,
+                        "touches": [
+                            {"kind": "inmail"},
+                            {"kind": "inmail_followup", "wait_days": [5, 7]},
+                        ],
+                    }
+                ],
+            }
+        },
+    },
+    # two seats, Open Profile first with CRs elsewhere, max_pending, warm-up, restrictions,
+    # two segments started in playbook order
+    "two_seats": {
+        "horizon_months": 3,
+        "accounts": 2,
+        "invitations": {
+            "weekly_limit": 35,
+            "warmup_weeks": 3,
+            "max_pending": 30,
+            "restriction": {"enabled": True, "intercept": -6.0, "per_pending": 0.05},
+        },
+        "inmail": {"open_profile_monthly_cap": 10},
+        "segments": {
+            "vp": {
+                "size": 120,
+                "open_profile_share": 0.4,
+                "rates": {"accept_with_note": 0.35, "inmail_reply_open": 0.2},
+            },
+            "mid": {"size": 200, "rates": {"accept_with_note": 0.4, "reply_after_accept": [0.2]}},
+        },
+        "strategies": {
+            "open_profile_first": {
+                "plan": "premium_business",
+                "daily_pace": {"connect": 6, "message": 3},
+                "playbook": [
+                    {
+                        "segment": "vp",
+                        "new_per_day": 4,
+                        "open_profile_touches": [{"kind": "inmail"}],
+                        "touches": [_connect()],
+                    },
+                    {"segment": "mid", "touches": [_connect(messages=((0, 0),))]},
+                ],
+            }
+        },
+    },
+    # routes that chain: InMail then a request after 7-10 days (with the InMail multiplier);
+    # a request then an InMail after its withdrawal
+    "fallbacks": {
+        "horizon_months": 4,
+        "invitations": {"weekly_limit": 30},
+        "segments": {
+            "senior": {
+                "size": 150,
+                "open_profile_share": 0.2,
+                "rates": {
+                    "accept_with_note": 0.3,
+                    "accept_without_note": 0.2,
+                    "accept_after_inmail_multiplier": 1.5,
+                    "inmail_reply_paid": 0.2,
+                },
+            },
+            "mid": {"size": 200, "rates": {"accept_with_note": 0.3, "inmail_reply_paid": 0.15}},
+        },
+        "strategies": {
+            "tiers": {
+                "plan": "sales_navigator_core",
+                "playbook": [
+                    {
+                        "segment": "senior",
+                        "new_per_day": 2,
+                        "touches": [
+                            {"kind": "inmail"},
+                            _connect(note=False, wait_days=[7, 10], messages=((0, 0),)),
+                        ],
+                    },
+                    {
+                        "segment": "mid",
+                        "new_per_day": 3,
+                        "touches": [
+                            _connect(reinvite=True, messages=((1, 2),)),
+                            {"kind": "inmail", "wait_days": 2},
+                        ],
+                    },
+                ],
+            }
+        },
+    },
+}
+
+
+def scenario(name: str) -> Config:
+    return parse_config(SCENARIOS[name], source=name)
