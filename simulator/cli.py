@@ -90,7 +90,9 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    written = write_results(results, folder, force=args.force, command=["outreach-sim", *sys.argv[1:]])
+    written = write_results(
+        results, folder, force=args.force, command=["outreach-sim", *sys.argv[1:]]
+    )
     if not args.quiet:
         print(f"{config.name}: {results.replications} replications, seed {results.seed}")
         print(headline_table(results))

@@ -159,8 +159,8 @@ class Invitations(Model):
     def _ordered_health_thresholds(self) -> Invitations:
         if self.poor_acceptance >= self.good_acceptance:
             raise ValueError(
-                f"poor_acceptance ({self.poor_acceptance}) must be below "
-                f"good_acceptance ({self.good_acceptance})"
+                f"poor_acceptance: must be below good_acceptance ({self.good_acceptance}), "
+                f"got {self.poor_acceptance}"
             )
         return self
 
@@ -248,7 +248,7 @@ class PlaybookEntry(Model):
             route = getattr(self, name) or []
             for i, touch in enumerate(route):
                 if touch.kind == "inmail_followup" and (i == 0 or route[i - 1].kind != "inmail"):
-                    raise ValueError(f"{name}[{i}]: inmail_followup must follow an inmail")
+                    raise ValueError(f"{name}.{i}.kind: inmail_followup must follow an inmail")
         return self
 
 
@@ -356,17 +356,25 @@ class ConfigError(Exception):
 
 
 def _format_validation_error(source: str, error: ValidationError) -> list[str]:
+    """One line per error: `file: field.path: reason`.
+
+    A validator that knows a deeper path says `sub.path: reason`; it is appended to the
+    location of the model that raised it. Config-wide checks give full paths already.
+    """
+    top_level = tuple(Config.model_fields)
     lines = []
     for item in error.errors():
         loc = ".".join(str(part) for part in item["loc"])
         message = item["msg"].removeprefix("Value error, ")
         for part in message.split("\n"):
-            if loc and ":" in part.split(" ")[0]:
-                lines.append(f"{source}: {part}")  # already carries its own path
+            head = part.split(": ", 1)[0]
+            has_path = ": " in part and " " not in head
+            if has_path and head.split(".")[0] in top_level:
+                lines.append(f"{source}: {part}")
+            elif has_path and loc:
+                lines.append(f"{source}: {loc}.{part}")
             elif loc:
                 lines.append(f"{source}: {loc}: {part}")
-            elif ": " in part:
-                lines.append(f"{source}: {part}")
             else:
                 lines.append(f"{source}: (top level): {part}")
     return lines

@@ -183,9 +183,9 @@ class Simulation:
             self.flows[:, self.month, FLOW_INDEX[name]] += np.bincount(rep, minlength=self.reps)
 
     def _tally_units(self, name: str, per_unit: np.ndarray) -> None:
-        self.flows[:, self.month, FLOW_INDEX[name]] += per_unit.reshape(
-            self.reps, self.seats
-        ).sum(axis=1)
+        self.flows[:, self.month, FLOW_INDEX[name]] += per_unit.reshape(self.reps, self.seats).sum(
+            axis=1
+        )
 
     def _per_unit(self, unit: np.ndarray) -> np.ndarray:
         return np.bincount(unit, minlength=self.units)
@@ -485,12 +485,19 @@ class Simulation:
         again = self.step_reinvite[step]
         nxt = self.step_next[step]
         go = np.flatnonzero(acc & (first >= 0))
-        self._schedule(closes[go] + self._wait(rep[go], pid[go], first[go]), rep[go], pid[go], first[go])
+        self._schedule(
+            closes[go] + self._wait(rep[go], pid[go], first[go]), rep[go], pid[go], first[go]
+        )
         re = np.flatnonzero(wd & (again >= 0))
         cooldown = self.config.invitations.reinvite_cooldown_days
         self._schedule(closes[re] + cooldown, rep[re], pid[re], again[re])
         fall = np.flatnonzero(wd & (again < 0) & (nxt >= 0))
-        self._schedule(closes[fall] + self._wait(rep[fall], pid[fall], nxt[fall]), rep[fall], pid[fall], nxt[fall])
+        self._schedule(
+            closes[fall] + self._wait(rep[fall], pid[fall], nxt[fall]),
+            rep[fall],
+            pid[fall],
+            nxt[fall],
+        )
         ends = np.flatnonzero(live & ((acc & (first < 0)) | (wd & (again < 0) & (nxt < 0))))
         self._route_ends(rep[ends], flat[ends], closes[ends])
         self.last_close[flat] = np.maximum(self.last_close[flat], closes)
@@ -562,7 +569,10 @@ class Simulation:
                 pid_ot = offset + lst.other_positions(rows_ot, idx_ot)
                 lst.next_op += n_op
                 lst.next_other += n_other
-                for rows, pids, route in ((rows_op, pid_op, op_route), (rows_ot, pid_ot, other_route)):
+                for rows, pids, route in (
+                    (rows_op, pid_op, op_route),
+                    (rows_ot, pid_ot, other_route),
+                ):
                     if rows.size == 0:
                         continue
                     rep = rows.astype(np.int32)
@@ -583,6 +593,8 @@ class Simulation:
         return {"inmail_pace": self.inmails_left[unit], "credits": self.ledger.balance[unit]}
 
 
-def simulate_block(config: Config, strategy: str, replications: np.ndarray, seed: int) -> np.ndarray:
+def simulate_block(
+    config: Config, strategy: str, replications: np.ndarray, seed: int
+) -> np.ndarray:
     """Monthly counts (reps, months, counts) of one strategy for these replications."""
     return Simulation(config, strategy, ProspectLists(config, replications, seed)).run()

@@ -80,7 +80,9 @@ class InvitationLimiter:
         num = f * t_safe * (g - p) + (d - f) * (a * d - p * t_safe)
         den = d * t_safe * (g - p)
         linear = (base * num) // den
-        limit = np.where(a * d >= g * t_safe, base, np.where(a * d <= p * t_safe, (base * f) // d, linear))
+        limit = np.where(
+            a * d >= g * t_safe, base, np.where(a * d <= p * t_safe, (base * f) // d, linear)
+        )
         limit = np.where(resolved > 0, limit, base)
         return np.asarray(limit, dtype=np.int64)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from itertools import pairwise
 
 import numpy as np
 
@@ -121,7 +122,7 @@ def _compile_route(book: CompiledPlaybook, entry: int, touches: list) -> Route:
         else:
             step_id = _add(book, Step(Kind.FOLLOWUP, entry, f"followup/{n}", wait=touch.wait_days))
         ids.append(step_id)
-    for here, after in zip(ids, ids[1:], strict=False):
+    for here, after in pairwise(ids):
         book.steps[here].next_step = after
         again = book.steps[here].reinvite_step
         if again >= 0:
@@ -143,6 +144,6 @@ def _compile_messages(book: CompiledPlaybook, entry: int, touch: ConnectTouch, n
         )
         for k, message in enumerate(touch.messages)
     ]
-    for here, after in zip(ids, ids[1:], strict=False):
+    for here, after in pairwise(ids):
         book.steps[here].next_step = after
     return ids[0] if ids else -1

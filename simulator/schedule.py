@@ -30,7 +30,9 @@ def make_batch(**arrays: np.ndarray) -> Batch:
     for name, dtype in FIELDS:
         value = arrays.get(name)
         batch[name] = (
-            np.zeros(n, dtype=dtype) if value is None else np.asarray(value).astype(dtype, copy=False)
+            np.zeros(n, dtype=dtype)
+            if value is None
+            else np.asarray(value).astype(dtype, copy=False)
         )
     return batch
 

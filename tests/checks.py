@@ -25,7 +25,9 @@ def check_monthly(config: Config, strategy: str, monthly: pd.DataFrame) -> None:
     )
     assert (a["prospects_in_flight_end"] >= 0).all()
     # credits: balance_end = balance_start + granted - forfeited - expired - spent + refunded
-    start = np.concatenate([np.zeros((reps, 1), dtype=np.int64), a["credit_balance_end"][:, :-1]], 1)
+    start = np.concatenate(
+        [np.zeros((reps, 1), dtype=np.int64), a["credit_balance_end"][:, :-1]], 1
+    )
     np.testing.assert_array_equal(
         a["credit_balance_end"],
         start

@@ -158,3 +158,110 @@ SCENARIOS: dict[str, dict[str, Any]] = {
 
 def scenario(name: str) -> Config:
     return parse_config(SCENARIOS[name], source=name)
+
+
+def random_config(rng) -> dict[str, Any]:
+    """A random valid config: any plan, seats, limits, segments and routes, kept small."""
+
+    def prob(lo: float = 0.0, hi: float = 1.0) -> float:
+        return round(float(rng.uniform(lo, hi)), 3)
+
+    def wait() -> list[int]:
+        lo = int(rng.integers(0, 5))
+        return [lo, lo + int(rng.integers(0, 4))]
+
+    segments = {}
+    for s in range(int(rng.integers(1, 3))):
+        segments[f"seg{s}"] = {
+            "size": int(rng.integers(0, 120)),
+            "new_per_month": int(rng.integers(0, 30)),
+            "open_profile_share": float(rng.choice([0.0, 1.0, prob()])),
+            "rates": {
+                "accept_with_note": prob(),
+                "accept_without_note": prob(),
+                "reply_after_accept": [prob(0, 0.5) for _ in range(3)],
+                "inmail_reply_paid": prob(0, 0.5),
+                "inmail_reply_open": prob(0, 0.5),
+                "inmail_followup_reply": prob(0, 0.3),
+                "accept_after_inmail_multiplier": prob(0.5, 2.0),
+                "reinvite_multiplier": prob(0, 1.0),
+                "positive_share": prob(),
+                "meeting_share": prob(),
+            },
+            "delays": {
+                "accept": {"dist": "lognormal", "median": prob(0.5, 5), "sigma": prob(0.2, 2)},
+                "reply": {"dist": "fixed", "days": int(rng.integers(1, 10))}
+                if rng.random() < 0.3
+                else {"dist": "pmf", "probs": [prob(0.1, 1) for _ in range(4)]},
+            },
+        }
+
+    def touch(kind: str) -> dict[str, Any]:
+        if kind == "connect":
+            return {
+                "kind": "connect",
+                "note": bool(rng.random() < 0.6),
+                "reinvite": bool(rng.random() < 0.3),
+                "wait_days": wait(),
+                "messages": [{"wait_days": wait()} for _ in range(int(rng.integers(0, 4)))],
+            }
+        return {"kind": kind, "wait_days": wait()}
+
+    def route() -> list[dict[str, Any]]:
+        kinds: list[str] = []
+        for _ in range(int(rng.integers(1, 4))):
+            options = ["connect", "inmail"] + (
+                ["inmail_followup"] if kinds[-1:] == ["inmail"] else []
+            )
+            kinds.append(str(rng.choice(options)))
+        return [touch(k) for k in kinds]
+
+    def maybe(value: Any) -> Any:
+        return value if rng.random() < 0.5 else None
+
+    strategies = {}
+    for k in range(int(rng.integers(1, 3))):
+        playbook = []
+        for name in segments:
+            entry = {
+                "segment": name,
+                "new_per_day": maybe(int(rng.integers(0, 8))),
+                "touches": route(),
+            }
+            if rng.random() < 0.4:
+                entry["open_profile_touches"] = route()
+            playbook.append(entry)
+        strategies[f"strategy{k}"] = {
+            "plan": str(
+                rng.choice(["free", "premium_career", "premium_business", "sales_navigator_core"])
+            ),
+            "daily_pace": {
+                "connect": maybe(int(rng.integers(0, 10))),
+                "message": maybe(int(rng.integers(0, 10))),
+                "inmail": maybe(int(rng.integers(0, 10))),
+            },
+            "playbook": playbook,
+        }
+    return {
+        "horizon_months": int(rng.integers(1, 4)),
+        "accounts": int(rng.integers(1, 3)),
+        "response_window_days": int(rng.integers(5, 31)),
+        "invitations": {
+            "weekly_limit": int(rng.integers(0, 60)),
+            "invite_window_days": int(rng.integers(3, 22)),
+            "reinvite_cooldown_days": int(rng.integers(0, 22)),
+            "health_window_days": int(rng.integers(1, 29)),
+            "warmup_weeks": int(rng.integers(0, 3)),
+            "max_pending": maybe(int(rng.integers(0, 40))),
+            "restriction": {"enabled": bool(rng.random() < 0.3), "intercept": -4.0},
+        },
+        "inmail": {
+            "refunds": bool(rng.random() < 0.7),
+            "refund_window_days": int(rng.integers(0, 91)),
+            "credit_expiry_days": int(rng.integers(20, 91)),
+            "open_profile_monthly_cap": int(rng.integers(0, 30)),
+        },
+        "plans": {"sales_navigator_core": {"credits_per_month": int(rng.integers(0, 40))}},
+        "segments": segments,
+        "strategies": strategies,
+    }

@@ -100,8 +100,9 @@ def test_mean_of_ratios_exceeds_the_pooled_ratio_by_jensen(no_refunds):
     assert np.isfinite(ratios).all()
     # replies ~ Binomial(550, p) + Binomial(50, p * P(reply by day 359 | sent day 330))
     late = REPLY_RATE * resolved_by(REPLY_PMF, DAYS - 1 - 330)
-    pmf = np.convolve(stats.binom.pmf(np.arange(551), 550, REPLY_RATE),
-                      stats.binom.pmf(np.arange(51), 50, late))
+    pmf = np.convolve(
+        stats.binom.pmf(np.arange(551), 550, REPLY_RATE), stats.binom.pmf(np.arange(51), 50, late)
+    )
     y = np.arange(pmf.size)
     positive = y > 0
     exact_mean_ratio = float((FEES / y[positive] * pmf[positive]).sum() / pmf[positive].sum())
@@ -143,9 +144,7 @@ def test_connect_only_gives_4_5_replies_per_100_invitations():
     # a reply to a request sent on day d is counted if acceptance + reply delay <= 359 - d
     both = np.convolve(np.r_[0.0, ACCEPT_PMF], np.r_[0.0, REPLY_PMF])  # P(sum = k)
     per_request = 0.30 * 0.15
-    expected = sum(
-        100 * per_request * float(both[: DAYS - d].sum()) for d in range(0, DAYS, 7)
-    )
+    expected = sum(100 * per_request * float(both[: DAYS - d].sum()) for d in range(0, DAYS, 7))
     replies = runs["replies"].to_numpy(dtype=float)
     se = replies.std(ddof=1) / np.sqrt(replies.size)
     assert abs(replies.mean() - expected) <= 4 * se

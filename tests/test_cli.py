@@ -1,0 +1,147 @@
+"""The command line as a user meets it: run, validate, bad input, results on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from checks import check_monthly
+
+from simulator import load_config
+from simulator.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = {
+    "horizon_months": 2,
+    "replications": 50,
+    "segments": {"mid": {"size": 200, "open_profile_share": 0.2}},
+    "strategies": {
+        "connect": {
+            "plan": "free",
+            "playbook": [{"segment": "mid", "touches": [{"kind": "connect"}]}],
+        },
+        "inmail": {
+            "plan": "sales_navigator_core",
+            "playbook": [{"segment": "mid", "touches": [{"kind": "inmail"}]}],
+        },
+    },
+}
+
+
+def write(tmp_path: Path, data: object, name: str = "campaign.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data) if not isinstance(data, str) else data)
+    return path
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_run_writes_a_complete_results_folder(tmp_path, capsys):
+    config = write(tmp_path, SMALL)
+    out = tmp_path / "results" / "first"
+    assert main(["run", str(config), "--out", str(out), "--runs", "40", "--seed", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "connect" in printed and "inmail" in printed and str(out) in printed
+    names = {p.name for p in out.iterdir()}
+    assert names == {"summary.json", "runs.parquet", "monthly.parquet", "config.yaml", "run.json"}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seed"] == 3 and summary["replications"] == 40
+    for strategy in ("connect", "inmail"):
+        stats = summary["strategies"][strategy]
+        for metric in ("cost_per_reply", "replies", "cost", "credits_forfeited", "credits_expired"):
+            assert {"mean", "median", "p5", "p95"} <= set(stats[metric])
+        assert {"pooled", "share_infinite", "mcse"} <= set(stats["cost_per_reply"])
+    runs = pd.read_parquet(out / "runs.parquet")
+    monthly = pd.read_parquet(out / "monthly.parquet")
+    assert len(runs) == 2 * 40 and len(monthly) == 2 * 40 * 2
+    resolved = load_config(out / "config.yaml")
+    for strategy in resolved.strategies:
+        check_monthly(resolved, strategy, monthly)
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["seed"] == 3 and len(meta["config_sha256"]) == 64
+
+
+def test_same_config_and_seed_give_identical_files(tmp_path):
+    config = write(tmp_path, SMALL)
+    for name in ("a", "b"):
+        assert main(["run", str(config), "--out", str(tmp_path / name), "--quiet"]) == 0
+    for file in ("summary.json", "runs.parquet", "monthly.parquet", "config.yaml"):
+        assert digest(tmp_path / "a" / file) == digest(tmp_path / "b" / file), file
+
+
+def test_an_existing_result_is_never_overwritten_without_force(tmp_path, capsys):
+    config = write(tmp_path, SMALL)
+    out = tmp_path / "kept"
+    assert main(["run", str(config), "--out", str(out), "--seed", "1", "--quiet"]) == 0
+    before = digest(out / "runs.parquet")
+    assert main(["run", str(config), "--out", str(out), "--seed", "2", "--quiet"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert digest(out / "runs.parquet") == before
+    assert main(["run", str(config), "--out", str(out), "--seed", "2", "--force", "--quiet"]) == 0
+    assert digest(out / "runs.parquet") != before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_validate_accepts_every_shipped_config(capsys):
+    for config in sorted((ROOT / "configs").glob("*.yaml")):
+        assert main(["validate", str(config)]) == 0, config
+    assert capsys.readouterr().out.count(": ok") == len(list((ROOT / "configs").glob("*.yaml")))
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (lambda c: c.update(horizon_monts=3), "horizon_monts: Extra inputs are not permitted"),
+        (
+            lambda c: c["segments"]["mid"].update(rates={"accept_with_note": 1.4}),
+            "segments.mid.rates.accept_with_note: Input should be less than or equal to 1",
+        ),
+        (
+            lambda c: c["segments"]["mid"].update(size=-5),
+            "segments.mid.size: Input should be greater than or equal to 0",
+        ),
+        (
+            lambda c: c["strategies"]["connect"].update(plan="gold"),
+            "strategies.connect.plan: unknown plan 'gold'",
+        ),
+        (
+            lambda c: c["strategies"]["inmail"]["playbook"][0].update(segment="enterprise"),
+            "strategies.inmail.playbook.0.segment: unknown segment 'enterprise'",
+        ),
+    ],
+)
+def test_a_config_mistake_is_one_line_with_its_field_and_exit_code_2(
+    tmp_path, capsys, change, fragment
+):
+    data = json.loads(json.dumps(SMALL))
+    change(data)
+    config = write(tmp_path, data)
+    assert main(["run", str(config), "--out", str(tmp_path / "never")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith(str(config)) and fragment in err[0]
+    assert "Traceback" not in err[0]
+    assert not (tmp_path / "never").exists()
+
+
+def test_the_console_script_and_python_dash_m_run(tmp_path):
+    config = write(tmp_path, SMALL)
+    for command in (["outreach-sim"], [sys.executable, "-m", "simulator"]):
+        done = subprocess.run(
+            [*command, "validate", str(config)], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0 and "ok" in done.stdout
+    broken = write(tmp_path, "segments: [1, 2\n", "broken.yaml")
+    done = subprocess.run(
+        ["outreach-sim", "run", str(broken)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    assert "not valid YAML" in done.stderr and "Traceback" not in done.stderr
