@@ -15,6 +15,8 @@ comes from the counter-based streams, keyed by the prospect and the touch's role
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from simulator.config import Config
@@ -53,6 +55,32 @@ def rank_within(groups: np.ndarray) -> np.ndarray:
     ranks = np.empty(groups.size, dtype=np.int64)
     ranks[order] = ranks_sorted
     return ranks
+
+
+@dataclass
+class Sent:
+    """Touches sent together: parallel arrays, with what is known about them as a batch."""
+
+    rep: np.ndarray
+    pid: np.ndarray
+    step: np.ndarray | int  # an int when every touch is the same step of the route
+    flat: np.ndarray
+    unit: np.ndarray
+    fresh: bool = False  # first touches of new prospects: no reply drawn, nothing open
+    rank: np.ndarray | None = None  # order within the seat today, when already known
+
+    def part(self, index: np.ndarray) -> Sent:
+        step = self.step if isinstance(self.step, int) else self.step[index]
+        rank = None if self.rank is None else self.rank[index]
+        return Sent(
+            self.rep[index],
+            self.pid[index],
+            step,
+            self.flat[index],
+            self.unit[index],
+            self.fresh,
+            rank,
+        )
 
 
 class ProspectLists:
@@ -143,6 +171,9 @@ class Simulation:
         self.p_main = np.array(p_main)  # request with a note, paid InMail, message: by rep
         self.p_blank = np.array(p_blank)  # request without a note
         self.p_free = np.array(p_free)  # free InMail to an Open Profile
+        self.rates_fixed = all(
+            (table == table[:, :1]).all() for table in (self.p_main, self.p_blank, self.p_free)
+        )
 
         def keys(prefix: str) -> np.ndarray:
             return np.array(
@@ -190,17 +221,34 @@ class Simulation:
     def _per_unit(self, unit: np.ndarray) -> np.ndarray:
         return np.bincount(unit, minlength=self.units)
 
-    def _uniform(self, keys: np.ndarray, rep: np.ndarray, pid: np.ndarray, step: np.ndarray):
-        return Streams.uniforms(keys[step, rep], pid.astype(np.int64) - self.step_offset[step])
+    def _uniform(self, keys: np.ndarray, sent: Sent) -> np.ndarray:
+        """The prospects' uniforms for their touch's role (`keys`: by step and replication)."""
+        step = sent.step
+        if isinstance(step, int):
+            return Streams.uniforms(keys[step][sent.rep], sent.pid - self.step_offset[step])
+        return Streams.uniforms(keys[step, sent.rep], sent.pid - self.step_offset[step])
 
-    def _wait(self, rep: np.ndarray, pid: np.ndarray, step: np.ndarray) -> np.ndarray:
+    def _rate(self, table: np.ndarray, sent: Sent) -> np.ndarray | float:
+        """A step's probability for each touch (a scalar when it cannot vary)."""
+        step = sent.step
+        if isinstance(step, int):
+            return float(table[step, 0]) if self.rates_fixed else table[step][sent.rep]
+        return table[step, 0] if self.rates_fixed else table[step, sent.rep]
+
+    def _wait(self, sent: Sent, step: np.ndarray | int) -> np.ndarray | int:
+        """Days to wait before `step` (a whole number drawn in [low, high] per prospect)."""
         lo, hi = self.step_wait_lo[step], self.step_wait_hi[step]
         if np.all(lo == hi):
-            return lo
-        u = self._uniform(self.wait_keys, rep, pid, step)
+            return lo if isinstance(step, int) else lo.astype(np.int64)
+        steps = Sent(sent.rep, sent.pid, step, sent.flat, sent.unit)
+        u = self._uniform(self.wait_keys, steps)
         return lo + np.floor(u * (hi - lo + 1)).astype(np.int64)
 
-    def _delays(self, step: np.ndarray, v: np.ndarray) -> np.ndarray:
+    def _delays(self, step: np.ndarray | int, v: np.ndarray) -> np.ndarray:
+        if isinstance(step, int):
+            return self.samplers[step].days(v)
+        if step.size == 0:
+            return np.empty(0, dtype=np.int64)
         first = int(step[0])
         if np.all(step == first):
             return self.samplers[first].days(v)
@@ -210,13 +258,20 @@ class Simulation:
             out[here] = self.samplers[s].days(v[here])
         return out
 
-    def _schedule(self, due: np.ndarray, rep, pid, step) -> None:
-        if rep.size:
-            self.touches.file(due, make_batch(rep=rep, pid=pid, step=step))
+    def _schedule(self, due: np.ndarray | int, sent: Sent, step: np.ndarray | int) -> None:
+        """File touch `step` of these prospects under its due day."""
+        if sent.rep.size:
+            due = np.broadcast_to(np.asarray(due, dtype=np.int64), sent.rep.shape)
+            steps = np.broadcast_to(np.asarray(step, dtype=np.int16), sent.rep.shape)
+            self.touches.file(due, make_batch(rep=sent.rep, pid=sent.pid, step=steps))
 
-    def _file_by_day(self, calendar: np.ndarray, row: np.ndarray, day: np.ndarray) -> None:
+    def _file_by_day(self, calendar: np.ndarray, row: np.ndarray, day: np.ndarray | int) -> None:
         """calendar[row, day] += 1 for each item (rows may repeat)."""
         if row.size == 0:
+            return
+        if np.ndim(day) == 0 or day.min() == day.max():
+            d = int(day if np.ndim(day) == 0 else day[0])
+            calendar[:, d] += np.bincount(row, minlength=calendar.shape[0]).astype(calendar.dtype)
             return
         lo = int(day.min())
         width = int(day.max()) - lo + 1
@@ -225,12 +280,25 @@ class Simulation:
             calendar.dtype
         )
 
-    def _route_ends(self, rep: np.ndarray, flat: np.ndarray, closes: np.ndarray) -> None:
+    def _route_ends(self, sent: Sent, closes: np.ndarray | int) -> None:
         """The route sends nothing more: without a reply, exhausted when its last item closes."""
-        last = np.maximum(self.last_close[flat], closes)
-        quiet = self.reply_day[flat] == NEVER
-        self._file_by_day(self.exhausted_on, rep[quiet], last[quiet].astype(np.int64))
-        self.exhausted_day[flat[quiet]] = last[quiet]
+        if sent.rep.size == 0:
+            return
+        if sent.fresh:  # first touches without a reply: nothing else is or was open
+            last, rep, flat = closes, sent.rep, sent.flat
+        else:
+            last = np.maximum(self.last_close[sent.flat], closes)
+            quiet = self.reply_day[sent.flat] == NEVER
+            last, rep, flat = last[quiet], sent.rep[quiet], sent.flat[quiet]
+        self._file_by_day(self.exhausted_on, rep, last)
+        self.exhausted_day[flat] = last
+
+    def _closes(self, sent: Sent, closes: np.ndarray | int) -> None:
+        """Remember the last day any touch of each prospect closes."""
+        if sent.fresh:
+            self.last_close[sent.flat] = closes
+        else:
+            self.last_close[sent.flat] = np.maximum(self.last_close[sent.flat], closes)
 
     # --- the day loop --------------------------------------------------------------
 
@@ -377,12 +445,12 @@ class Simulation:
             self._tally("positive_replies", r[positive])
             self._tally("meetings", r[meeting])
 
-    def _is_free(self, rep: np.ndarray, pid: np.ndarray, step: np.ndarray) -> np.ndarray:
+    def _is_free(self, rep: np.ndarray, pid: np.ndarray, step: np.ndarray | int) -> np.ndarray:
         """Whether an InMail to these prospects is free (Open Profile, and the plan allows)."""
         out = np.zeros(rep.size, dtype=bool)
         if not self.plan.open_profile_messages:
             return out
-        entries = self.step_entry[step]
+        entries = np.broadcast_to(self.step_entry[step], rep.shape)
         for e, name in enumerate(self.entry_segment):
             here = entries == e
             if here.any():
@@ -422,115 +490,164 @@ class Simulation:
             ok[fits] = rank_within(ui[fits]) < self.inmails_left[ui[fits]]
             send[i] = ok
         self.deferred = take(batch, np.flatnonzero(~send))
-        sent = np.flatnonzero(send)
-        if sent.size:
-            self._send(rep[sent], pid[sent], step[sent], flat[sent], unit[sent])
+        go = np.flatnonzero(send)
+        if go.size:
+            self._send(Sent(rep[go], pid[go], step[go].astype(np.int64), flat[go], unit[go]))
 
-    def _send(self, rep, pid, step, flat, unit) -> None:
+    def _send(self, sent: Sent) -> None:
         """Take today's budgets for these touches and send them (step 5 draws outcomes)."""
-        kind = self.step_kind[step]
-        kinds = np.unique(kind).tolist() if kind.size > 1 else kind.tolist()
-        for k in kinds:
-            sel = np.flatnonzero(kind == k) if len(kinds) > 1 else slice(None)
-            r, p, s, f, u = rep[sel], pid[sel], step[sel], flat[sel], unit[sel]
-            if k == Kind.CONNECT:
-                self.invites_left -= self._per_unit(u)
-                self._send_requests(r, p, s, f, u)
-            elif k == Kind.MESSAGE:
-                self.messages_left -= self._per_unit(u)
-                self._tally("messages_sent", r)
-                self._send_replyable(r, p, s, f, u, None)
+        if isinstance(sent.step, int):
+            groups = [(int(self.step_kind[sent.step]), sent)]
+        else:
+            kind = self.step_kind[sent.step]
+            if kind.min() == kind.max():
+                groups = [(int(kind[0]), sent)]
             else:
-                free = self._is_free(r, p, s)
-                paid = self._per_unit(u[~free])
+                groups = [
+                    (k, sent.part(np.flatnonzero(kind == k))) for k in np.unique(kind).tolist()
+                ]
+        for k, part in groups:
+            if k == Kind.CONNECT:
+                self.invites_left -= self._per_unit(part.unit)
+                self._send_requests(part)
+            elif k == Kind.MESSAGE:
+                self.messages_left -= self._per_unit(part.unit)
+                self._tally("messages_sent", part.rep)
+                self._send_replyable(part, None)
+            else:
+                free = self._is_free(part.rep, part.pid, part.step)
+                paid = self._per_unit(part.unit[~free])
                 self.ledger.spend(paid)
                 self._tally_units("credits_spent", paid)
-                self.open_left -= self._per_unit(u[free])
-                self.inmails_left -= self._per_unit(u)
+                self.open_left -= self._per_unit(part.unit[free])
+                self.inmails_left -= self._per_unit(part.unit)
                 prefix = "inmails" if k == Kind.INMAIL else "followups"
-                self._tally(f"{prefix}_paid", r[~free])
-                self._tally(f"{prefix}_free", r[free])
-                self._send_replyable(r, p, s, f, u, free)
+                self._tally(f"{prefix}_paid", part.rep[~free])
+                self._tally(f"{prefix}_free", part.rep[free])
+                self._send_replyable(part, free)
 
-    def _send_requests(self, rep, pid, step, flat, unit) -> None:
+    def _send_requests(self, sent: Sent) -> None:
         """Connection requests: a note while the quota lasts; acceptance or withdrawal."""
-        day = self.day
-        note = np.zeros(rep.size, dtype=bool)
-        wants = np.flatnonzero(self.step_note[step])
-        if wants.size:
-            note[wants] = rank_within(unit[wants]) < self.notes_left[unit[wants]]
+        day, unit, step = self.day, sent.unit, sent.step
+        wants = self.step_note[step]
+        if self.plan.notes_per_month is None:
+            note = np.broadcast_to(wants, sent.rep.shape)
+        elif isinstance(step, int):
+            note = np.zeros(sent.rep.size, dtype=bool)
+            if wants:
+                rank = rank_within(unit) if sent.rank is None else sent.rank
+                note = rank < self.notes_left[unit]
+        else:
+            note = np.zeros(sent.rep.size, dtype=bool)
+            w = np.flatnonzero(wants)
+            note[w] = rank_within(unit[w]) < self.notes_left[unit[w]]
+        if self.plan.notes_per_month is not None:
             self.notes_left -= self._per_unit(unit[note])
-        self._tally("connects_sent", rep)
-        self._tally("notes_used", rep[note])
-        self._tally("reinvites_sent", rep[self.step_is_reinvite[step]])
+        self._tally("connects_sent", sent.rep)
+        self._tally("notes_used", sent.rep[note])
+        again = self.step_is_reinvite[step]
+        if np.any(again):
+            self._tally("reinvites_sent", sent.rep if np.ndim(again) == 0 else sent.rep[again])
         limiter = self.limiter
         per_unit = self._per_unit(unit)
         limiter.sent[:, day] += per_unit.astype(np.int32)
         limiter.pending += per_unit
-        p = np.where(note, self.p_main[step, rep], self.p_blank[step, rep])
-        u = self._uniform(self.outcome_keys, rep, pid, step)
+        p = np.where(note, self._rate(self.p_main, sent), self._rate(self.p_blank, sent))
+        u = self._uniform(self.outcome_keys, sent)
         accepted = u < p
-        closes = np.full(rep.size, day + self.config.invitations.invite_window_days)
         a = np.flatnonzero(accepted)
-        if a.size:
-            closes[a] = day + self._delays(step[a], u[a] / p[a])
-        # a reply that arrives by the outcome's day discards it (MODEL.md section 15)
-        live = self.reply_day[flat] > closes
-        self._file_by_day(limiter.resolving, unit, closes)
-        acc, wd = live & accepted, live & ~accepted
-        self._file_by_day(limiter.accepted, unit[acc], closes[acc])
-        self._file_by_day(limiter.withdrawn, unit[wd], closes[wd])
-        # accepted: the message sequence; withdrawn: re-invite, or the route's next touch
-        first = self.step_first_message[step]
-        again = self.step_reinvite[step]
-        nxt = self.step_next[step]
-        go = np.flatnonzero(acc & (first >= 0))
-        self._schedule(
-            closes[go] + self._wait(rep[go], pid[go], first[go]), rep[go], pid[go], first[go]
-        )
-        re = np.flatnonzero(wd & (again >= 0))
-        cooldown = self.config.invitations.reinvite_cooldown_days
-        self._schedule(closes[re] + cooldown, rep[re], pid[re], again[re])
-        fall = np.flatnonzero(wd & (again < 0) & (nxt >= 0))
-        self._schedule(
-            closes[fall] + self._wait(rep[fall], pid[fall], nxt[fall]),
-            rep[fall],
-            pid[fall],
-            nxt[fall],
-        )
-        ends = np.flatnonzero(live & ((acc & (first < 0)) | (wd & (again < 0) & (nxt < 0))))
-        self._route_ends(rep[ends], flat[ends], closes[ends])
-        self.last_close[flat] = np.maximum(self.last_close[flat], closes)
-
-    def _send_replyable(self, rep, pid, step, flat, unit, free: np.ndarray | None) -> None:
-        """Messages, InMails, follow-ups: draw the reply; schedule the route's next touch."""
-        day = self.day
-        if free is None:
-            p = self.p_main[step, rep]
+        w = np.flatnonzero(~accepted)
+        p_a = p if np.ndim(p) == 0 else p[a]
+        accept_on = day + self._delays(step if isinstance(step, int) else step[a], u[a] / p_a)
+        closes = np.full(sent.rep.size, day + self.config.invitations.invite_window_days)
+        closes[a] = accept_on
+        self._closes(sent, closes)
+        withdraw_on = day + self.config.invitations.invite_window_days
+        acc, wd = sent.part(a), sent.part(w)
+        if not sent.fresh:
+            # a reply that arrives by the outcome's day discards it (MODEL.md section 15)
+            live_a = self.reply_day[acc.flat] > accept_on
+            live_w = self.reply_day[wd.flat] > withdraw_on
+            self._file_by_day(limiter.discarded, acc.unit[~live_a], accept_on[~live_a])
+            self._file_by_day(limiter.discarded, wd.unit[~live_w], withdraw_on)
+            acc, accept_on = acc.part(np.flatnonzero(live_a)), accept_on[live_a]
+            wd = wd.part(np.flatnonzero(live_w))
+        self._file_by_day(limiter.accepted, acc.unit, accept_on)
+        self._file_by_day(limiter.withdrawn, wd.unit, withdraw_on)
+        # accepted: the message sequence, if any (else the route ends there)
+        first = self.step_first_message[acc.step]
+        go = first >= 0
+        if np.ndim(first) == 0:
+            first = int(first)
+            if go:
+                self._schedule(accept_on + self._wait(acc, first), acc, first)
+            else:
+                self._route_ends(acc, accept_on)
+        elif np.all(go):
+            self._schedule(accept_on + self._wait(acc, first), acc, first)
         else:
-            p = np.where(free, self.p_free[step, rep], self.p_main[step, rep])
-        u = self._uniform(self.outcome_keys, rep, pid, step)
+            on = np.flatnonzero(go)
+            ok = acc.part(on)
+            self._schedule(accept_on[on] + self._wait(ok, first[on]), ok, first[on])
+            off = np.flatnonzero(~go)
+            self._route_ends(acc.part(off), accept_on[off])
+        # withdrawn: re-invite after the cooldown, else the route's next touch, else the end
+        again = np.broadcast_to(self.step_reinvite[wd.step], wd.rep.shape)
+        nxt = np.broadcast_to(self.step_next[wd.step], wd.rep.shape)
+        re = np.flatnonzero(again >= 0)
+        if re.size:
+            self._schedule(
+                withdraw_on + self.config.invitations.reinvite_cooldown_days, wd.part(re), again[re]
+            )
+        fall = np.flatnonzero((again < 0) & (nxt >= 0))
+        if fall.size:
+            part = wd.part(fall)
+            self._schedule(withdraw_on + self._wait(part, nxt[fall]), part, nxt[fall])
+        self._route_ends(wd.part(np.flatnonzero((again < 0) & (nxt < 0))), withdraw_on)
+
+    def _send_replyable(self, sent: Sent, free: np.ndarray | None) -> None:
+        """Messages, InMails, follow-ups: draw the reply; schedule the route's next touch."""
+        day, step = self.day, sent.step
+        if free is None:
+            p = self._rate(self.p_main, sent)
+        else:
+            p = np.where(free, self._rate(self.p_free, sent), self._rate(self.p_main, sent))
+        u = self._uniform(self.outcome_keys, sent)
         replied = np.flatnonzero(u < p)
         if replied.size:
-            reply_on = day + self._delays(step[replied], u[replied] / p[replied])
-            f = flat[replied]
-            earliest = reply_on < self.reply_day[f]  # a same-day tie stays with the earlier touch
-            w = replied[earliest]
-            self.reply_day[flat[w]] = reply_on[earliest]
-            self.reply_step[flat[w]] = step[w]
+            p_r = p if np.ndim(p) == 0 else p[replied]
+            got = sent.part(replied)
+            reply_on = day + self._delays(got.step, u[replied] / p_r)
+            if sent.fresh:
+                earliest = np.ones(replied.size, dtype=bool)
+            else:  # a same-day tie stays with the touch sent earlier
+                earliest = reply_on < self.reply_day[got.flat]
+            win = got.part(np.flatnonzero(earliest))
+            reply_on = reply_on[earliest]
+            self.reply_day[win.flat] = reply_on
+            self.reply_step[win.flat] = np.broadcast_to(win.step, win.rep.shape)
             self.replies_due.file(
-                reply_on[earliest],
-                make_batch(rep=rep[w], pid=pid[w], step=step[w], sent=np.full(w.size, day)),
+                reply_on,
+                make_batch(
+                    rep=win.rep,
+                    pid=win.pid,
+                    step=np.broadcast_to(win.step, win.rep.shape),
+                    sent=np.full(win.rep.size, day),
+                ),
             )
-        closes = np.full(rep.size, day + self.config.response_window_days)
-        nxt = self.step_next[step]
+        closes = day + self.config.response_window_days
+        nxt = np.broadcast_to(self.step_next[step], sent.rep.shape)
         go = np.flatnonzero(nxt >= 0)
         if go.size:
-            wait = np.maximum(1, self._wait(rep[go], pid[go], nxt[go]))
-            self._schedule(day + wait, rep[go], pid[go], nxt[go])
-        ends = np.flatnonzero(nxt < 0)
-        self._route_ends(rep[ends], flat[ends], closes[ends])
-        self.last_close[flat] = np.maximum(self.last_close[flat], closes)
+            part = sent.part(go)
+            wait = np.maximum(1, self._wait(part, nxt[go]))
+            self._schedule(day + wait, part, nxt[go])
+        self._closes(sent, closes)
+        if go.size < sent.rep.size:
+            last = nxt < 0
+            if sent.fresh:  # no earlier touch: only this one's reply can keep it going
+                last &= u >= p
+            self._route_ends(sent.part(np.flatnonzero(last)), closes)
 
     def _start_new(self) -> None:
         """Step 4: start new prospects, seat by seat, segment by segment, in list order."""
@@ -569,20 +686,20 @@ class Simulation:
                 pid_ot = offset + lst.other_positions(rows_ot, idx_ot)
                 lst.next_op += n_op
                 lst.next_other += n_other
-                for rows, pids, route in (
-                    (rows_op, pid_op, op_route),
-                    (rows_ot, pid_ot, other_route),
+                for rows, idx, start, pids, route in (
+                    (rows_op, idx_op, lst.next_op - n_op, pid_op, op_route),
+                    (rows_ot, idx_ot, lst.next_other - n_other, pid_ot, other_route),
                 ):
                     if rows.size == 0:
                         continue
-                    rep = rows.astype(np.int32)
-                    pid = pids.astype(np.int32)
+                    rep = rows.astype(np.int64)
+                    pid = pids.astype(np.int64)
                     flat = self._flat(rep, pid)
                     if self.seats > 1:
                         self.seat_of[flat] = seat
                     self._tally("prospects_started", rep)
-                    step = np.full(rep.size, route.first_step, dtype=np.int16)
-                    self._send(rep, pid, step, flat, unit[rep])
+                    rank = idx - start[rows]  # order within the seat: list order
+                    self._send(Sent(rep, pid, route.first_step, flat, unit[rep], True, rank))
 
     def _first_touch_pools(self, step: int, unit: np.ndarray, open_profile: bool) -> dict:
         """The budgets (per replication, for one seat) a route's first touch draws on."""

@@ -30,7 +30,7 @@ class InvitationLimiter:
         self.sent = np.zeros((units, span), dtype=np.int32)
         self.accepted = np.zeros((units, span), dtype=np.int32)
         self.withdrawn = np.zeros((units, span), dtype=np.int32)
-        self.resolving = np.zeros((units, span), dtype=np.int32)  # leave `pending` that day
+        self.discarded = np.zeros((units, span), dtype=np.int32)  # outcomes after a reply
         self.pending = np.zeros(units, dtype=np.int64)
         self.restricted_until = np.zeros(units, dtype=np.int64)
         poor, good, floor = (
@@ -101,7 +101,7 @@ class InvitationLimiter:
 
     def resolve(self, day: int) -> None:
         """Step 2: invitations accepted or withdrawn today are no longer pending."""
-        self.pending -= self.resolving[:, day]
+        self.pending -= self.accepted[:, day] + self.withdrawn[:, day] + self.discarded[:, day]
 
     def cap_pending(self, allowed: np.ndarray) -> np.ndarray:
         """No new request while `max_pending` invitations are pending (after step 2)."""
