@@ -17,7 +17,7 @@ class CreditLedger:
 
     def __init__(self, units: int, days: int, expiry_days: int):
         self.expiry_days = expiry_days
-        self._arrived_through = np.zeros((units, days), dtype=np.int64)  # cumulative, by day
+        self._arrived_through = np.zeros((days, units), dtype=np.int64)  # cumulative, by day
         self._arrived = np.zeros(units, dtype=np.int64)
         self._departed = np.zeros(units, dtype=np.int64)  # spent or expired
         self._today = 0
@@ -29,12 +29,12 @@ class CreditLedger:
     def start_day(self, day: int) -> np.ndarray:
         """Close the books of yesterday and expire the lots that reach their age today."""
         if day > 0:
-            self._arrived_through[:, day - 1] = self._arrived
+            self._arrived_through[day - 1] = self._arrived
         self._today = day
         lot_day = day - self.expiry_days
         if lot_day < 0:
             return np.zeros_like(self._departed)
-        expired = np.maximum(0, self._arrived_through[:, lot_day] - self._departed)
+        expired = np.maximum(0, self._arrived_through[lot_day] - self._departed)
         self._departed += expired
         return expired
 

@@ -201,20 +201,26 @@ class Simulation:
     # --- helpers -------------------------------------------------------------------
 
     def _flat(self, rep: np.ndarray, pid: np.ndarray) -> np.ndarray:
-        """Index of (replication, prospect) into the flat per-prospect arrays."""
-        return rep.astype(np.int64) * self.prospects.total + pid
+        """Index of (prospect, replication) into the flat per-prospect arrays.
+
+        Prospect-major: replications advance through their lists at similar paces, so
+        one day's touches of all replications fall close together in memory."""
+        return pid.astype(np.int64) * self.reps + rep
 
     def _units(self, rep: np.ndarray, flat: np.ndarray) -> np.ndarray:
         if self.seats == 1:
             return rep.astype(np.int64)
         return rep.astype(np.int64) * self.seats + self.seat_of[flat]
 
-    def _tally(self, name: str, rep: np.ndarray) -> None:
-        if rep.size:
-            self.flows[:, self.month, FLOW_INDEX[name]] += np.bincount(rep, minlength=self.reps)
+    def _tally(self, name: str, rep: np.ndarray, per_unit: np.ndarray | None = None) -> None:
+        """Count items by replication (`per_unit`: counts by seat, when already known)."""
+        if per_unit is not None:
+            self._tally_units(name, per_unit)
+        elif rep.size:
+            self.flows[self.month, FLOW_INDEX[name]] += np.bincount(rep, minlength=self.reps)
 
     def _tally_units(self, name: str, per_unit: np.ndarray) -> None:
-        self.flows[:, self.month, FLOW_INDEX[name]] += per_unit.reshape(self.reps, self.seats).sum(
+        self.flows[self.month, FLOW_INDEX[name]] += per_unit.reshape(self.reps, self.seats).sum(
             axis=1
         )
 
@@ -266,39 +272,38 @@ class Simulation:
             self.touches.file(due, make_batch(rep=sent.rep, pid=sent.pid, step=steps))
 
     def _file_by_day(self, calendar: np.ndarray, row: np.ndarray, day: np.ndarray | int) -> None:
-        """calendar[row, day] += 1 for each item (rows may repeat)."""
+        """calendar[day, row] += 1 for each item (calendars are by day, then seat or rep)."""
         if row.size == 0:
             return
         if np.ndim(day) == 0 or day.min() == day.max():
             d = int(day if np.ndim(day) == 0 else day[0])
-            calendar[:, d] += np.bincount(row, minlength=calendar.shape[0]).astype(calendar.dtype)
+            calendar[d] += np.bincount(row, minlength=calendar.shape[1]).astype(calendar.dtype)
             return
         lo = int(day.min())
         width = int(day.max()) - lo + 1
-        counts = np.bincount(row * width + (day - lo), minlength=calendar.shape[0] * width)
-        calendar[:, lo : lo + width] += counts.reshape(calendar.shape[0], width).astype(
+        counts = np.bincount((day - lo) * calendar.shape[1] + row, minlength=width * calendar.shape[1])
+        calendar[lo : lo + width] += counts.reshape(width, calendar.shape[1]).astype(
             calendar.dtype
         )
 
-    def _route_ends(self, sent: Sent, closes: np.ndarray | int) -> None:
-        """The route sends nothing more: without a reply, exhausted when its last item closes."""
+    def _settle(self, sent: Sent, closes: np.ndarray | int, ends: np.ndarray | bool) -> None:
+        """Record when these touches close; a prospect whose route `ends` here with no reply
+        drawn is exhausted the day its last touch closes (stored as a negative day)."""
         if sent.rep.size == 0:
             return
-        if sent.fresh:  # first touches without a reply: nothing else is or was open
-            last, rep, flat = closes, sent.rep, sent.flat
+        ends = np.broadcast_to(ends, sent.rep.shape)
+        if sent.fresh:  # first touches: nothing else is or was open
+            last = np.broadcast_to(np.asarray(closes, dtype=np.int64), sent.rep.shape)
+            quiet = ends
         else:
             last = np.maximum(self.last_close[sent.flat], closes)
-            quiet = self.reply_day[sent.flat] == NEVER
-            last, rep, flat = last[quiet], sent.rep[quiet], sent.flat[quiet]
-        self._file_by_day(self.exhausted_on, rep, last)
-        self.exhausted_day[flat] = last
-
-    def _closes(self, sent: Sent, closes: np.ndarray | int) -> None:
-        """Remember the last day any touch of each prospect closes."""
-        if sent.fresh:
-            self.last_close[sent.flat] = closes
+            quiet = ends & (self.reply_day[sent.flat] == NEVER)
+        q = np.flatnonzero(quiet)
+        if q.size:
+            self._file_by_day(self.exhausted_on, sent.rep[q], last[q])
+            self.last_close[sent.flat] = np.where(quiet, -last, last)
         else:
-            self.last_close[sent.flat] = np.maximum(self.last_close[sent.flat], closes)
+            self.last_close[sent.flat] = last
 
     # --- the day loop --------------------------------------------------------------
 
@@ -306,15 +311,15 @@ class Simulation:
         """Monthly counts of the block: an array (replications, months, counts)."""
         reps, units, days = self.reps, self.units, self.days
         plan, cfg = self.plan, self.config
-        self.flows = np.zeros((reps, self.months, len(FLOWS)), dtype=np.int64)
+        self.flows = np.zeros((self.months, len(FLOWS), reps), dtype=np.int64)  # rows by month
         stocks = np.zeros((reps, self.months, len(STOCKS)), dtype=np.int64)
         n_flat = reps * self.prospects.total
         self.reply_day = np.full(n_flat, NEVER, dtype=np.int16)
         self.reply_step = np.zeros(n_flat, dtype=np.int16)
-        self.last_close = np.zeros(n_flat, dtype=np.int16)  # > 0 once started
-        self.exhausted_day = np.full(n_flat, NEVER, dtype=np.int16)
+        # the last day a prospect's touches close: 0 before its start, negative once exhausted
+        self.last_close = np.zeros(n_flat, dtype=np.int16)
         self.seat_of = np.zeros(n_flat if self.seats > 1 else 0, dtype=np.int8)
-        self.exhausted_on = np.zeros((reps, days + self.horizon_pad), dtype=np.int32)
+        self.exhausted_on = np.zeros((days + self.horizon_pad, reps), dtype=np.int32)
         self.ledger = CreditLedger(units, days, cfg.inmail.credit_expiry_days)
         self.limiter = InvitationLimiter(cfg.invitations, units, days)
         self.replies_due = Calendar(days)
@@ -340,7 +345,7 @@ class Simulation:
                 self.open_left = np.full(units, np.int64(cfg.inmail.open_profile_monthly_cap))
                 for seg in cfg.segments.values():
                     arrived = seg.size if month == 0 else seg.new_per_month
-                    self.flows[:, month, FLOW_INDEX["prospects_added"]] += arrived
+                    self.flows[month, FLOW_INDEX["prospects_added"]] += arrived
             if cfg.invitations.restriction.enabled:
                 self._draw_restrictions(day)
             limit = self.limiter.limit_in_force(day)
@@ -350,10 +355,10 @@ class Simulation:
             # step 2: outcomes due today (drawn when sent; replies are checked here)
             self.limiter.resolve(day)
             self.invites_left = self.limiter.cap_pending(self.invites_left)
-            self._tally_units("acceptances", self.limiter.accepted[:, day])
-            self._tally_units("withdrawals", self.limiter.withdrawn[:, day])
+            self._tally_units("acceptances", self.limiter.accepted[day])
+            self._tally_units("withdrawals", self.limiter.withdrawn[day])
             self._resolve_replies(self.replies_due.pop(day))
-            self.flows[:, month, FLOW_INDEX["prospects_exhausted"]] += self.exhausted_on[:, day]
+            self.flows[month, FLOW_INDEX["prospects_exhausted"]] += self.exhausted_on[day]
             # step 3: scheduled touches, first in first out
             self._send_scheduled(concat([self.deferred, self.touches.pop(day)]))
             # steps 4 and 5: new starts; every touch draws its outcome as it is sent
@@ -370,19 +375,29 @@ class Simulation:
                     self.limiter.pending
                 )
                 stock[:, STOCKS.index("invitation_limit_end")] = self._by_rep(limit)
-                stock[:, STOCKS.index("prospects_in_flight_end")] = self._in_flight(day)
+                if self.trace is not None:  # counted per prospect, for the tests' identities
+                    per_rep = self._in_flight(day)
+                    self._record("in_flight_scan", month, self.months, np.repeat(per_rep, self.seats))
+        flows = {name: self.flows[:, FLOW_INDEX[name]] for name in FLOWS}
+        in_flight = np.cumsum(
+            flows["prospects_started"] - flows["prospects_replied"] - flows["prospects_exhausted"],
+            axis=0,
+        )
+        stocks[:, :, STOCKS.index("prospects_in_flight_end")] = in_flight.T
         if self.trace is not None:
-            self.trace["invitations_sent"] = self.limiter.sent[:, :days].copy()
-        monthly = np.concatenate([self.flows, stocks], axis=2)
+            self.trace["invitations_sent"] = self.limiter.sent[:days].T.copy()
+        monthly = np.concatenate([self.flows.transpose(2, 0, 1), stocks], axis=2)
         assert monthly.shape[2] == len(COUNTS)
         return monthly
 
     def _in_flight(self, day: int) -> np.ndarray:
         """Started prospects neither replied nor exhausted by the end of `day`, per rep."""
         open_ = (
-            (self.last_close > 0) & (self.reply_day > day) & (self.exhausted_day > day)
-        ).reshape(self.reps, -1)
-        return open_.sum(axis=1)
+            (self.last_close != 0)
+            & (self.reply_day > day)
+            & ((self.last_close > 0) | (-self.last_close > day))
+        ).reshape(-1, self.reps)
+        return open_.sum(axis=0)
 
     def _record(self, name: str, index: int, length: int, per_unit: np.ndarray) -> None:
         """Keep a per-seat daily (or monthly) series when tracing (for the tests' checks)."""
@@ -473,7 +488,10 @@ class Simulation:
         unit = self._units(rep, flat)
         send = np.zeros(rep.size, dtype=bool)
         m = np.flatnonzero(kind == Kind.MESSAGE)
-        send[m] = rank_within(unit[m]) < self.messages_left[unit[m]]
+        if self.strategy.daily_pace.message is None:
+            send[m] = True
+        else:
+            send[m] = rank_within(unit[m]) < self.messages_left[unit[m]]
         c = np.flatnonzero(kind == Kind.CONNECT)
         send[c] = rank_within(unit[c]) < self.invites_left[unit[c]]
         i = np.flatnonzero((kind == Kind.INMAIL) | (kind == Kind.FOLLOWUP))
@@ -486,8 +504,9 @@ class Simulation:
             for is_free in (False, True):
                 sel = np.flatnonzero(free == is_free)
                 ok[sel] = rank_within(ui[sel]) < own[sel]
-            fits = np.flatnonzero(ok)
-            ok[fits] = rank_within(ui[fits]) < self.inmails_left[ui[fits]]
+            if self.strategy.daily_pace.inmail is not None:
+                fits = np.flatnonzero(ok)
+                ok[fits] = rank_within(ui[fits]) < self.inmails_left[ui[fits]]
             send[i] = ok
         self.deferred = take(batch, np.flatnonzero(~send))
         go = np.flatnonzero(send)
@@ -528,82 +547,69 @@ class Simulation:
 
     def _send_requests(self, sent: Sent) -> None:
         """Connection requests: a note while the quota lasts; acceptance or withdrawal."""
-        day, unit, step = self.day, sent.unit, sent.step
+        day, unit, step, limiter = self.day, sent.unit, sent.step, self.limiter
         wants = self.step_note[step]
         if self.plan.notes_per_month is None:
             note = np.broadcast_to(wants, sent.rep.shape)
-        elif isinstance(step, int):
-            note = np.zeros(sent.rep.size, dtype=bool)
-            if wants:
-                rank = rank_within(unit) if sent.rank is None else sent.rank
-                note = rank < self.notes_left[unit]
         else:
             note = np.zeros(sent.rep.size, dtype=bool)
-            w = np.flatnonzero(wants)
-            note[w] = rank_within(unit[w]) < self.notes_left[unit[w]]
-        if self.plan.notes_per_month is not None:
+            w = np.flatnonzero(wants) if np.ndim(wants) else (np.arange(note.size) if wants else [])
+            if len(w):
+                rank = sent.rank[w] if sent.rank is not None else rank_within(unit[w])
+                note[w] = rank < self.notes_left[unit[w]]
             self.notes_left -= self._per_unit(unit[note])
-        self._tally("connects_sent", sent.rep)
+        per_unit = self._per_unit(unit)
+        self._tally("connects_sent", sent.rep, per_unit)
         self._tally("notes_used", sent.rep[note])
         again = self.step_is_reinvite[step]
         if np.any(again):
             self._tally("reinvites_sent", sent.rep if np.ndim(again) == 0 else sent.rep[again])
-        limiter = self.limiter
-        per_unit = self._per_unit(unit)
-        limiter.sent[:, day] += per_unit.astype(np.int32)
+        limiter.sent[day] += per_unit.astype(np.int32)
         limiter.pending += per_unit
+        # step 5: the outcome and its day, drawn now
         p = np.where(note, self._rate(self.p_main, sent), self._rate(self.p_blank, sent))
         u = self._uniform(self.outcome_keys, sent)
         accepted = u < p
         a = np.flatnonzero(accepted)
-        w = np.flatnonzero(~accepted)
         p_a = p if np.ndim(p) == 0 else p[a]
         accept_on = day + self._delays(step if isinstance(step, int) else step[a], u[a] / p_a)
-        closes = np.full(sent.rep.size, day + self.config.invitations.invite_window_days)
-        closes[a] = accept_on
-        self._closes(sent, closes)
         withdraw_on = day + self.config.invitations.invite_window_days
-        acc, wd = sent.part(a), sent.part(w)
-        if not sent.fresh:
-            # a reply that arrives by the outcome's day discards it (MODEL.md section 15)
-            live_a = self.reply_day[acc.flat] > accept_on
-            live_w = self.reply_day[wd.flat] > withdraw_on
-            self._file_by_day(limiter.discarded, acc.unit[~live_a], accept_on[~live_a])
-            self._file_by_day(limiter.discarded, wd.unit[~live_w], withdraw_on)
-            acc, accept_on = acc.part(np.flatnonzero(live_a)), accept_on[live_a]
-            wd = wd.part(np.flatnonzero(live_w))
-        self._file_by_day(limiter.accepted, acc.unit, accept_on)
-        self._file_by_day(limiter.withdrawn, wd.unit, withdraw_on)
-        # accepted: the message sequence, if any (else the route ends there)
-        first = self.step_first_message[acc.step]
-        go = first >= 0
-        if np.ndim(first) == 0:
-            first = int(first)
-            if go:
-                self._schedule(accept_on + self._wait(acc, first), acc, first)
-            else:
-                self._route_ends(acc, accept_on)
-        elif np.all(go):
-            self._schedule(accept_on + self._wait(acc, first), acc, first)
-        else:
-            on = np.flatnonzero(go)
-            ok = acc.part(on)
-            self._schedule(accept_on[on] + self._wait(ok, first[on]), ok, first[on])
-            off = np.flatnonzero(~go)
-            self._route_ends(acc.part(off), accept_on[off])
-        # withdrawn: re-invite after the cooldown, else the route's next touch, else the end
-        again = np.broadcast_to(self.step_reinvite[wd.step], wd.rep.shape)
-        nxt = np.broadcast_to(self.step_next[wd.step], wd.rep.shape)
-        re = np.flatnonzero(again >= 0)
-        if re.size:
-            self._schedule(
-                withdraw_on + self.config.invitations.reinvite_cooldown_days, wd.part(re), again[re]
+        closes = np.full(sent.rep.size, withdraw_on, dtype=np.int64)
+        closes[a] = accept_on
+        if sent.fresh:  # no reply drawn yet: every outcome counts
+            live = np.ones(sent.rep.size, dtype=bool)
+        else:  # a reply that arrives by the outcome's day discards it (MODEL.md section 15)
+            live = self.reply_day[sent.flat] > closes
+            dropped = np.flatnonzero(~live)
+            self._file_by_day(limiter.discarded, unit[dropped], closes[dropped])
+        acc = np.flatnonzero(accepted & live)
+        self._file_by_day(limiter.accepted, unit[acc], closes[acc])
+        withdrawn = ~accepted & live
+        if sent.fresh:
+            limiter.withdrawn[withdraw_on] += (per_unit - self._per_unit(unit[a])).astype(
+                np.int32
             )
-        fall = np.flatnonzero((again < 0) & (nxt >= 0))
+        else:
+            self._file_by_day(limiter.withdrawn, unit[withdrawn], withdraw_on)
+        # what follows: accepted, the message sequence; withdrawn, a re-invitation after
+        # the cooldown, else the route's next touch; the route ends where none is left
+        first = np.broadcast_to(self.step_first_message[step], sent.rep.shape)
+        again = np.broadcast_to(self.step_reinvite[step], sent.rep.shape)
+        nxt = np.broadcast_to(self.step_next[step], sent.rep.shape)
+        go = acc[first[acc] >= 0]
+        if go.size:
+            part = sent.part(go)
+            self._schedule(closes[go] + self._wait(part, first[go]), part, first[go])
+        re = np.flatnonzero(withdrawn & (again >= 0))
+        if re.size:
+            cooldown = self.config.invitations.reinvite_cooldown_days
+            self._schedule(withdraw_on + cooldown, sent.part(re), again[re])
+        fall = np.flatnonzero(withdrawn & (again < 0) & (nxt >= 0))
         if fall.size:
-            part = wd.part(fall)
+            part = sent.part(fall)
             self._schedule(withdraw_on + self._wait(part, nxt[fall]), part, nxt[fall])
-        self._route_ends(wd.part(np.flatnonzero((again < 0) & (nxt < 0))), withdraw_on)
+        ends = (accepted & live & (first < 0)) | (withdrawn & (again < 0) & (nxt < 0))
+        self._settle(sent, closes, ends)
 
     def _send_replyable(self, sent: Sent, free: np.ndarray | None) -> None:
         """Messages, InMails, follow-ups: draw the reply; schedule the route's next touch."""
@@ -613,41 +619,31 @@ class Simulation:
         else:
             p = np.where(free, self._rate(self.p_free, sent), self._rate(self.p_main, sent))
         u = self._uniform(self.outcome_keys, sent)
-        replied = np.flatnonzero(u < p)
-        if replied.size:
-            p_r = p if np.ndim(p) == 0 else p[replied]
-            got = sent.part(replied)
-            reply_on = day + self._delays(got.step, u[replied] / p_r)
-            if sent.fresh:
-                earliest = np.ones(replied.size, dtype=bool)
-            else:  # a same-day tie stays with the touch sent earlier
-                earliest = reply_on < self.reply_day[got.flat]
-            win = got.part(np.flatnonzero(earliest))
-            reply_on = reply_on[earliest]
-            self.reply_day[win.flat] = reply_on
-            self.reply_step[win.flat] = np.broadcast_to(win.step, win.rep.shape)
+        replied = u < p
+        r = np.flatnonzero(replied)
+        if r.size:
+            got = sent.part(r)
+            reply_on = day + self._delays(got.step, u[r] / (p if np.ndim(p) == 0 else p[r]))
+            if not sent.fresh:  # a same-day tie stays with the touch sent earlier
+                earliest = np.flatnonzero(reply_on < self.reply_day[got.flat])
+                got, reply_on = got.part(earliest), reply_on[earliest]
+            steps = np.broadcast_to(np.asarray(got.step, dtype=np.int16), got.rep.shape)
+            self.reply_day[got.flat] = reply_on
+            self.reply_step[got.flat] = steps
             self.replies_due.file(
                 reply_on,
-                make_batch(
-                    rep=win.rep,
-                    pid=win.pid,
-                    step=np.broadcast_to(win.step, win.rep.shape),
-                    sent=np.full(win.rep.size, day),
-                ),
+                make_batch(rep=got.rep, pid=got.pid, step=steps, sent=np.full(got.rep.size, day)),
             )
-        closes = day + self.config.response_window_days
         nxt = np.broadcast_to(self.step_next[step], sent.rep.shape)
         go = np.flatnonzero(nxt >= 0)
         if go.size:
             part = sent.part(go)
             wait = np.maximum(1, self._wait(part, nxt[go]))
             self._schedule(day + wait, part, nxt[go])
-        self._closes(sent, closes)
-        if go.size < sent.rep.size:
-            last = nxt < 0
-            if sent.fresh:  # no earlier touch: only this one's reply can keep it going
-                last &= u >= p
-            self._route_ends(sent.part(np.flatnonzero(last)), closes)
+        ends = nxt < 0
+        if sent.fresh:  # no earlier touch: only this one's reply can keep the prospect open
+            ends = ends & ~replied
+        self._settle(sent, day + self.config.response_window_days, ends)
 
     def _start_new(self) -> None:
         """Step 4: start new prospects, seat by seat, segment by segment, in list order."""

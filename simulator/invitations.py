@@ -24,14 +24,17 @@ class InvitationLimiter:
 
     def __init__(self, rules: Invitations, units: int, days: int):
         self.rules = rules
-        # per seat and day; outcomes are filed under their resolution day when the request
+        # by day and seat; outcomes are filed under their resolution day when the request
         # is sent (they can be drawn then), so these run a window past the horizon
         span = days + rules.invite_window_days + 1
-        self.sent = np.zeros((units, span), dtype=np.int32)
-        self.accepted = np.zeros((units, span), dtype=np.int32)
-        self.withdrawn = np.zeros((units, span), dtype=np.int32)
-        self.discarded = np.zeros((units, span), dtype=np.int32)  # outcomes after a reply
+        self.sent = np.zeros((span, units), dtype=np.int32)
+        self.accepted = np.zeros((span, units), dtype=np.int32)
+        self.withdrawn = np.zeros((span, units), dtype=np.int32)
+        self.discarded = np.zeros((span, units), dtype=np.int32)  # outcomes after a reply
         self.pending = np.zeros(units, dtype=np.int64)
+        self._health_day = -2  # the day of the running health-window sums
+        self._window_accepted = np.zeros(units, dtype=np.int64)
+        self._window_withdrawn = np.zeros(units, dtype=np.int64)
         self.restricted_until = np.zeros(units, dtype=np.int64)
         poor, good, floor = (
             _exact(rules.poor_acceptance),
@@ -61,11 +64,23 @@ class InvitationLimiter:
         return math.floor(rules.weekly_limit * share)
 
     def health_counts(self, day: int) -> tuple[np.ndarray, np.ndarray]:
-        """Invitations accepted and resolved in the health window before `day`."""
-        lo = max(0, day - self.rules.health_window_days)
-        accepted = self.accepted[:, lo:day].sum(axis=1, dtype=np.int64)
-        resolved = accepted + self.withdrawn[:, lo:day].sum(axis=1, dtype=np.int64)
-        return accepted, resolved
+        """Invitations accepted and resolved in the health window before `day`.
+
+        Kept as running sums when days are asked in order (the engine's case)."""
+        window = self.rules.health_window_days
+        if day != self._health_day + 1:
+            lo = max(0, day - window)
+            self._window_accepted = self.accepted[lo:day].sum(axis=0, dtype=np.int64)
+            self._window_withdrawn = self.withdrawn[lo:day].sum(axis=0, dtype=np.int64)
+        else:
+            self._window_accepted += self.accepted[day - 1]
+            self._window_withdrawn += self.withdrawn[day - 1]
+            if day - 1 - window >= 0:
+                self._window_accepted -= self.accepted[day - 1 - window]
+                self._window_withdrawn -= self.withdrawn[day - 1 - window]
+        self._health_day = day
+        accepted = self._window_accepted
+        return accepted.copy(), accepted + self._window_withdrawn
 
     def limit_in_force(self, day: int) -> np.ndarray:
         """floor(base * factor) per seat, exactly."""
@@ -93,7 +108,7 @@ class InvitationLimiter:
     def allowance(self, day: int, limit: np.ndarray, pace: int | None) -> np.ndarray:
         """Requests each seat may send today by the rolling limit, its pace and restrictions."""
         lo = max(0, day - 6)
-        sent_recently = self.sent[:, lo:day].sum(axis=1, dtype=np.int64)
+        sent_recently = self.sent[lo:day].sum(axis=0, dtype=np.int64)
         allowed = np.maximum(0, limit - sent_recently)
         if pace is not None:
             allowed = np.minimum(allowed, pace)
@@ -101,7 +116,7 @@ class InvitationLimiter:
 
     def resolve(self, day: int) -> None:
         """Step 2: invitations accepted or withdrawn today are no longer pending."""
-        self.pending -= self.accepted[:, day] + self.withdrawn[:, day] + self.discarded[:, day]
+        self.pending -= self.accepted[day] + self.withdrawn[day] + self.discarded[day]
 
     def cap_pending(self, allowed: np.ndarray) -> np.ndarray:
         """No new request while `max_pending` invitations are pending (after step 2)."""

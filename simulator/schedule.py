@@ -71,7 +71,7 @@ class Calendar:
         if first == last:
             self._due[first].append(batch)
             return
-        order = np.argsort(due, kind="stable")
+        order = np.argsort(due.astype(np.int16), kind="stable")  # a radix sort
         sorted_due = due[order]
         days, starts = np.unique(sorted_due, return_index=True)
         ends = np.append(starts[1:], sorted_due.size)

@@ -80,6 +80,15 @@ def check_trace(config: Config, strategy: str, trace: dict[str, np.ndarray]) -> 
     assert (trace["open_profile_left"] >= 0).all(), "Open Profile messages over the cap"
 
 
+def check_in_flight(monthly: np.ndarray, trace: dict[str, np.ndarray], seats: int) -> None:
+    """Prospects started = replied + exhausted + in flight, with in flight counted prospect
+    by prospect (the engine's monthly figure is started - replied - exhausted)."""
+    scanned = trace["in_flight_scan"].reshape(-1, seats, monthly.shape[1])[:, 0, :]
+    np.testing.assert_array_equal(
+        scanned, monthly[:, :, COUNTS.index("prospects_in_flight_end")]
+    )
+
+
 def run_traced(config: Config, strategy: str, replications: int, seed: int = 1):
     """Run one strategy with the engine's trace on; check every day-level limit."""
     reps = np.arange(replications)
@@ -87,4 +96,5 @@ def run_traced(config: Config, strategy: str, replications: int, seed: int = 1):
     monthly = sim.run()
     assert sim.trace is not None
     check_trace(config, strategy, sim.trace)
+    check_in_flight(monthly, sim.trace, config.accounts)
     return monthly, sim.trace

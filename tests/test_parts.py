@@ -20,8 +20,8 @@ from simulator.streams import Streams, role_id
 def test_health_limit_is_exact_3_of_25_accepted_gives_55():
     """MODEL.md section 15: 0.5 + 0.5 * (0.12 - 0.10) / 0.20 = 0.55 of 100, never 54."""
     limiter = InvitationLimiter(Invitations(), units=1, days=60)
-    limiter.accepted[0, 10] = 3
-    limiter.withdrawn[0, 12] = 22
+    limiter.accepted[10, 0] = 3
+    limiter.withdrawn[12, 0] = 22
     assert limiter.limit_in_force(30)[0] == 55
     assert limiter.limit_in_force(10)[0] == 100  # nothing resolved before day 10
     assert limiter.limit_in_force(39)[0] == 50  # days 11..38: 0 of 22 accepted, the floor
@@ -34,8 +34,8 @@ def test_health_limit_matches_rational_arithmetic(accepted, resolved):
 
     rules = Invitations(weekly_limit=137, good_acceptance=0.33, poor_acceptance=0.07)
     limiter = InvitationLimiter(rules, units=1, days=30)
-    limiter.accepted[0, 1] = accepted
-    limiter.withdrawn[0, 1] = resolved - accepted
+    limiter.accepted[1, 0] = accepted
+    limiter.withdrawn[1, 0] = resolved - accepted
     rate = Fraction(accepted, resolved)
     good, poor, floor = Fraction("0.33"), Fraction("0.07"), Fraction("0.5")
     factor = min(Fraction(1), max(floor, floor + (1 - floor) * (rate - poor) / (good - poor)))
