@@ -3,18 +3,20 @@
     python benchmarks/engine_speed.py                 # the issue's configs, 10,000 runs
     python benchmarks/engine_speed.py --runs 2000 --oracle-runs 10
 
-For each config and strategy it prints the engine's replications per second, the
-reference's on the same scenario, their ratio, and the engine's peak traced memory.
-A numpy micro-benchmark taken in the same run makes figures from different machines
+For each config and strategy it prints the engine's time and replications per second
+in this process, the reference's replications per second on the same scenario, their
+ratio, and the peak resident memory of a fresh process running that engine call; then
+the wall time of the whole config through the API with 1 and 2 worker processes. A
+numpy micro-benchmark taken in the same run makes figures from different machines
 comparable (seconds divided by it give "machine-free" units).
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +26,29 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from reference import simulate_reference  # noqa: E402
 
-from simulator import load_config  # noqa: E402
-from simulator.engine import simulate_block  # noqa: E402
+from simulator import load_config, run  # noqa: E402
+from simulator.engine import ProspectLists, Simulation  # noqa: E402
+
+PEAK = """
+import resource, sys, numpy as np
+from simulator import load_config
+from simulator.engine import ProspectLists, Simulation
+config = load_config(sys.argv[1])
+reps = np.arange(int(sys.argv[3]))
+Simulation(config, sys.argv[2], ProspectLists(config, reps, 1)).run()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def peak_mib(config_path: Path, strategy: str, runs: int) -> float:
+    """Peak resident memory (MiB) of a fresh Python process running one engine call."""
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK, str(config_path), strategy, str(runs)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout.split()[-1]) / 1024
 
 
 def numpy_score() -> float:
@@ -41,27 +64,32 @@ def numpy_score() -> float:
     return time.perf_counter() - start
 
 
-def measure(config_path: Path, runs: int, oracle_runs: int) -> list[str]:
+def measure(config_path: Path, runs: int, oracle_runs: int) -> None:
     config = load_config(config_path)
-    lines = []
     for strategy in config.strategies:
-        tracemalloc.start()
+        reps = np.arange(runs)
         start = time.perf_counter()
-        simulate_block(config, strategy, np.arange(runs), seed=1)
+        Simulation(config, strategy, ProspectLists(config, reps, 1)).run()
         engine_s = time.perf_counter() - start
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
         start = time.perf_counter()
         simulate_reference(config, strategy, oracle_runs, seed=1)
         oracle_s = time.perf_counter() - start
         engine_rate, oracle_rate = runs / engine_s, oracle_runs / oracle_s
-        lines.append(
-            f"{config_path.stem:<20} {strategy:<30} {runs:>7} runs {engine_s:7.2f} s "
-            f"{engine_rate:9.0f} runs/s | reference {oracle_rate:7.2f} runs/s | "
-            f"ratio {engine_rate / oracle_rate:7.0f}x | peak {peak / 2**20:6.0f} MiB"
+        print(
+            f"{config_path.stem:<19} {strategy:<29} {runs:>6} runs {engine_s:6.2f} s "
+            f"{engine_rate:7.0f} runs/s | reference {oracle_rate:6.2f} runs/s | "
+            f"ratio {engine_rate / oracle_rate:5.0f}x | peak "
+            f"{peak_mib(config_path, strategy, runs):5.0f} MiB",
+            flush=True,
         )
-        print(lines[-1], flush=True)
-    return lines
+    for workers in (1, 2):
+        start = time.perf_counter()
+        run(config, replications=runs, seed=1, workers=workers)
+        print(
+            f"{config_path.stem:<19} all {len(config.strategies)} strategies, API, "
+            f"{workers} worker(s): {time.perf_counter() - start:6.2f} s",
+            flush=True,
+        )
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ replication's global index, so the numbers do not depend on the block size.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,25 +82,47 @@ def block_size(config: Config, replications: int) -> int:
     return int(max(1, min(replications, MEMORY_PER_BLOCK // bytes_per_replication(config))))
 
 
+def _block_task(args: tuple[Config, int, int, int]) -> tuple[int, dict[str, np.ndarray]]:
+    config, lo, hi, seed = args
+    return lo, simulate_block(config, np.arange(lo, hi), seed)
+
+
 def simulate_counts(
     config: Config,
     replications: int,
     seed: int,
     block: int | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> dict[str, np.ndarray]:
-    """Monthly counts per strategy: arrays (replications, months, counts)."""
+    """Monthly counts per strategy: arrays (replications, months, counts).
+
+    Blocks of replications run in this process, or on `workers` processes; every draw is
+    keyed by the replication's global index, so the numbers are the same either way."""
     block = block or block_size(config, replications)
+    if workers > 1:  # give every worker a few blocks to balance the load
+        block = max(1, min(block, -(-replications // (2 * workers))))
     out = {
         name: np.zeros((replications, config.horizon_months, len(COUNTS)), dtype=np.int64)
         for name in config.strategies
     }
-    for lo in range(0, replications, block):
-        reps = np.arange(lo, min(replications, lo + block))
-        for name in config.strategies:
-            out[name][reps] = simulate_block(config, name, reps, seed)
+    tasks = [
+        (config, lo, min(replications, lo + block), seed) for lo in range(0, replications, block)
+    ]
+
+    def collect(lo: int, counts: dict[str, np.ndarray]) -> None:
+        for name, array in counts.items():
+            out[name][lo : lo + array.shape[0]] = array
         if progress is not None:
-            progress(reps.size)
+            progress(next(iter(counts.values())).shape[0] * len(counts))
+
+    if workers > 1 and len(tasks) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for lo, counts in pool.map(_block_task, tasks):
+                collect(lo, counts)
+    else:
+        for task in tasks:
+            collect(*_block_task(task))
     return out
 
 
@@ -153,10 +176,14 @@ def run(
     seed: int | None = None,
     block: int | None = None,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> Results:
-    """Simulate every strategy of `config` on common random numbers."""
+    """Simulate every strategy of `config` on common random numbers.
+
+    `workers` > 1 spreads blocks of replications over that many processes; the results
+    are identical to an in-process run."""
     replications = replications or config.replications
     seed = config.seed if seed is None else seed
-    counts = simulate_counts(config, replications, seed, block, progress)
+    counts = simulate_counts(config, replications, seed, block, progress, workers)
     runs, monthly = _tables(config, counts)
     return Results(config, seed, replications, runs, monthly, summarise(runs))

@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, help="results folder (default: results/<config>-<time>)"
     )
     run_cmd.add_argument("--force", action="store_true", help="replace an existing --out")
+    run_cmd.add_argument(
+        "--workers", type=int, default=1, help="processes to run blocks on (same numbers)"
+    )
     run_cmd.add_argument("--quiet", action="store_true", help="no progress bar, no table")
     validate = commands.add_parser("validate", help="check a config without running it")
     validate.add_argument("config", type=Path)
@@ -80,13 +83,17 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError([f"--runs: must be at least 1, got {args.runs}"])
     if args.seed is not None and args.seed < 0:
         raise ConfigError([f"--seed: must be 0 or more, got {args.seed}"])
+    if args.workers < 1:
+        raise ConfigError([f"--workers: must be at least 1, got {args.workers}"])
     folder = args.out or default_folder(Path("results"), config.name)
     if folder.exists() and not args.force:
         raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
     replications = args.runs or config.replications
     bar, update = _progress(replications * len(config.strategies), args.quiet)
     try:
-        results = run(config, replications=args.runs, seed=args.seed, progress=update)
+        results = run(
+            config, replications=args.runs, seed=args.seed, progress=update, workers=args.workers
+        )
     finally:
         if bar is not None:
             bar.close()

@@ -44,7 +44,8 @@ def rank_within(groups: np.ndarray) -> np.ndarray:
         order = None
         sorted_groups = groups
     else:
-        order = np.argsort(groups, kind="stable")
+        keys = groups.astype(np.uint16) if groups.max() < 2**16 else groups  # radix sort
+        order = np.argsort(keys, kind="stable")
         sorted_groups = groups[order]
     first = np.r_[True, sorted_groups[1:] != sorted_groups[:-1]]
     starts = np.flatnonzero(first)
@@ -281,10 +282,10 @@ class Simulation:
             return
         lo = int(day.min())
         width = int(day.max()) - lo + 1
-        counts = np.bincount((day - lo) * calendar.shape[1] + row, minlength=width * calendar.shape[1])
-        calendar[lo : lo + width] += counts.reshape(width, calendar.shape[1]).astype(
-            calendar.dtype
+        counts = np.bincount(
+            (day - lo) * calendar.shape[1] + row, minlength=width * calendar.shape[1]
         )
+        calendar[lo : lo + width] += counts.reshape(width, calendar.shape[1]).astype(calendar.dtype)
 
     def _settle(self, sent: Sent, closes: np.ndarray | int, ends: np.ndarray | bool) -> None:
         """Record when these touches close; a prospect whose route `ends` here with no reply
@@ -319,6 +320,10 @@ class Simulation:
         # the last day a prospect's touches close: 0 before its start, negative once exhausted
         self.last_close = np.zeros(n_flat, dtype=np.int16)
         self.seat_of = np.zeros(n_flat if self.seats > 1 else 0, dtype=np.int8)
+        self.open_profile = np.zeros(n_flat, dtype=bool)  # the badge, prospect-major
+        for name, lst in self.prospects.lists.items():
+            lo = self.prospects.offset[name] * reps
+            self.open_profile[lo : lo + lst.length * reps] = lst.is_open_profile.T.ravel()
         self.exhausted_on = np.zeros((days + self.horizon_pad, reps), dtype=np.int32)
         self.ledger = CreditLedger(units, days, cfg.inmail.credit_expiry_days)
         self.limiter = InvitationLimiter(cfg.invitations, units, days)
@@ -377,7 +382,9 @@ class Simulation:
                 stock[:, STOCKS.index("invitation_limit_end")] = self._by_rep(limit)
                 if self.trace is not None:  # counted per prospect, for the tests' identities
                     per_rep = self._in_flight(day)
-                    self._record("in_flight_scan", month, self.months, np.repeat(per_rep, self.seats))
+                    self._record(
+                        "in_flight_scan", month, self.months, np.repeat(per_rep, self.seats)
+                    )
         flows = {name: self.flows[:, FLOW_INDEX[name]] for name in FLOWS}
         in_flight = np.cumsum(
             flows["prospects_started"] - flows["prospects_replied"] - flows["prospects_exhausted"],
@@ -440,7 +447,7 @@ class Simulation:
         if self.config.inmail.refunds and inmail_like.any():
             sent = batch["sent"][first]
             in_window = self.day - sent <= self.config.inmail.refund_window_days
-            refund = inmail_like & in_window & ~self._is_free(r, p, s)
+            refund = inmail_like & in_window & ~self._is_free(f)
             per_unit = self._per_unit(self._units(r[refund], f[refund]))
             self.ledger.refund(per_unit)
             self._tally_units("credits_refunded", per_unit)
@@ -460,44 +467,45 @@ class Simulation:
             self._tally("positive_replies", r[positive])
             self._tally("meetings", r[meeting])
 
-    def _is_free(self, rep: np.ndarray, pid: np.ndarray, step: np.ndarray | int) -> np.ndarray:
+    def _is_free(self, flat: np.ndarray) -> np.ndarray:
         """Whether an InMail to these prospects is free (Open Profile, and the plan allows)."""
-        out = np.zeros(rep.size, dtype=bool)
         if not self.plan.open_profile_messages:
-            return out
-        entries = np.broadcast_to(self.step_entry[step], rep.shape)
-        for e, name in enumerate(self.entry_segment):
-            here = entries == e
-            if here.any():
-                pos = pid[here].astype(np.int64) - self.prospects.offset[name]
-                out[here] = self.prospects.lists[name].is_open_profile[rep[here], pos]
-        return out
+            return np.zeros(flat.size, dtype=bool)
+        return self.open_profile[flat]
 
     def _send_scheduled(self, batch: Batch) -> None:
-        """Step 3: scheduled touches that find a budget are sent; the rest wait a day."""
+        """Step 3: scheduled touches that find a budget are sent; the rest wait a day.
+
+        Touches whose seat has no budget at all for their kind today are passed over
+        untouched (a reply that cancels one of them is noticed when it next has a chance)."""
+        self.deferred = batch
         if batch["rep"].size == 0:
-            self.deferred = batch
             return
-        flat = self._flat(batch["rep"], batch["pid"])
+        kind_all = self.step_kind[batch["step"]]
+        unit_all = self._units(batch["rep"], self._flat(batch["rep"], batch["pid"]))
+        inmail_budget = (self.inmails_left > 0) & ((self.ledger.balance > 0) | (self.open_left > 0))
+        budget = np.stack(
+            [self.invites_left > 0, self.messages_left > 0, inmail_budget, inmail_budget]
+        )
+        chance = np.flatnonzero(budget[kind_all, unit_all])
+        if chance.size == 0:
+            return
+        rep, pid, step = batch["rep"][chance], batch["pid"][chance], batch["step"][chance]
+        kind, unit = kind_all[chance], unit_all[chance]
+        flat = self._flat(rep, pid)
         live = self.reply_day[flat] > self.day  # no reply has arrived by today
-        if not live.all():
-            keep = np.flatnonzero(live)
-            batch, flat = take(batch, keep), flat[keep]
-        rep, pid, step = batch["rep"], batch["pid"], batch["step"]
-        kind = self.step_kind[step]
-        unit = self._units(rep, flat)
         send = np.zeros(rep.size, dtype=bool)
-        m = np.flatnonzero(kind == Kind.MESSAGE)
+        m = np.flatnonzero(live & (kind == Kind.MESSAGE))
         if self.strategy.daily_pace.message is None:
             send[m] = True
         else:
             send[m] = rank_within(unit[m]) < self.messages_left[unit[m]]
-        c = np.flatnonzero(kind == Kind.CONNECT)
+        c = np.flatnonzero(live & (kind == Kind.CONNECT))
         send[c] = rank_within(unit[c]) < self.invites_left[unit[c]]
-        i = np.flatnonzero((kind == Kind.INMAIL) | (kind == Kind.FOLLOWUP))
+        i = np.flatnonzero(live & ((kind == Kind.INMAIL) | (kind == Kind.FOLLOWUP)))
         if i.size:
             # a credit (or the Open Profile cap) first; what fits then takes the InMail pace
-            free = self._is_free(rep[i], pid[i], step[i])
+            free = self._is_free(flat[i])
             ui = unit[i]
             own = np.where(free, self.open_left[ui], self.ledger.balance[ui])
             ok = np.zeros(i.size, dtype=bool)
@@ -508,7 +516,11 @@ class Simulation:
                 fits = np.flatnonzero(ok)
                 ok[fits] = rank_within(ui[fits]) < self.inmails_left[ui[fits]]
             send[i] = ok
-        self.deferred = take(batch, np.flatnonzero(~send))
+        leaves = send | ~live  # sent, or cancelled by a reply
+        if leaves.any():
+            stay = np.ones(kind_all.size, dtype=bool)
+            stay[chance[leaves]] = False
+            self.deferred = take(batch, np.flatnonzero(stay))
         go = np.flatnonzero(send)
         if go.size:
             self._send(Sent(rep[go], pid[go], step[go].astype(np.int64), flat[go], unit[go]))
@@ -534,7 +546,7 @@ class Simulation:
                 self._tally("messages_sent", part.rep)
                 self._send_replyable(part, None)
             else:
-                free = self._is_free(part.rep, part.pid, part.step)
+                free = self._is_free(part.flat)
                 paid = self._per_unit(part.unit[~free])
                 self.ledger.spend(paid)
                 self._tally_units("credits_spent", paid)
@@ -586,9 +598,7 @@ class Simulation:
         self._file_by_day(limiter.accepted, unit[acc], closes[acc])
         withdrawn = ~accepted & live
         if sent.fresh:
-            limiter.withdrawn[withdraw_on] += (per_unit - self._per_unit(unit[a])).astype(
-                np.int32
-            )
+            limiter.withdrawn[withdraw_on] += (per_unit - self._per_unit(unit[a])).astype(np.int32)
         else:
             self._file_by_day(limiter.withdrawn, unit[withdrawn], withdraw_on)
         # what follows: accepted, the message sequence; withdrawn, a re-invitation after
@@ -707,7 +717,10 @@ class Simulation:
 
 
 def simulate_block(
-    config: Config, strategy: str, replications: np.ndarray, seed: int
-) -> np.ndarray:
-    """Monthly counts (reps, months, counts) of one strategy for these replications."""
-    return Simulation(config, strategy, ProspectLists(config, replications, seed)).run()
+    config: Config, replications: np.ndarray, seed: int, strategies: list[str] | None = None
+) -> dict[str, np.ndarray]:
+    """Monthly counts (reps, months, counts) per strategy for these replications, every
+    strategy on the same prospect lists (common random numbers)."""
+    prospects = ProspectLists(config, replications, seed)
+    names = list(config.strategies) if strategies is None else strategies
+    return {name: Simulation(config, name, prospects).run() for name in names}

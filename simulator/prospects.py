@@ -19,11 +19,20 @@ _ROWS_PER_BLOCK = 512
 
 
 def ragged_arange(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row ids and values of ``starts[r] + arange(counts[r])`` for every row r, flattened."""
+    """Row ids and values of ``starts[r] + arange(counts[r])`` for every row r, flattened.
+
+    Ordered offset first (every row's first item, then every row's second, ...): the
+    engine's per-prospect arrays are prospect-major, and rows advance at similar paces,
+    so this order touches memory almost sequentially."""
     counts = counts.astype(np.int64)
-    rows = np.repeat(np.arange(counts.size), counts)
-    offsets = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    return rows, starts[rows] + offsets
+    most = int(counts.max()) if counts.size else 0
+    if most == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    rows = [np.flatnonzero(counts > k) for k in range(most)]
+    offsets = np.repeat(np.arange(most), [r.size for r in rows])
+    rows_flat = np.concatenate(rows)
+    return rows_flat, starts[rows_flat] + offsets
 
 
 class ProspectList:

@@ -84,9 +84,7 @@ def check_in_flight(monthly: np.ndarray, trace: dict[str, np.ndarray], seats: in
     """Prospects started = replied + exhausted + in flight, with in flight counted prospect
     by prospect (the engine's monthly figure is started - replied - exhausted)."""
     scanned = trace["in_flight_scan"].reshape(-1, seats, monthly.shape[1])[:, 0, :]
-    np.testing.assert_array_equal(
-        scanned, monthly[:, :, COUNTS.index("prospects_in_flight_end")]
-    )
+    np.testing.assert_array_equal(scanned, monthly[:, :, COUNTS.index("prospects_in_flight_end")])
 
 
 def run_traced(config: Config, strategy: str, replications: int, seed: int = 1):

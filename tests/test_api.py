@@ -85,3 +85,11 @@ def test_random_configs_run_and_keep_every_identity(seed):
     check_results(results)
     for strategy in config.strategies:
         run_traced(config, strategy, 25, seed)
+
+
+def test_two_worker_processes_give_the_same_numbers_as_one():
+    config = scenario("inmail_credits")
+    here = run(config, replications=40, seed=5)
+    spread = run(config, replications=40, seed=5, workers=2)
+    pd.testing.assert_frame_equal(here.runs, spread.runs)
+    pd.testing.assert_frame_equal(here.monthly, spread.monthly)
