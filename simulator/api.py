@@ -12,6 +12,7 @@ replication's global index, so the numbers do not depend on the block size.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -74,6 +75,45 @@ def bytes_per_replication(config: Config) -> int:
         + config.accounts * config.horizon_days * per_seat_day
         + config.horizon_months * per_month
         + 4096
+    )
+
+
+class ResourceError(Exception):
+    """A run that would not fit in this machine's memory, with what would."""
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation (Linux MemAvailable, else physical)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def memory_estimate(config: Config, replications: int, workers: int = 1) -> int:
+    """Bytes a run needs at its peak: the results it keeps (the counts and the tables made
+    from them, about three copies) and one block of engine state per worker."""
+    per_replication = config.horizon_months * (len(COUNTS) + 4) * 8 * len(config.strategies)
+    results = 3 * per_replication * replications
+    block = min(replications, block_size(config, replications)) * bytes_per_replication(config)
+    return results + workers * block
+
+
+def check_memory(config: Config, replications: int, workers: int = 1) -> None:
+    """Refuse, with the estimate and what would fit, a run that would exhaust memory."""
+    need, have = memory_estimate(config, replications, workers), available_memory()
+    if need <= 0.8 * have:
+        return
+    per_rep = memory_estimate(config, 2, 1) - memory_estimate(config, 1, 1)
+    fits = max(0, int((0.8 * have - memory_estimate(config, 1, workers)) // max(per_rep, 1)))
+    raise ResourceError(
+        f"--runs: {replications} replications need about {need / 2**30:.1f} GiB, "
+        f"{have / 2**30:.1f} GiB is available; at most about {fits} fit "
+        f"(or shorten the horizon, or run fewer strategies)"
     )
 
 
@@ -184,6 +224,7 @@ def run(
     are identical to an in-process run."""
     replications = replications or config.replications
     seed = config.seed if seed is None else seed
+    check_memory(config, replications, workers)
     counts = simulate_counts(config, replications, seed, block, progress, workers)
     runs, monthly = _tables(config, counts)
     return Results(config, seed, replications, runs, monthly, summarise(runs))

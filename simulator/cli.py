@@ -10,10 +10,12 @@ import argparse
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from simulator.api import Results, run
 from simulator.config import ConfigError, load_config
-from simulator.output import ResultsExistError, default_folder, write_results
+
+if TYPE_CHECKING:
+    from simulator.api import Results
 
 EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130
@@ -78,6 +80,9 @@ def _progress(total: int, quiet: bool):
 
 
 def _run(args: argparse.Namespace) -> int:
+    from simulator.api import run
+    from simulator.output import ResultsExistError, default_folder, write_results
+
     config = load_config(args.config)
     if args.runs is not None and args.runs < 1:
         raise ConfigError([f"--runs: must be at least 1, got {args.runs}"])
@@ -89,6 +94,12 @@ def _run(args: argparse.Namespace) -> int:
     if folder.exists() and not args.force:
         raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
     replications = args.runs or config.replications
+    seed = config.seed if args.seed is None else args.seed
+    print(
+        f"{config.name}: simulating {replications} replications of "
+        f"{len(config.strategies)} strategies, seed {seed}",
+        flush=True,
+    )
     bar, update = _progress(replications * len(config.strategies), args.quiet)
     try:
         results = run(
@@ -101,7 +112,6 @@ def _run(args: argparse.Namespace) -> int:
         results, folder, force=args.force, command=["outreach-sim", *sys.argv[1:]]
     )
     if not args.quiet:
-        print(f"{config.name}: {results.replications} replications, seed {results.seed}")
         print(headline_table(results))
     print(f"results written to {written}")
     return 0
@@ -116,17 +126,27 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Refused(Exception):
+    """A run refused before it starts (its target exists, or it would not fit)."""
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     try:
-        if args.command == "run":
-            return _run(args)
-        return _validate(args)
+        args = _parser().parse_args(argv)
+        from simulator.api import ResourceError
+        from simulator.output import ResultsExistError
+
+        try:
+            if args.command == "run":
+                return _run(args)
+            return _validate(args)
+        except (ResultsExistError, ResourceError) as error:
+            raise _Refused(str(error)) from None
     except ConfigError as error:
         for line in error.lines:
             print(line, file=sys.stderr)
         return EXIT_CONFIG
-    except ResultsExistError as error:
+    except _Refused as error:
         print(f"outreach-sim: {error}", file=sys.stderr)
         return EXIT_CONFIG
     except KeyboardInterrupt:

@@ -333,9 +333,31 @@ class Config(Model):
                                 f"{len(touch.messages)} messages but segment "
                                 f"{entry.segment!r} has {n_rates} reply_after_accept rates"
                             )
+        problems += self._delays_fit_their_windows()
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _delays_fit_their_windows(self) -> list[str]:
+        """A delay distribution with no mass inside its window could never resolve."""
+        problems = []
+        for name, segment in self.segments.items():
+            for field, window in (
+                ("accept", self.invitations.invite_window_days),
+                ("reply", self.response_window_days),
+                ("message_reply", self.response_window_days),
+                ("inmail_reply", self.response_window_days),
+                ("followup_reply", self.response_window_days),
+            ):
+                delay = getattr(segment.delays, field)
+                where = f"segments.{name}.delays.{field}"
+                if isinstance(delay, FixedDelay) and delay.days > window:
+                    problems.append(
+                        f"{where}.days: {delay.days} days is beyond the {window}-day window"
+                    )
+                if isinstance(delay, PmfDelay) and sum(delay.probs[:window]) <= 0:
+                    problems.append(f"{where}.probs: no probability within the {window}-day window")
+        return problems
 
     @property
     def horizon_days(self) -> int:
@@ -355,6 +377,21 @@ class ConfigError(Exception):
         self.lines = lines
 
 
+_TAGS = {"connect", "inmail", "inmail_followup", "lognormal", "fixed", "pmf"}
+_DELAY_FIELDS = {"accept", "reply", "message_reply", "inmail_reply", "followup_reply"}
+
+
+def _without_tags(loc: tuple) -> list:
+    """Drop the union tags pydantic puts in a location (`touches.0.connect.note`)."""
+    out: list = []
+    for part in loc:
+        after_list_or_delay = out and (isinstance(out[-1], int) or out[-1] in _DELAY_FIELDS)
+        if part in _TAGS and after_list_or_delay:
+            continue
+        out.append(part)
+    return out
+
+
 def _format_validation_error(source: str, error: ValidationError) -> list[str]:
     """One line per error: `file: field.path: reason`.
 
@@ -364,7 +401,7 @@ def _format_validation_error(source: str, error: ValidationError) -> list[str]:
     top_level = tuple(Config.model_fields)
     lines = []
     for item in error.errors():
-        loc = ".".join(str(part) for part in item["loc"])
+        loc = ".".join(str(part) for part in _without_tags(item["loc"]))
         message = item["msg"].removeprefix("Value error, ")
         for part in message.split("\n"):
             head = part.split(": ", 1)[0]
@@ -404,6 +441,11 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError([f"{source}: cannot read the file ({error.strerror})"]) from None
     try:
         data = yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as error:
+        reason = str(error.problem or error).replace("\n", " ")
+        raise ConfigError(
+            [f"{source}: (top level): YAML tags that build objects are not allowed ({reason})"]
+        ) from None
     except yaml.YAMLError as error:
         reason = str(error).replace("\n", " ")
         raise ConfigError([f"{source}: (top level): not valid YAML: {reason}"]) from None

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from simulator.api import Results
+from simulator.api import RATIOS, Results
 
 
 class ResultsExistError(Exception):
@@ -49,10 +49,11 @@ def summary_dict(results: Results) -> dict[str, Any]:
     """summary.json: strategy -> metric -> statistic -> value."""
     out: dict[str, Any] = {}
     for row in results.summary.to_dict(orient="records"):
+        ratio = row["metric"] in RATIOS
         stats = {
             k: _json_number(v)
             for k, v in row.items()
-            if k not in ("strategy", "metric") and not (isinstance(v, float) and math.isnan(v))
+            if k not in ("strategy", "metric") and (ratio or k not in ("pooled", "share_infinite"))
         }
         out.setdefault(str(row["strategy"]), {})[row["metric"]] = stats
     return {

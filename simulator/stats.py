@@ -49,7 +49,7 @@ def describe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> dict[str, 
     ratio = ratio_or_inf(num, den)
     finite = ratio[np.isfinite(ratio)]
     out = {
-        "mean": float(finite.mean()) if finite.size else math.inf,
+        "mean": float(finite.mean()) if finite.size else math.nan,  # undefined: no reply
         "mcse": float(finite.std(ddof=1) / math.sqrt(finite.size)) if finite.size > 1 else math.nan,
     }
     out.update({name: quantile(ratio, q) for name, q in QUANTILES.items()})

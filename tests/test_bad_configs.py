@@ -1,0 +1,322 @@
+"""Every bad config gets one line per mistake naming file, field and reason, and exit 2."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from simulator.cli import main
+
+GOOD: dict[str, Any] = {
+    "horizon_months": 2,
+    "replications": 10,
+    "segments": {"mid": {"size": 50, "rates": {"reply_after_accept": [0.15, 0.06]}}},
+    "strategies": {
+        "connect": {
+            "plan": "free",
+            "daily_pace": {"connect": 10},
+            "playbook": [
+                {
+                    "segment": "mid",
+                    "new_per_day": 5,
+                    "touches": [{"kind": "connect", "messages": [{"wait_days": 0}]}],
+                }
+            ],
+        }
+    },
+}
+
+
+def seg(c: dict) -> dict:
+    return c["segments"]["mid"]
+
+
+def entry(c: dict) -> dict:
+    return c["strategies"]["connect"]["playbook"][0]
+
+
+def touch(c: dict) -> dict:
+    return entry(c)["touches"][0]
+
+
+Change = Callable[[dict], Any]
+
+# (what is wrong, how to break GOOD, field path in the message, fragment of the reason)
+CASES: list[tuple[str, Change, str, str]] = [
+    ("typo at the top", lambda c: c.update(horizon_monts=3), "horizon_monts", "Extra inputs"),
+    ("typo in a segment", lambda c: seg(c).update(sise=5), "segments.mid.sise", "Extra inputs"),
+    (
+        "typo in a rate",
+        lambda c: seg(c)["rates"].update(accept_with_notes=0.3),
+        "segments.mid.rates.accept_with_notes",
+        "Extra inputs",
+    ),
+    (
+        "typo in a strategy",
+        lambda c: c["strategies"]["connect"].update(playbok=[]),
+        "strategies.connect.playbok",
+        "Extra inputs",
+    ),
+    (
+        "typo in a plan override",
+        lambda c: c.update(plans={"free": {"prise": 1}}),
+        "plans.free.prise",
+        "Extra inputs",
+    ),
+    (
+        "typo in the limits",
+        lambda c: c.update(invitations={"weekly_limt": 80}),
+        "invitations.weekly_limt",
+        "Extra inputs",
+    ),
+    (
+        "a word for a number",
+        lambda c: c.update(horizon_months="twelve"),
+        "horizon_months",
+        "valid integer",
+    ),
+    ("a list for a mapping", lambda c: c.update(segments=[1, 2]), "segments", "dictionary"),
+    (
+        "a word for a yes/no",
+        lambda c: touch(c).update(note="maybe"),
+        "strategies.connect.playbook.0.touches.0.note",
+        "valid boolean",
+    ),
+    (
+        "a word for a count",
+        lambda c: entry(c).update(new_per_day="ten"),
+        "strategies.connect.playbook.0.new_per_day",
+        "valid integer",
+    ),
+    (
+        "a probability above 1",
+        lambda c: seg(c)["rates"].update(accept_with_note=1.2),
+        "segments.mid.rates.accept_with_note",
+        "less than or equal to 1",
+    ),
+    (
+        "a negative probability",
+        lambda c: seg(c)["rates"].update(inmail_reply_paid=-0.1),
+        "segments.mid.rates.inmail_reply_paid",
+        "greater than or equal to 0",
+    ),
+    (
+        "an Open Profile share above 1",
+        lambda c: seg(c).update(open_profile_share=2),
+        "segments.mid.open_profile_share",
+        "less than or equal to 1",
+    ),
+    (
+        "a sequence rate above 1",
+        lambda c: seg(c)["rates"].update(reply_after_accept=[0.1, 1.5]),
+        "segments.mid.rates.reply_after_accept.1",
+        "less than or equal to 1",
+    ),
+    (
+        "a negative list size",
+        lambda c: seg(c).update(size=-1),
+        "segments.mid.size",
+        "greater than or equal to 0",
+    ),
+    (
+        "negative arrivals",
+        lambda c: seg(c).update(new_per_month=-3),
+        "segments.mid.new_per_month",
+        "greater than or equal to 0",
+    ),
+    (
+        "a horizon of 0",
+        lambda c: c.update(horizon_months=0),
+        "horizon_months",
+        "greater than or equal to 1",
+    ),
+    (
+        "no replications",
+        lambda c: c.update(replications=0),
+        "replications",
+        "greater than or equal to 1",
+    ),
+    ("no seats", lambda c: c.update(accounts=0), "accounts", "greater than or equal to 1"),
+    (
+        "a negative weekly limit",
+        lambda c: c.update(invitations={"weekly_limit": -10}),
+        "invitations.weekly_limit",
+        "greater than or equal to 0",
+    ),
+    ("a negative seed", lambda c: c.update(seed=-1), "seed", "greater than or equal to 0"),
+    (
+        "a negative pace",
+        lambda c: c["strategies"]["connect"]["daily_pace"].update(connect=-1),
+        "strategies.connect.daily_pace.connect",
+        "greater than or equal to 0",
+    ),
+    (
+        "credits that expire at once",
+        lambda c: c.update(inmail={"credit_expiry_days": 0}),
+        "inmail.credit_expiry_days",
+        "greater than or equal to 1",
+    ),
+    (
+        "a plan that does not exist",
+        lambda c: c["strategies"]["connect"].update(plan="gold"),
+        "strategies.connect.plan",
+        "unknown plan 'gold'",
+    ),
+    (
+        "a segment that does not exist",
+        lambda c: entry(c).update(segment="enterprise"),
+        "strategies.connect.playbook.0.segment",
+        "unknown segment 'enterprise'",
+    ),
+    (
+        "a touch that does not exist",
+        lambda c: entry(c).update(touches=[{"kind": "carrier_pigeon"}]),
+        "strategies.connect.playbook.0.touches.0",
+        "does not match any of the expected tags",
+    ),
+    (
+        "a follow-up with no InMail before it",
+        lambda c: entry(c).update(touches=[{"kind": "inmail_followup"}]),
+        "strategies.connect.playbook.0.touches.0.kind",
+        "must follow an inmail",
+    ),
+    (
+        "a wait range the wrong way round",
+        lambda c: entry(c)["touches"].append({"kind": "inmail", "wait_days": [10, 7]}),
+        "strategies.connect.playbook.0.touches.1.wait_days",
+        "low (10) must not exceed high (7)",
+    ),
+    (
+        "health thresholds the wrong way round",
+        lambda c: c.update(invitations={"poor_acceptance": 0.4}),
+        "invitations.poor_acceptance",
+        "must be below good_acceptance",
+    ),
+    (
+        "more messages than reply rates",
+        lambda c: touch(c).update(messages=[{"wait_days": 0}] * 3),
+        "strategies.connect.playbook.0.touches.0.messages",
+        "3 messages but segment 'mid' has 2",
+    ),
+    (
+        "a segment twice in one playbook",
+        lambda c: c["strategies"]["connect"]["playbook"].append(copy.deepcopy(entry(c))),
+        "strategies.connect.playbook.1.segment",
+        "listed twice",
+    ),
+    ("no strategies", lambda c: c.update(strategies={}), "strategies", "at least 1 item"),
+    ("no segments", lambda c: c.update(segments={}), "segments", "at least 1 item"),
+    (
+        "an empty playbook",
+        lambda c: c["strategies"]["connect"].update(playbook=[]),
+        "strategies.connect.playbook",
+        "at least 1 item",
+    ),
+    (
+        "a route with no touch",
+        lambda c: entry(c).update(touches=[]),
+        "strategies.connect.playbook.0.touches",
+        "at least 1 item",
+    ),
+    (
+        "a new plan missing its credits",
+        lambda c: c.update(plans={"gold": {"price_per_month": 10, "credits_cap": 5}}),
+        "plans.gold.credits_per_month",
+        "Field required",
+    ),
+    (
+        "a delay median of 0",
+        lambda c: seg(c).update(delays={"reply": {"dist": "lognormal", "median": 0}}),
+        "segments.mid.delays.reply.median",
+        "greater than 0",
+    ),
+    (
+        "a delay beyond its window",
+        lambda c: seg(c).update(delays={"accept": {"dist": "fixed", "days": 40}}),
+        "segments.mid.delays.accept.days",
+        "beyond the 21-day window",
+    ),
+    (
+        "a delay distribution that does not exist",
+        lambda c: seg(c).update(delays={"reply": {"dist": "poisson", "mean": 2}}),
+        "segments.mid.delays.reply",
+        "does not match any of the expected tags",
+    ),
+]
+
+
+def run_cli(tmp_path: Path, capsys, text: str) -> tuple[int, list[str], Path]:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    code = main(["run", str(path), "--out", str(tmp_path / "never"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert not (tmp_path / "never").exists()
+    assert not any("Traceback" in line for line in err)
+    return code, err, path
+
+
+@pytest.mark.parametrize(("what", "change", "field", "reason"), CASES, ids=[c[0] for c in CASES])
+def test_a_bad_config_is_one_line_naming_file_field_and_reason(
+    tmp_path, capsys, what, change, field, reason
+):
+    data = copy.deepcopy(GOOD)
+    change(data)
+    code, err, path = run_cli(tmp_path, capsys, yaml.safe_dump(data))
+    assert code == 2
+    assert len(err) == 1, err
+    assert err[0].startswith(f"{path}: {field}: "), err[0]
+    assert reason in err[0], err[0]
+
+
+def test_there_are_at_least_30_kinds_of_mistake():
+    assert len(CASES) >= 30
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "the config is empty"),
+        ("# only a comment\n", "the config is empty"),
+        ("- just\n- a list\n", "expected a mapping"),
+        ("segments: {mid: {size: 5}\n", "not valid YAML"),
+        ("segments: !!python/object/apply:os.system ['echo owned']\n", "tags that build objects"),
+    ],
+)
+def test_files_that_are_not_a_config_are_refused(tmp_path, capsys, text, reason):
+    code, err, path = run_cli(tmp_path, capsys, text)
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith(f"{path}: (top level): ") and reason in err[0]
+
+
+def test_every_mistake_is_reported_at_once(tmp_path, capsys):
+    data = copy.deepcopy(GOOD)
+    data["horizon_monts"] = 3
+    seg(data)["size"] = -1
+    seg(data)["rates"]["accept_with_note"] = 7
+    code, err, _ = run_cli(tmp_path, capsys, yaml.safe_dump(data))
+    assert code == 2 and len(err) == 3
+    assert {line.split(": ")[1] for line in err} == {
+        "horizon_monts",
+        "segments.mid.size",
+        "segments.mid.rates.accept_with_note",
+    }
+
+
+def test_a_missing_file_is_one_line(tmp_path, capsys):
+    code = main(["validate", str(tmp_path / "nowhere.yaml")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "cannot read the file" in err[0]
+
+
+def test_command_line_numbers_are_checked(tmp_path, capsys):
+    path = tmp_path / "good.yaml"
+    path.write_text(yaml.safe_dump(GOOD))
+    for option in (["--runs", "0"], ["--seed", "-3"], ["--workers", "0"]):
+        assert main(["run", str(path), *option, "--out", str(tmp_path / "x")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(option[0])

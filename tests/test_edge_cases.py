@@ -1,0 +1,162 @@
+"""Numerical edge cases: nothing crashes, warns, or leaks an unnamed NaN into a summary."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+from checks import check_results, run_traced
+
+from simulator import parse_config, run
+from simulator.api import ResourceError, check_memory
+from simulator.output import summary_dict
+
+BASE: dict[str, Any] = {
+    "horizon_months": 2,
+    "segments": {"mid": {"size": 80, "open_profile_share": 0.3}},
+    "strategies": {
+        "connect": {
+            "plan": "free",
+            "playbook": [{"segment": "mid", "touches": [{"kind": "connect", "reinvite": True}]}],
+        },
+        "inmail": {
+            "plan": "sales_navigator_core",
+            "playbook": [
+                {"segment": "mid", "touches": [{"kind": "inmail"}, {"kind": "inmail_followup"}]}
+            ],
+        },
+    },
+}
+
+
+def variant(**changes: Any) -> dict[str, Any]:
+    data = copy.deepcopy(BASE)
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        node = data
+        for key in parents:
+            node = node[key]
+        node[last] = value
+    return data
+
+
+EDGES = {
+    "zero replies": variant(
+        segments__mid__rates={
+            "reply_after_accept": [0.0],
+            "inmail_reply_paid": 0.0,
+            "inmail_reply_open": 0.0,
+            "inmail_followup_reply": 0.0,
+        }
+    ),
+    "zero prospects": variant(segments__mid__size=0),
+    "no credits and an InMail playbook": variant(
+        plans={"sales_navigator_core": {"credits_per_month": 0, "credits_cap": 0}},
+        segments__mid__open_profile_share=0.0,
+    ),
+    "rates of exactly 1": variant(
+        segments__mid__rates={
+            "accept_with_note": 1.0,
+            "accept_without_note": 1.0,
+            "reply_after_accept": [1.0],
+            "inmail_reply_paid": 1.0,
+            "inmail_reply_open": 1.0,
+            "positive_share": 1.0,
+            "meeting_share": 1.0,
+        }
+    ),
+    "rates of exactly 0": variant(
+        segments__mid__rates={
+            "accept_with_note": 0.0,
+            "accept_without_note": 0.0,
+            "reply_after_accept": [0.0],
+            "inmail_reply_paid": 0.0,
+            "inmail_reply_open": 0.0,
+            "positive_share": 0.0,
+            "meeting_share": 0.0,
+        }
+    ),
+    "a list smaller than a day's pace": variant(segments__mid__size=3),
+    "a horizon of one month": variant(horizon_months=1),
+    "a weekly limit of 0": variant(invitations={"weekly_limit": 0}),
+}
+
+
+@pytest.mark.parametrize("name", list(EDGES))
+def test_edge_case_runs_cleanly(name):
+    config = parse_config(EDGES[name], source=name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a division warning is a failure
+        results = run(config, replications=20, seed=1)
+        summary = summary_dict(results)
+    check_results(results)
+    for strategy in config.strategies:
+        run_traced(config, strategy, 20, seed=1)
+    text = json.dumps(summary)
+    assert "NaN" not in text and "Infinity" not in text
+    for strategy, metrics in summary["strategies"].items():
+        for metric, stats in metrics.items():
+            for stat, value in stats.items():
+                if value is None:  # only undefined statistics, and only where documented
+                    assert stat in ("mcse", "mean"), (strategy, metric, stat)
+                    if stat == "mean":
+                        assert stats["share_infinite"] == 1.0
+
+
+def test_no_reply_means_infinite_cost_per_reply_and_the_share_says_so():
+    results = run(parse_config(EDGES["zero replies"]), replications=10, seed=1)
+    runs = results.runs
+    assert (runs["replies"] == 0).all()
+    assert np.isinf(runs["cost_per_reply"]).all()  # also where the cost is 0 (free plan)
+    row = results.summary.set_index(["strategy", "metric"]).loc[("connect", "cost_per_reply")]
+    assert row["share_infinite"] == 1.0 and math.isinf(row["median"])
+    assert math.isinf(row["pooled"]) and math.isnan(row["mean"])
+
+
+def test_rates_of_one_reply_to_every_touch():
+    results = run(parse_config(EDGES["rates of exactly 1"]), replications=5, seed=1)
+    runs = results.runs.set_index("strategy")
+    inmail = runs.loc["inmail"]
+    started, in_flight = inmail["prospects_started"], inmail["prospects_in_flight_end"]
+    assert (inmail["replies"] == started - in_flight).all()  # a follow-up goes out only
+    assert (inmail["prospects_exhausted"] == 0).all()  # while the sure reply is on its way
+    assert (inmail["meetings"] == inmail["replies"]).all()
+    connect = runs.loc["connect"]
+    assert (connect["acceptances"] + connect["withdrawals"] > 0).all()
+    assert (connect["withdrawals"] == 0).all()
+
+
+def test_no_credits_means_paid_inmails_wait():
+    results = run(parse_config(EDGES["no credits and an InMail playbook"]), replications=5, seed=1)
+    inmail = results.runs.set_index("strategy").loc["inmail"]
+    assert (inmail["inmails_paid"] == 0).all() and (inmail["prospects_started"] == 0).all()
+
+
+def test_a_run_too_big_for_memory_is_refused_with_what_fits(monkeypatch):
+    import simulator.api as api
+
+    monkeypatch.setattr(api, "available_memory", lambda: 200 * 2**20)
+    config = parse_config(BASE)
+    with pytest.raises(ResourceError) as caught:
+        check_memory(config, 10**7)
+    message = str(caught.value)
+    assert message.startswith("--runs: 10000000 replications need about")
+    fits = int(message.split("at most about ")[1].split()[0])
+    assert 0 < fits < 10**7
+    check_memory(config, fits)  # what it says fits, fits
+
+
+def test_a_large_run_is_split_into_blocks_that_bound_memory(monkeypatch):
+    import simulator.api as api
+
+    config = parse_config(BASE)
+    whole = run(config, replications=30, seed=2)
+    monkeypatch.setattr(api, "MEMORY_PER_BLOCK", api.bytes_per_replication(config) * 4)
+    assert api.block_size(config, 30) == 4
+    pieces = run(config, replications=30, seed=2)
+    assert whole.runs.equals(pieces.runs)
