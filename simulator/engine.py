@@ -287,9 +287,15 @@ class Simulation:
         )
         calendar[lo : lo + width] += counts.reshape(width, calendar.shape[1]).astype(calendar.dtype)
 
-    def _settle(self, sent: Sent, closes: np.ndarray | int, ends: np.ndarray | bool) -> None:
+    def _settle(
+        self, sent: Sent, closes: np.ndarray | int, ends: np.ndarray | bool, remember: bool = True
+    ) -> None:
         """Record when these touches close; a prospect whose route `ends` here with no reply
-        drawn is exhausted the day its last touch closes (stored as a negative day)."""
+        drawn is exhausted the day its last touch closes (stored as a negative day).
+
+        `remember=False`: nothing later can close before these touches do (a first
+        request: whatever follows it is sent after it resolves), so only the exhaustion
+        counts are kept, unless a trace wants every prospect's state."""
         if sent.rep.size == 0:
             return
         ends = np.broadcast_to(ends, sent.rep.shape)
@@ -302,9 +308,9 @@ class Simulation:
         q = np.flatnonzero(quiet)
         if q.size:
             self._file_by_day(self.exhausted_on, sent.rep[q], last[q])
-            self.last_close[sent.flat] = np.where(quiet, -last, last)
-        else:
-            self.last_close[sent.flat] = last
+        if not remember and self.trace is None:
+            return
+        self.last_close[sent.flat] = np.where(quiet, -last, last) if q.size else last
 
     # --- the day loop --------------------------------------------------------------
 
@@ -619,7 +625,7 @@ class Simulation:
             part = sent.part(fall)
             self._schedule(withdraw_on + self._wait(part, nxt[fall]), part, nxt[fall])
         ends = (accepted & live & (first < 0)) | (withdrawn & (again < 0) & (nxt < 0))
-        self._settle(sent, closes, ends)
+        self._settle(sent, closes, ends, remember=not sent.fresh)
 
     def _send_replyable(self, sent: Sent, free: np.ndarray | None) -> None:
         """Messages, InMails, follow-ups: draw the reply; schedule the route's next touch."""
