@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from checks import check_results, run_traced
-from scenarios import SCENARIOS, random_config, scenario
+from checks import check_results
+from scenarios import SCENARIOS, scenario
 
 from simulator import parse_config, run
 
@@ -76,15 +76,6 @@ def test_summary_table_has_every_metric_per_strategy():
     runs = results.runs
     assert row["pooled"] == pytest.approx(runs["cost"].sum() / runs["replies"].sum())
     assert row["median"] == pytest.approx(np.median(runs["cost_per_reply"]))
-
-
-@pytest.mark.parametrize("seed", range(12))
-def test_random_configs_run_and_keep_every_identity(seed):
-    config = parse_config(random_config(np.random.default_rng(seed)), source=f"random-{seed}")
-    results = run(config, replications=25, seed=seed)
-    check_results(results)
-    for strategy in config.strategies:
-        run_traced(config, strategy, 25, seed)
 
 
 def test_two_worker_processes_give_the_same_numbers_as_one():

@@ -65,6 +65,18 @@ def configs(draw) -> dict[str, Any]:
                 "positive_share": draw(probability),
                 "meeting_share": draw(probability),
             },
+            "delays": {
+                "accept": {"dist": "lognormal", "median": draw(st.sampled_from([0.5, 2, 6]))},
+                "reply": draw(
+                    st.sampled_from(
+                        [
+                            {"dist": "fixed", "days": 3},
+                            {"dist": "pmf", "probs": [0.5, 0.2, 0.0, 0.3]},
+                            {"dist": "lognormal", "median": 1.5, "sigma": 0.4},
+                        ]
+                    )
+                ),
+            },
         }
         for name in names
     }
@@ -109,6 +121,7 @@ def configs(draw) -> dict[str, Any]:
             "credit_expiry_days": draw(st.integers(10, 90)),
             "open_profile_monthly_cap": draw(st.integers(0, 20)),
         },
+        "plans": {"sales_navigator_core": {"credits_per_month": draw(st.integers(0, 30))}},
         "segments": segments,
         "strategies": strategies,
     }
