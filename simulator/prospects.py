@@ -56,19 +56,20 @@ class ProspectList:
         else:
             keys = streams.stream_keys(self.key, role_id("open_profile"))
             positions = np.arange(self.length, dtype=np.uint64)
+            ends = np.maximum(self.available_by_month - 1, 0)
             self.is_open_profile = np.empty((reps, self.length), dtype=bool)
+            self._op_available = np.zeros((reps, months), dtype=np.int64)
+            # row r: the Open Profile positions in list order, then the others
+            self._order = np.empty((reps, self.length), dtype=np.int32)
             for lo in range(0, reps, _ROWS_PER_BLOCK):  # bounded temporary memory
                 hi = min(reps, lo + _ROWS_PER_BLOCK)
-                u = Streams.uniforms(keys[lo:hi, None], positions[None, :])
-                self.is_open_profile[lo:hi] = u < share
-            cum = np.cumsum(self.is_open_profile, axis=1, dtype=np.int32)
-            ends = self.available_by_month - 1
-            self._op_available = np.where(ends >= 0, cum[:, np.maximum(ends, 0)], 0).astype(
-                np.int64
-            )
-            del cum
-            # row r: the Open Profile positions in list order, then the others
-            self._order = np.argsort(~self.is_open_profile, axis=1, kind="stable").astype(np.int32)
+                badge = Streams.uniforms(keys[lo:hi, None], positions[None, :]) < share
+                self.is_open_profile[lo:hi] = badge
+                cum = np.cumsum(badge, axis=1, dtype=np.int32)
+                self._op_available[lo:hi] = np.where(
+                    self.available_by_month > 0, cum[:, ends], 0
+                )
+                self._order[lo:hi] = np.argsort(~badge, axis=1, kind="stable")
         self._op_total = self.is_open_profile.sum(axis=1).astype(np.int64)
         self.next_op = np.zeros(reps, dtype=np.int64)  # queue heads: started so far
         self.next_other = np.zeros(reps, dtype=np.int64)
