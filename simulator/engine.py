@@ -487,8 +487,15 @@ class Simulation:
         self.deferred = batch
         if batch["rep"].size == 0:
             return
-        kind_all = self.step_kind[batch["step"]]
         unit_all = self._units(batch["rep"], self._flat(batch["rep"], batch["pid"]))
+        if unit_all.size > 1 and np.any(unit_all[1:] < unit_all[:-1]):
+            # seat by seat, first in first out within a seat (a stable radix sort); kept
+            # in this order, the deferred touches need no sorting to be ranked tomorrow
+            keys = unit_all.astype(np.uint16) if self.units <= 2**16 else unit_all
+            order = np.argsort(keys, kind="stable")
+            batch, unit_all = take(batch, order), unit_all[order]
+            self.deferred = batch
+        kind_all = self.step_kind[batch["step"]]
         inmail_budget = (self.inmails_left > 0) & ((self.ledger.balance > 0) | (self.open_left > 0))
         budget = np.stack(
             [self.invites_left > 0, self.messages_left > 0, inmail_budget, inmail_budget]
