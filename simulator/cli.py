@@ -51,21 +51,22 @@ def _money(x: float) -> str:
 def headline_table(results: Results) -> str:
     """The figures a sales lead asks for first, one line per strategy."""
     s = results.summary.set_index(["strategy", "metric"])
+    months = results.config.horizon_months
+    width = max(8, *(len(name) for name in results.config.strategies))
     header = (
-        f"{'strategy':<24} {'cost/reply (median)':>20} {'pooled':>10} {'p5-p95':>23} "
-        f"{'no reply':>9} {'replies/mo':>11} {'meetings':>9}"
+        f"{'strategy':<{width}}  {'cost/reply median':>17} {'pooled':>9} {'p5 - p95':>21} "
+        f"{'no reply':>8} {'replies/month':>13} {f'meetings in {months} mo':>15}"
     )
     lines = [header, "-" * len(header)]
-    months = results.config.horizon_months
     for strategy in results.config.strategies:
         cpr = s.loc[(strategy, "cost_per_reply")]
         replies = s.loc[(strategy, "replies")]
         meetings = s.loc[(strategy, "meetings")]
         spread = f"{_money(cpr['p5'])} - {_money(cpr['p95'])}"
         lines.append(
-            f"{strategy:<24} {_money(cpr['median']):>20} {_money(cpr['pooled']):>10} "
-            f"{spread:>23} {cpr['share_infinite']:>9.1%} {replies['mean'] / months:>11.1f} "
-            f"{meetings['mean']:>9.1f}"
+            f"{strategy:<{width}}  {_money(cpr['median']):>17} {_money(cpr['pooled']):>9} "
+            f"{spread:>21} {cpr['share_infinite']:>8.1%} {replies['mean'] / months:>13.1f} "
+            f"{meetings['mean']:>15.1f}"
         )
     return "\n".join(lines)
 

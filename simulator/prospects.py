@@ -66,9 +66,7 @@ class ProspectList:
                 badge = Streams.uniforms(keys[lo:hi, None], positions[None, :]) < share
                 self.is_open_profile[lo:hi] = badge
                 cum = np.cumsum(badge, axis=1, dtype=np.int32)
-                self._op_available[lo:hi] = np.where(
-                    self.available_by_month > 0, cum[:, ends], 0
-                )
+                self._op_available[lo:hi] = np.where(self.available_by_month > 0, cum[:, ends], 0)
                 self._order[lo:hi] = np.argsort(~badge, axis=1, kind="stable")
         self._op_total = self.is_open_profile.sum(axis=1).astype(np.int64)
         self.next_op = np.zeros(reps, dtype=np.int64)  # queue heads: started so far
