@@ -22,7 +22,7 @@ import pandas as pd
 
 from simulator.config import Config
 from simulator.engine import simulate_block
-from simulator.metrics import COUNTS, FLOWS
+from simulator.metrics import COUNTS, FLOWS, columns
 from simulator.stats import describe, describe_ratio, ratio_or_inf
 
 #: metrics summarised per strategy, in report order
@@ -143,7 +143,10 @@ def simulate_counts(
     if workers > 1:  # give every worker a few blocks to balance the load
         block = max(1, min(block, -(-replications // (2 * workers))))
     out = {
-        name: np.zeros((replications, config.horizon_months, len(COUNTS)), dtype=np.int64)
+        name: np.zeros(
+            (replications, config.horizon_months, len(columns(list(config.segments)))),
+            dtype=np.int64,
+        )
         for name in config.strategies
     }
     tasks = [
@@ -173,7 +176,8 @@ def _tables(config: Config, counts: dict[str, np.ndarray]) -> tuple[pd.DataFrame
         n_reps = array.shape[0]
         plan = config.plans[config.strategies[name].plan]
         fee = plan.price_per_month * config.accounts
-        monthly = pd.DataFrame(array.reshape(n_reps * months, len(COUNTS)), columns=list(COUNTS))
+        names = columns(list(config.segments))
+        monthly = pd.DataFrame(array.reshape(n_reps * months, len(names)), columns=names)
         monthly.insert(0, "month", np.tile(np.arange(months), n_reps))
         monthly.insert(0, "replication", np.repeat(np.arange(n_reps), months))
         monthly.insert(0, "strategy", name)
@@ -183,6 +187,8 @@ def _tables(config: Config, counts: dict[str, np.ndarray]) -> tuple[pd.DataFrame
         runs = pd.DataFrame(totals, columns=list(FLOWS))
         for i, stock in enumerate(COUNTS[len(FLOWS) :]):
             runs[stock] = array[:, -1, len(FLOWS) + i]
+        for i, segment_flow in enumerate(names[len(COUNTS) :]):
+            runs[segment_flow] = array[:, :, len(COUNTS) + i].sum(axis=1)
         runs.insert(0, "replication", np.arange(n_reps))
         runs.insert(0, "strategy", name)
         runs["cost"] = fee * months

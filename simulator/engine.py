@@ -197,6 +197,7 @@ class Simulation:
             for e, name in enumerate(self.entry_segment)
         }
         self.restriction_keys = self.streams.stream_keys(role_id("restriction"))
+        self.segment_index = {name: i for i, name in enumerate(cfg.segments)}
         self.horizon_pad = max(cfg.invitations.invite_window_days, reply_window) + 1
 
     # --- helpers -------------------------------------------------------------------
@@ -319,6 +320,7 @@ class Simulation:
         reps, units, days = self.reps, self.units, self.days
         plan, cfg = self.plan, self.config
         self.flows = np.zeros((self.months, len(FLOWS), reps), dtype=np.int64)  # rows by month
+        self.by_segment = np.zeros((self.months, len(cfg.segments), reps), dtype=np.int64)
         stocks = np.zeros((reps, self.months, len(STOCKS)), dtype=np.int64)
         n_flat = reps * self.prospects.total
         self.reply_day = np.full(n_flat, NEVER, dtype=np.int16)
@@ -399,8 +401,10 @@ class Simulation:
         stocks[:, :, STOCKS.index("prospects_in_flight_end")] = in_flight.T
         if self.trace is not None:
             self.trace["invitations_sent"] = self.limiter.sent[:days].T.copy()
-        monthly = np.concatenate([self.flows.transpose(2, 0, 1), stocks], axis=2)
-        assert monthly.shape[2] == len(COUNTS)
+        monthly = np.concatenate(
+            [self.flows.transpose(2, 0, 1), stocks, self.by_segment.transpose(2, 0, 1)], axis=2
+        )
+        assert monthly.shape[2] == len(COUNTS) + len(cfg.segments)
         return monthly
 
     def _in_flight(self, day: int) -> np.ndarray:
@@ -468,6 +472,9 @@ class Simulation:
             r, p = rep[here], pid[here].astype(np.int64) - self.prospects.offset[name]
             rates = self.config.segments[name].rates
             k_pos, k_meet = self.funnel_keys[e]
+            self.by_segment[self.month, self.segment_index[name]] += np.bincount(
+                r, minlength=self.reps
+            )
             positive = Streams.uniforms(k_pos[r], p) < rates.positive_share
             meeting = positive & (Streams.uniforms(k_meet[r], p) < rates.meeting_share)
             self._tally("positive_replies", r[positive])

@@ -51,4 +51,15 @@ STOCKS: tuple[str, ...] = (
 
 COUNTS: tuple[str, ...] = FLOWS + STOCKS
 
+
+def segment_columns(segments: list[str]) -> list[str]:
+    """Replies by segment: flows that follow COUNTS, one per segment of the config."""
+    return [f"replies_in_{name}" for name in segments]
+
+
+def columns(segments: list[str]) -> list[str]:
+    """Every column of a run's monthly counts, in the engine's order."""
+    return [*COUNTS, *segment_columns(segments)]
+
+
 FLOW_INDEX: dict[str, int] = {name: i for i, name in enumerate(FLOWS)}

@@ -7,7 +7,7 @@ import pandas as pd
 
 from simulator import Config, Results
 from simulator.engine import ProspectLists, Simulation
-from simulator.metrics import COUNTS
+from simulator.metrics import COUNTS, segment_columns
 
 
 def check_monthly(config: Config, strategy: str, monthly: pd.DataFrame) -> None:
@@ -47,6 +47,8 @@ def check_monthly(config: Config, strategy: str, monthly: pd.DataFrame) -> None:
         a["replies"], a["replies_message"] + a["replies_inmail"] + a["replies_followup"]
     )
     np.testing.assert_array_equal(a["replies"], a["prospects_replied"])
+    by_segment = sum(m[c].to_numpy() for c in segment_columns(list(config.segments)))
+    np.testing.assert_array_equal(a["replies"], by_segment.reshape(reps, months))
     assert (cum["acceptances"] + cum["withdrawals"] <= cum["connects_sent"]).all()
     assert (cum["credits_refunded"] <= cum["replies_inmail"] + cum["replies_followup"]).all()
     assert (cum["credits_refunded"] <= cum["inmails_paid"] + cum["followups_paid"]).all()
