@@ -71,8 +71,9 @@ def test_run_writes_a_complete_results_folder(tmp_path, capsys):
 
 def test_same_config_and_seed_give_identical_files(tmp_path):
     config = write(tmp_path, SMALL)
-    for name in ("a", "b"):
-        assert main(["run", str(config), "--out", str(tmp_path / name), "--quiet"]) == 0
+    assert main(["run", str(config), "--out", str(tmp_path / "a"), "--quiet"]) == 0
+    spread = ["--workers", "2", "--runs", "50"]  # the config's 50, on two processes
+    assert main(["run", str(config), "--out", str(tmp_path / "b"), "--quiet", *spread]) == 0
     for file in ("summary.json", "runs.parquet", "monthly.parquet", "config.yaml"):
         assert digest(tmp_path / "a" / file) == digest(tmp_path / "b" / file), file
 
