@@ -618,11 +618,25 @@ class Simulation:
         self._file_by_day(limiter.accepted, unit[acc], closes[acc])
         withdrawn = ~accepted & live
         if sent.fresh:
-            limiter.withdrawn[withdraw_on] += (per_unit - self._per_unit(unit[a])).astype(np.int32)
+            withdrawn_per_unit = per_unit - self._per_unit(unit[a])
+            limiter.withdrawn[withdraw_on] += withdrawn_per_unit.astype(np.int32)
         else:
             self._file_by_day(limiter.withdrawn, unit[withdrawn], withdraw_on)
         # what follows: accepted, the message sequence; withdrawn, a re-invitation after
         # the cooldown, else the route's next touch; the route ends where none is left
+        if (
+            sent.fresh
+            and isinstance(step, int)
+            and self.trace is None
+            and self.step_first_message[step] >= 0
+            and self.step_reinvite[step] < 0
+            and self.step_next[step] < 0
+        ):  # the common first request: messages on acceptance, the end on withdrawal
+            first_message = int(self.step_first_message[step])
+            part = sent.part(a)
+            self._schedule(accept_on + self._wait(part, first_message), part, first_message)
+            self.exhausted_on[withdraw_on] += self._by_rep(withdrawn_per_unit).astype(np.int32)
+            return
         first = np.broadcast_to(self.step_first_message[step], sent.rep.shape)
         again = np.broadcast_to(self.step_reinvite[step], sent.rep.shape)
         nxt = np.broadcast_to(self.step_next[step], sent.rep.shape)

@@ -16,6 +16,7 @@ from reference import simulate_reference
 from scenarios import SCENARIOS, scenario
 from scipy import stats
 
+from simulator.engine import simulate_block
 from simulator.metrics import FLOWS, STOCKS
 
 ORACLE_RUNS = 300
@@ -56,3 +57,14 @@ def test_replies_agree_in_distribution(both):
     name, oracle, engine = both
     result = stats.ks_2samp(engine["replies"], oracle["replies"].to_numpy())
     assert result.pvalue > 1e-3, f"{name}: KS p = {result.pvalue:.2g}"
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_tracing_changes_no_number(name):
+    """The traced run (which checks every day-level limit) takes the engine's general
+    paths; the untraced one takes its shortcuts. Both must give the same counts."""
+    config = scenario(name)
+    strategy = next(iter(config.strategies))
+    traced, _ = run_traced(config, strategy, 200, seed=3)
+    plain = simulate_block(config, np.arange(200), 3, [strategy])[strategy]
+    np.testing.assert_array_equal(traced, plain)
