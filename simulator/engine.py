@@ -289,29 +289,39 @@ class Simulation:
         calendar[lo : lo + width] += counts.reshape(width, calendar.shape[1]).astype(calendar.dtype)
 
     def _settle(
-        self, sent: Sent, closes: np.ndarray | int, ends: np.ndarray | bool, remember: bool = True
+        self,
+        sent: Sent,
+        closes: np.ndarray | int,
+        ends: np.ndarray | bool,
+        remember: bool = True,
+        latest: bool = False,
     ) -> None:
         """Record when these touches close; a prospect whose route `ends` here with no reply
         drawn is exhausted the day its last touch closes (stored as a negative day).
 
         `remember=False`: nothing later can close before these touches do (a first
         request: whatever follows it is sent after it resolves), so only the exhaustion
-        counts are kept, unless a trace wants every prospect's state."""
+        counts are kept, unless a trace wants every prospect's state. `latest=True`:
+        these touches close after every earlier touch of their prospects (a reply window
+        opened today ends after any opened before)."""
         if sent.rep.size == 0:
             return
-        ends = np.broadcast_to(ends, sent.rep.shape)
-        if sent.fresh:  # first touches: nothing else is or was open
-            last = np.broadcast_to(np.asarray(closes, dtype=np.int64), sent.rep.shape)
-            quiet = ends
+        shape = sent.rep.shape
+        closes_all = np.broadcast_to(np.asarray(closes, dtype=np.int64), shape)
+        if sent.fresh or latest:
+            last = closes_all
         else:
-            last = np.maximum(self.last_close[sent.flat], closes)
-            quiet = ends & (self.reply_day[sent.flat] == NEVER)
-        q = np.flatnonzero(quiet)
-        if q.size:
-            self._file_by_day(self.exhausted_on, sent.rep[q], last[q])
+            last = np.maximum(self.last_close[sent.flat], closes_all)
+        e = np.flatnonzero(np.broadcast_to(ends, shape))
+        if not sent.fresh and e.size:
+            e = e[self.reply_day[sent.flat[e]] == NEVER]
+        if e.size:
+            self._file_by_day(self.exhausted_on, sent.rep[e], last[e])
         if not remember and self.trace is None:
             return
-        self.last_close[sent.flat] = np.where(quiet, -last, last) if q.size else last
+        values = last.astype(np.int16)
+        values[e] = -values[e]
+        self.last_close[sent.flat] = values
 
     # --- the day loop --------------------------------------------------------------
 
@@ -495,13 +505,6 @@ class Simulation:
         if batch["rep"].size == 0:
             return
         unit_all = self._units(batch["rep"], self._flat(batch["rep"], batch["pid"]))
-        if unit_all.size > 1 and np.any(unit_all[1:] < unit_all[:-1]):
-            # seat by seat, first in first out within a seat (a stable radix sort); kept
-            # in this order, the deferred touches need no sorting to be ranked tomorrow
-            keys = unit_all.astype(np.uint16) if self.units <= 2**16 else unit_all
-            order = np.argsort(keys, kind="stable")
-            batch, unit_all = take(batch, order), unit_all[order]
-            self.deferred = batch
         kind_all = self.step_kind[batch["step"]]
         inmail_budget = (self.inmails_left > 0) & ((self.ledger.balance > 0) | (self.open_left > 0))
         budget = np.stack(
@@ -687,7 +690,7 @@ class Simulation:
         ends = nxt < 0
         if sent.fresh:  # no earlier touch: only this one's reply can keep the prospect open
             ends = ends & ~replied
-        self._settle(sent, day + self.config.response_window_days, ends)
+        self._settle(sent, day + self.config.response_window_days, ends, latest=True)
 
     def _start_new(self) -> None:
         """Step 4: start new prospects, seat by seat, segment by segment, in list order."""
