@@ -89,16 +89,22 @@ class ProspectLists:
 
     def __init__(self, config: Config, replications: np.ndarray, seed: int):
         self.streams = Streams(seed, replications)
+        self.reps = replications.size
         self.lists: dict[str, ProspectList] = {}
         self.offset: dict[str, int] = {}
         total = 0
         for name, segment in config.segments.items():
             self.lists[name] = ProspectList(
-                name, segment, config.horizon_months, self.streams, replications.size
+                name, segment, config.horizon_months, self.streams, self.reps
             )
             self.offset[name] = total
             total += self.lists[name].length
         self.total = total
+        # the badges again, prospect-major like the engine's per-prospect arrays
+        self.open_profile = np.zeros(total * self.reps, dtype=bool)
+        for name, lst in self.lists.items():
+            lo = self.offset[name] * self.reps
+            self.open_profile[lo : lo + lst.length * self.reps] = lst.is_open_profile.T.ravel()
 
 
 class Simulation:
@@ -112,7 +118,7 @@ class Simulation:
         self.strategy = config.strategies[strategy]
         self.prospects = prospects
         self.streams = prospects.streams
-        self.reps = next(iter(prospects.lists.values())).next_op.size
+        self.reps = prospects.reps
         self.seats = config.accounts
         self.units = self.reps * self.seats
         self.days = config.horizon_days
@@ -338,10 +344,6 @@ class Simulation:
         # the last day a prospect's touches close: 0 before its start, negative once exhausted
         self.last_close = np.zeros(n_flat, dtype=np.int16)
         self.seat_of = np.zeros(n_flat if self.seats > 1 else 0, dtype=np.int8)
-        self.open_profile = np.zeros(n_flat, dtype=bool)  # the badge, prospect-major
-        for name, lst in self.prospects.lists.items():
-            lo = self.prospects.offset[name] * reps
-            self.open_profile[lo : lo + lst.length * reps] = lst.is_open_profile.T.ravel()
         self.exhausted_on = np.zeros((days + self.horizon_pad, reps), dtype=np.int32)
         self.ledger = CreditLedger(units, days, cfg.inmail.credit_expiry_days)
         self.limiter = InvitationLimiter(cfg.invitations, units, days)
@@ -494,7 +496,7 @@ class Simulation:
         """Whether an InMail to these prospects is free (Open Profile, and the plan allows)."""
         if not self.plan.open_profile_messages:
             return np.zeros(flat.size, dtype=bool)
-        return self.open_profile[flat]
+        return self.prospects.open_profile[flat]
 
     def _send_scheduled(self, batch: Batch) -> None:
         """Step 3: scheduled touches that find a budget are sent; the rest wait a day.

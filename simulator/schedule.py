@@ -1,6 +1,6 @@
 """A calendar of what falls due on each day: outcomes and scheduled touches (MODEL.md 10).
 
-Items are batches of parallel arrays (replication, prospect, step, day sent, flag),
+Items are batches of parallel arrays (replication, prospect, step, day sent),
 filed under the day they fall due. Items due after the horizon are never resolved; the
 engine counts their prospects as in flight.
 """
@@ -14,7 +14,6 @@ FIELDS: tuple[tuple[str, type], ...] = (
     ("pid", np.int32),
     ("step", np.int16),
     ("sent", np.int16),
-    ("ok", np.bool_),
 )
 
 Batch = dict[str, np.ndarray]
