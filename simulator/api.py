@@ -12,9 +12,10 @@ replication's global index, so the numbers do not depend on the block size.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,6 +123,11 @@ def block_size(config: Config, replications: int) -> int:
     return int(max(1, min(replications, MEMORY_PER_BLOCK // bytes_per_replication(config))))
 
 
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the main process, which stops them all at once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _block_task(args: tuple[Config, int, int, int]) -> tuple[int, dict[str, np.ndarray]]:
     config, lo, hi, seed = args
     return lo, simulate_block(config, np.arange(lo, hi), seed)
@@ -160,9 +166,16 @@ def simulate_counts(
             progress(next(iter(counts.values())).shape[0] * len(counts))
 
     if workers > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for lo, counts in pool.map(_block_task, tasks):
+        pool = multiprocessing.get_context().Pool(workers, initializer=_ignore_interrupts)
+        try:
+            for lo, counts in pool.imap(_block_task, tasks):
                 collect(lo, counts)
+        except BaseException:  # Ctrl-C (or any failure): stop the workers now
+            pool.terminate()
+            raise
+        finally:
+            pool.close()
+            pool.join()
     else:
         for task in tasks:
             collect(*_block_task(task))

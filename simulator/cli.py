@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,7 +37,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run_cmd.add_argument("--force", action="store_true", help="replace an existing --out")
     run_cmd.add_argument(
-        "--workers", type=int, default=1, help="processes to run blocks on (same numbers)"
+        "--workers",
+        type=int,
+        default=None,
+        help="processes to run blocks on; the numbers are the same for any count "
+        "(default: one per core, up to 4, for 1,000 replications or more)",
     )
     run_cmd.add_argument("--quiet", action="store_true", help="no progress bar, no table")
     validate = commands.add_parser("validate", help="check a config without running it")
@@ -80,6 +85,21 @@ def _progress(total: int, quiet: bool):
     return bar, bar.update
 
 
+def default_workers(replications: int) -> int:
+    """One process per core (up to 4) when a run is large enough to gain from them."""
+    if replications < 1000:
+        return 1
+    return max(
+        1,
+        min(
+            4,
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else (os.cpu_count() or 1),
+        ),
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     from simulator.api import run
     from simulator.output import ResultsExistError, default_folder, write_results
@@ -89,13 +109,14 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError([f"--runs: must be at least 1, got {args.runs}"])
     if args.seed is not None and args.seed < 0:
         raise ConfigError([f"--seed: must be 0 or more, got {args.seed}"])
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         raise ConfigError([f"--workers: must be at least 1, got {args.workers}"])
     folder = args.out or default_folder(Path("results"), config.name)
     if folder.exists() and not args.force:
         raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
     replications = args.runs or config.replications
     seed = config.seed if args.seed is None else args.seed
+    workers = args.workers or default_workers(replications)
     print(
         f"{config.name}: simulating {replications} replications of "
         f"{len(config.strategies)} strategies, seed {seed}",
@@ -104,7 +125,7 @@ def _run(args: argparse.Namespace) -> int:
     bar, update = _progress(replications * len(config.strategies), args.quiet)
     try:
         results = run(
-            config, replications=args.runs, seed=args.seed, progress=update, workers=args.workers
+            config, replications=args.runs, seed=args.seed, progress=update, workers=workers
         )
     finally:
         if bar is not None:
