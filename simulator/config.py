@@ -275,7 +275,7 @@ class Config(Model):
     """A scenario and the strategies that run on it."""
 
     name: str = "campaign"
-    horizon_months: PositiveInt = 12
+    horizon_months: Annotated[int, Field(ge=1, le=1000)] = 12  # days fit the engine's int16
     replications: PositiveInt = 10_000
     seed: Count = 0
     accounts: PositiveInt = 1

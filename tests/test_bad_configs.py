@@ -136,6 +136,12 @@ CASES: list[tuple[str, Change, str, str]] = [
         "greater than or equal to 1",
     ),
     (
+        "a horizon beyond 1000 months",
+        lambda c: c.update(horizon_months=5000),
+        "horizon_months",
+        "less than or equal to 1000",
+    ),
+    (
         "no replications",
         lambda c: c.update(replications=0),
         "replications",
