@@ -144,7 +144,7 @@ class Invitations(Model):
     """The rolling weekly invitation limit and what scales it (section 7)."""
 
     weekly_limit: Count = 100
-    invite_window_days: PositiveInt = 21
+    invite_window_days: Annotated[int, Field(ge=1, le=365)] = 21
     reinvite_cooldown_days: Count = 21
     health_window_days: PositiveInt = 28
     good_acceptance: Probability = 0.30
@@ -279,7 +279,7 @@ class Config(Model):
     replications: PositiveInt = 10_000
     seed: Count = 0
     accounts: PositiveInt = 1
-    response_window_days: PositiveInt = 30
+    response_window_days: Annotated[int, Field(ge=1, le=365)] = 30
     invitations: Invitations = Field(default_factory=Invitations)
     inmail: InMail = Field(default_factory=InMail)
     plans: dict[str, Plan] = Field(default_factory=dict)
