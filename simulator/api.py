@@ -68,8 +68,9 @@ def bytes_per_replication(config: Config) -> int:
         s.size + s.new_per_month * max(0, config.horizon_months - 1)
         for s in config.segments.values()
     )
-    per_prospect = 1 + 1 + 4 + 1 + 4  # status, open items, scratch, seat, list order
-    per_seat_day = 3 * 4 + 8  # invitations sent/accepted/withdrawn, credit arrivals
+    # reply day and touch, last close (int16 each); badge twice, seat (bytes); queue order
+    per_prospect = 2 + 2 + 2 + 1 + 1 + 1 + 4
+    per_seat_day = 4 * 4 + 8  # invitations sent/accepted/withdrawn/discarded, credits
     per_month = len(COUNTS) * 8 * 2
     return (
         prospects * per_prospect
