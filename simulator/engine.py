@@ -220,17 +220,14 @@ class Simulation:
             return rep.astype(np.int64)
         return rep.astype(np.int64) * self.seats + self.seat_of[flat]
 
-    def _tally(self, name: str, rep: np.ndarray, per_unit: np.ndarray | None = None) -> None:
-        """Count items by replication (`per_unit`: counts by seat, when already known)."""
-        if per_unit is not None:
-            self._tally_units(name, per_unit)
-        elif rep.size:
+    def _tally(self, name: str, rep: np.ndarray) -> None:
+        """Count items by replication."""
+        if rep.size:
             self.flows[self.month, FLOW_INDEX[name]] += np.bincount(rep, minlength=self.reps)
 
     def _tally_units(self, name: str, per_unit: np.ndarray) -> None:
-        self.flows[self.month, FLOW_INDEX[name]] += per_unit.reshape(self.reps, self.seats).sum(
-            axis=1
-        )
+        """Count what is already counted by seat, by replication."""
+        self.flows[self.month, FLOW_INDEX[name]] += self._by_rep(per_unit)
 
     def _per_unit(self, unit: np.ndarray) -> np.ndarray:
         return np.bincount(unit, minlength=self.units)
@@ -405,11 +402,11 @@ class Simulation:
                     self._record(
                         "in_flight_scan", month, self.months, np.repeat(per_rep, self.seats)
                     )
-        flows = {name: self.flows[:, FLOW_INDEX[name]] for name in FLOWS}
-        in_flight = np.cumsum(
-            flows["prospects_started"] - flows["prospects_replied"] - flows["prospects_exhausted"],
-            axis=0,
+        started, replied, exhausted = (
+            self.flows[:, FLOW_INDEX[name]]
+            for name in ("prospects_started", "prospects_replied", "prospects_exhausted")
         )
+        in_flight = np.cumsum(started - replied - exhausted, axis=0)
         stocks[:, :, STOCKS.index("prospects_in_flight_end")] = in_flight.T
         if self.trace is not None:
             self.trace["invitations_sent"] = self.limiter.sent[:days].T.copy()
@@ -596,7 +593,7 @@ class Simulation:
                 note[w] = rank < self.notes_left[unit[w]]
             self.notes_left -= self._per_unit(unit[note])
         per_unit = self._per_unit(unit)
-        self._tally("connects_sent", sent.rep, per_unit)
+        self._tally_units("connects_sent", per_unit)
         self._tally("notes_used", sent.rep[note])
         again = self.step_is_reinvite[step]
         if np.any(again):
