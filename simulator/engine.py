@@ -30,6 +30,15 @@ from simulator.schedule import Batch, Calendar, concat, empty_batch, make_batch,
 from simulator.streams import Streams, role_id
 
 NEVER = np.iinfo(np.int16).max  # reply day of a prospect with no reply drawn
+#: the touch kinds that draw on each budget of a seat's day (one waiting queue each)
+BUDGETS: tuple[tuple[Kind, ...], ...] = (
+    (Kind.CONNECT,),
+    (Kind.MESSAGE,),
+    (Kind.INMAIL, Kind.FOLLOWUP),
+    (Kind.EMAIL,),
+    (Kind.WHATSAPP,),
+    (Kind.ENGAGE,),
+)
 
 
 def _pool(value: int | None) -> np.int64:
@@ -141,6 +150,10 @@ class Simulation:
         self.step_is_reinvite = book.column("reinvite", bool)
         self.step_entry = book.column("entry")
         self.step_fallback = book.column("fallback_step")
+        self.step_budget = np.array(
+            [next(g for g, kinds in enumerate(BUDGETS) if s.kind in kinds) for s in steps],
+            dtype=np.int64,
+        )
         self.step_wait_lo = np.array([s.wait[0] for s in steps], dtype=np.int64)
         self.step_wait_hi = np.array([s.wait[1] for s in steps], dtype=np.int64)
         self.step_offset = np.array(
@@ -375,7 +388,8 @@ class Simulation:
         self.limiter = InvitationLimiter(cfg.invitations, units, days)
         self.replies_due = Calendar(days)
         self.touches = Calendar(days)
-        self.deferred: Batch = empty_batch()
+        # touches waiting for a budget, by the budget they wait for (first in, first out)
+        self.deferred: list[Batch] = [empty_batch() for _ in range(len(BUDGETS))]
         for lst in self.prospects.lists.values():
             lst.next_op[:] = 0
             lst.next_other[:] = 0
@@ -414,7 +428,7 @@ class Simulation:
             self._tally_units("withdrawals", self.limiter.withdrawn[day])
             self._resolve_replies(self.replies_due.pop(day))
             # step 3: scheduled touches, first in first out
-            self._send_scheduled(concat([self.deferred, self.touches.pop(day)]))
+            self._send_scheduled(self.touches.pop(day))
             # steps 4 and 5: new starts; every touch draws its outcome as it is sent
             self._start_new()
             # prospects whose last open item closed today (touches sent today included)
@@ -531,69 +545,79 @@ class Simulation:
             return np.zeros(flat.size, dtype=bool)
         return self.prospects.open_profile[flat]
 
-    def _send_scheduled(self, batch: Batch) -> None:
+    def _send_scheduled(self, due: Batch) -> None:
         """Step 3: scheduled touches that find a budget are sent; the rest wait a day.
 
-        Touches whose seat has no budget at all for their kind today are passed over
-        untouched (a reply that cancels one of them is noticed when it next has a chance)."""
-        self.deferred = batch
-        if batch["rep"].size == 0:
-            return
-        unit_all = self._units(batch["rep"], self._flat(batch["rep"], batch["pid"]))
-        kind_all = self.step_kind[batch["step"]]
+        Touches wait in one queue per budget (invitations, messages, InMails, ...): the
+        budgets are independent, so first in, first out within each queue is the order of
+        the day. A queue whose budget is spent on every seat is passed over untouched (a
+        reply that cancels one of its touches is noticed when it next has a chance)."""
         inmail_budget = (self.inmails_left > 0) & ((self.ledger.balance > 0) | (self.open_left > 0))
         others = self.others_left
-        budget = np.stack(
-            [
-                self.invites_left > 0,
-                self.messages_left > 0,
-                inmail_budget,
-                inmail_budget,
-                others[Kind.EMAIL] > 0,
-                others[Kind.WHATSAPP] > 0,
-                others[Kind.ENGAGE] > 0,
-            ]
+        budgets = (
+            self.invites_left > 0,
+            self.messages_left > 0,
+            inmail_budget,
+            others[Kind.EMAIL] > 0,
+            others[Kind.WHATSAPP] > 0,
+            others[Kind.ENGAGE] > 0,
         )
-        chance = np.flatnonzero(budget[kind_all, unit_all])
+        if due["rep"].size:
+            group = self.step_budget[due["step"]]
+            first = int(group[0])
+            if np.all(group == first):
+                self.deferred[first] = concat([self.deferred[first], due])
+            else:
+                for g in np.unique(group).tolist():
+                    today = take(due, np.flatnonzero(group == g))
+                    self.deferred[g] = concat([self.deferred[g], today])
+        for g, has_budget in enumerate(budgets):
+            if self.deferred[g]["rep"].size and has_budget.any():
+                self._send_from_queue(g, has_budget)
+
+    def _send_from_queue(self, group: int, has_budget: np.ndarray) -> None:
+        """Send what today's budgets allow from one queue, in order; keep the rest."""
+        batch = self.deferred[group]
+        unit_all = self._units(batch["rep"], self._flat(batch["rep"], batch["pid"]))
+        chance = np.flatnonzero(has_budget[unit_all])
         if chance.size == 0:
             return
         rep, pid, step = batch["rep"][chance], batch["pid"][chance], batch["step"][chance]
-        kind, unit = kind_all[chance], unit_all[chance]
+        unit = unit_all[chance]
         flat = self._flat(rep, pid)
         live = self.reply_day[flat] > self.day  # no reply has arrived by today
         send = np.zeros(rep.size, dtype=bool)
-        m = np.flatnonzero(live & (kind == Kind.MESSAGE))
-        if self.strategy.daily_pace.message is None:
-            send[m] = True
-        else:
-            send[m] = rank_within(unit[m]) < self.messages_left[unit[m]]
-        c = np.flatnonzero(live & (kind == Kind.CONNECT))
-        send[c] = rank_within(unit[c]) < self.invites_left[unit[c]]
-        for other, left in self.others_left.items():
-            o = np.flatnonzero(live & (kind == other))
-            if getattr(self.strategy.daily_pace, KIND_NAMES[other]) is None:
-                send[o] = True
-            else:
-                send[o] = rank_within(unit[o]) < left[unit[o]]
-        i = np.flatnonzero(live & ((kind == Kind.INMAIL) | (kind == Kind.FOLLOWUP)))
-        if i.size:
+        lv = np.flatnonzero(live)
+        ul = unit[lv]
+        if BUDGETS[group] == (Kind.INMAIL, Kind.FOLLOWUP):
             # a credit (or the Open Profile cap) first; what fits then takes the InMail pace
-            free = self._is_free(flat[i])
-            ui = unit[i]
-            own = np.where(free, self.open_left[ui], self.ledger.balance[ui])
-            ok = np.zeros(i.size, dtype=bool)
+            free = self._is_free(flat[lv])
+            own = np.where(free, self.open_left[ul], self.ledger.balance[ul])
+            ok = np.zeros(lv.size, dtype=bool)
             for is_free in (False, True):
                 sel = np.flatnonzero(free == is_free)
-                ok[sel] = rank_within(ui[sel]) < own[sel]
+                ok[sel] = rank_within(ul[sel]) < own[sel]
             if self.strategy.daily_pace.inmail is not None:
                 fits = np.flatnonzero(ok)
-                ok[fits] = rank_within(ui[fits]) < self.inmails_left[ui[fits]]
-            send[i] = ok
+                ok[fits] = rank_within(ul[fits]) < self.inmails_left[ul[fits]]
+            send[lv] = ok
+        else:
+            kind = BUDGETS[group][0]
+            if kind == Kind.CONNECT:
+                left = self.invites_left
+            elif kind == Kind.MESSAGE:
+                left = self.messages_left
+            else:
+                left = self.others_left[kind]
+            if kind != Kind.CONNECT and getattr(self.strategy.daily_pace, KIND_NAMES[kind]) is None:
+                send[lv] = True
+            else:
+                send[lv] = rank_within(ul) < left[ul]
         leaves = send | ~live  # sent, or cancelled by a reply
         if leaves.any():
-            stay = np.ones(kind_all.size, dtype=bool)
+            stay = np.ones(batch["rep"].size, dtype=bool)
             stay[chance[leaves]] = False
-            self.deferred = take(batch, np.flatnonzero(stay))
+            self.deferred[group] = take(batch, np.flatnonzero(stay))
         go = np.flatnonzero(send)
         if go.size:
             self._send(Sent(rep[go], pid[go], step[go].astype(np.int64), flat[go], unit[go]))
