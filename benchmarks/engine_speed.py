@@ -5,7 +5,8 @@
 
 For each config and strategy it prints the engine's time and replications per second
 in this process, the reference's replications per second on the same scenario, their
-ratio, and the peak resident memory of a fresh process running that engine call; then
+ratio, and the peak resident memory of a fresh process running that strategy through
+the API (as `outreach-sim run` does, in blocks that bound memory); then
 the wall time of the whole config through the API with 1 and 2 worker processes. A
 numpy micro-benchmark taken in the same run makes figures from different machines
 comparable (seconds divided by it give "machine-free" units).
@@ -30,18 +31,18 @@ from simulator import load_config, run  # noqa: E402
 from simulator.engine import ProspectLists, Simulation  # noqa: E402
 
 PEAK = """
-import resource, sys, numpy as np
-from simulator import load_config
-from simulator.engine import ProspectLists, Simulation
+import resource, sys
+from simulator import load_config, run
 config = load_config(sys.argv[1])
-reps = np.arange(int(sys.argv[3]))
-Simulation(config, sys.argv[2], ProspectLists(config, reps, 1)).run()
+config = config.model_copy(update={"strategies": {sys.argv[2]: config.strategies[sys.argv[2]]}})
+run(config, replications=int(sys.argv[3]), seed=1, workers=1)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
 def peak_mib(config_path: Path, strategy: str, runs: int) -> float:
-    """Peak resident memory (MiB) of a fresh Python process running one engine call."""
+    """Peak resident memory (MiB) of a fresh Python process running one strategy through
+    the API in one process (blocks of replications bound the engine's state)."""
     out = subprocess.run(
         [sys.executable, "-c", PEAK, str(config_path), strategy, str(runs)],
         capture_output=True,
