@@ -402,6 +402,7 @@ def credit_chart(monthly: pd.DataFrame, config: Config | None = None) -> Figure:
             bottom.set_xlabel("Month of the campaign")
         axes[0, 0].set_ylabel("Credit balance at month end")
         axes[0, 0].set_ylim(0, _top(balance_top))
+        axes[0, 0].yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         axes[1, 0].set_ylabel("Credits in the month (mean)\nin: up, out: down")
         axes[1, 0].set_ylim(-_top(flow_bottom), _top(flow_top))
         axes[1, 0].yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{abs(v):,.0f}"))
@@ -667,7 +668,8 @@ def funnel_chart(runs: pd.DataFrame, horizon_months: int | None = None) -> Figur
                 ax.barh(yy, means[column], color=colour[name], alpha=0.85)
                 values.append(means[column])
             for k, ((stage, _), yy) in enumerate(zip(stages, y, strict=True)):
-                text = f"{values[k]:,.0f}" if values[k] >= 100 else f"{values[k]:,.1f}"
+                whole = values[k] >= 100 or values[k] == 0
+                text = f"{values[k]:,.0f}" if whole else f"{values[k]:,.1f}"
                 rate = _stage_rate(stage, means, values, k)
                 if rate:
                     text += f"  ({rate})"
