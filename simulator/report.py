@@ -98,20 +98,49 @@ def _draw_and_save(spec: ChartSpec, folder: Path) -> None:
     charts.save(spec.draw(*spec.args), folder, spec.name)
 
 
+#: the charts of the report being drawn, set before the helper processes are forked so
+#: that they inherit the tables: a task sends only a chart's index, never the tables
+_INHERITED: list[ChartSpec] = []
+
+
+def _draw_inherited(index: int, folder: Path) -> None:
+    _draw_and_save(_INHERITED[index], folder)
+
+
 def _quiet_worker() -> None:
-    """The helper process leaves Ctrl-C to the main process, which stops it at once."""
+    """A helper process leaves Ctrl-C to the main process, which stops it at once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _helper_pool() -> Any:
-    """One forked helper process when there is a second core to run it on, else None.
+def _helper_pool() -> tuple[Any, int]:
+    """Forked helper processes, one per spare core (up to 3), and their number.
 
-    Forking shares the imported modules and needs no pickling of the tables; where fork
-    is unavailable, the slow chart is drawn in this process like the others."""
+    Forking shares the imported modules and the tables; where fork is unavailable, or
+    there is one core, every chart is drawn in this process."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if (cores or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    return multiprocessing.get_context("fork").Pool(1, initializer=_quiet_worker)
+    helpers = min(3, (cores or 1) - 1)
+    if helpers < 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return None, 0
+    return multiprocessing.get_context("fork").Pool(helpers, initializer=_quiet_worker), helpers
+
+
+def _share_out(specs: list[ChartSpec], helpers: int) -> list[bool]:
+    """Which charts the helpers draw: the slow ones first, then others while the helpers'
+    share of the work (a re-simulation counting as three charts) stays below this
+    process's."""
+    on_helper = [False] * len(specs)
+    if helpers < 1:
+        return on_helper
+    cost = [3 if spec.slow else 1 for spec in specs]
+    load = {"main": 0.0, "helpers": 0.0}
+    for i in sorted(range(len(specs)), key=lambda i: -cost[i]):
+        helper_load = (load["helpers"] + cost[i]) / helpers
+        if specs[i].slow or helper_load < load["main"] + cost[i]:
+            on_helper[i] = True
+            load["helpers"] += cost[i]
+        else:
+            load["main"] += cost[i]
+    return on_helper
 
 
 def _chart_specs(saved: SavedRun) -> tuple[list[ChartSpec], list[str]]:
@@ -272,7 +301,7 @@ def _comparison_table(table: pd.DataFrame) -> pd.DataFrame:
 def _draw_charts(
     specs: list[ChartSpec], folder: Path, progress: Callable[[int, int], None] | None
 ) -> None:
-    """Draw and save every chart; the slow one (a re-simulation) on a helper process."""
+    """Draw and save every chart, sharing them with helper processes on spare cores."""
     folder.mkdir(parents=True, exist_ok=True)
     done = 0
 
@@ -284,20 +313,25 @@ def _draw_charts(
 
     if progress is not None:
         progress(0, len(specs))
-    slow = [spec for spec in specs if spec.slow]
-    pool = _helper_pool() if slow else None
+    global _INHERITED
+    _INHERITED = specs
+    pool, helpers = _helper_pool() if len(specs) > 1 else (None, 0)
     try:
-        pending = (
-            [pool.apply_async(_draw_and_save, (spec, folder)) for spec in slow] if pool else []
-        )
-        for spec in specs:
-            if not (spec.slow and pool):
+        on_helper = _share_out(specs, helpers)
+        pending = [
+            pool.apply_async(_draw_inherited, (i, folder))
+            for i in range(len(specs))
+            if on_helper[i]
+        ]
+        for i, spec in enumerate(specs):
+            if not on_helper[i]:
                 _draw_and_save(spec, folder)
                 tick()
         for result in pending:
             result.get()
             tick()
     finally:
+        _INHERITED = []
         if pool is not None:
             pool.terminate()
             pool.join()
