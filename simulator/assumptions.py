@@ -103,6 +103,8 @@ def _shown(value: Any) -> str:
         return ", ".join(f"{k} {v}" for k, v in value.items())
     if value is None:
         return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as the config file writes it
     return str(value)
 
 
