@@ -175,16 +175,16 @@ def _integer_months(ax: Axes, months: int) -> None:
     ax.set_xlim(0.5, months + 0.5)
 
 
-def _range_with_tail(values: np.ndarray) -> tuple[float, float, int]:
-    """Axis limits for a histogram: cut at TAIL_QUANTILE when the tail runs far beyond it;
-    returns (low, high, runs beyond high)."""
+def _range_with_tail(values: np.ndarray) -> tuple[float, float]:
+    """Axis limits for a histogram: the values up to TAIL_QUANTILE and their near tail
+    (a quarter of the range further); a tail beyond that is left off the axis."""
     lo, top = float(values.min()), float(values.max())
     cut = float(np.quantile(values, TAIL_QUANTILE))
     reach = cut + 0.25 * (cut - lo)  # the bulk and its near tail stay on the axis
     high = top if top <= reach else float(values[values <= reach].max())
     if high - lo < 1e-9:
         lo, high = lo - 1, high + 1
-    return lo, high, int((values > high).sum())
+    return lo, high
 
 
 def _bins(lo: float, high: float, integers: bool, most: int = 40) -> np.ndarray:
@@ -220,7 +220,7 @@ def cost_per_reply_chart(runs: pd.DataFrame, metric: str = "cost_per_reply") -> 
             fontsize=11,
         )
         if finite_all.size:
-            lo, high, _ = _range_with_tail(finite_all)
+            lo, high = _range_with_tail(finite_all)
             bins = _bins(lo, high, integers=False)
         else:
             lo, high, bins = 0.0, 1.0, np.linspace(0, 1, 2)
@@ -266,11 +266,13 @@ def cost_per_reply_chart(runs: pd.DataFrame, metric: str = "cost_per_reply") -> 
             ax.set_xlabel(plain(label(metric) + " in one replication"))
         ax_hist.set_ylabel("Replications")
         ax_hist.set_ylim(bottom=0)
-        ax_hist.set_title("Distribution over the runs with at least one reply")
+        ax_hist.set_title(f"Distribution over the runs with at least one {_count_word(metric)}")
         ax_cum.set_ylim(0, 1.02)
         ax_cum.yaxis.set_major_formatter(ticker.PercentFormatter(1.0, decimals=0))
         ax_cum.set_ylabel("Share of all runs at or below the cost")
-        ax_cum.set_title("Cumulative share: the gap below 100% is the runs with no reply")
+        ax_cum.set_title(
+            f"Cumulative share: the gap below 100% is the runs with no {_count_word(metric)}"
+        )
         if beyond:  # the axis stops short of the longest tail: say so under it
             cut = dollars(high) if is_money(metric) else f"{high:,.1f}"
             note = f"\n→ axis cut at {cut}; runs beyond it: " + ", ".join(beyond)
@@ -300,10 +302,8 @@ def monthly_fan_chart(
         colour = colours(names)
         metrics = tuple(m for m in metrics if m in monthly.columns)
         months = int(monthly["month"].max()) + 1
-        fig = new_figure(1.2 + 3.6 * len(names), 0.9 + 2.7 * len(metrics))
-        axes = np.atleast_2d(
-            fig.subplots(len(metrics), len(names), sharex=True, sharey="row", squeeze=False)
-        )
+        fig = new_figure(max(7.0, 1.2 + 3.6 * len(names)), 0.9 + 2.7 * len(metrics))
+        axes = fig.subplots(len(metrics), len(names), sharex=True, sharey="row", squeeze=False)
         x = np.arange(1, months + 1)
         for row, metric in enumerate(metrics):
             top = 0.0
@@ -318,6 +318,7 @@ def monthly_fan_chart(
                 if row == len(metrics) - 1:
                     ax.set_xlabel("Month of the campaign")
             axes[row, 0].set_ylim(0, _top(top))  # shared along the row: set once, after all
+            axes[row, 0].yaxis.set_major_locator(ticker.MaxNLocator(integer=True))  # counts
         fig.suptitle(
             plain(
                 " and ".join(label(m).lower() for m in metrics).capitalize()
@@ -405,7 +406,7 @@ def credit_chart(monthly: pd.DataFrame, config: Config | None = None) -> Figure:
         axes[0, 0].yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
         axes[1, 0].set_ylabel("Credits in the month (mean)\nin: up, out: down")
         axes[1, 0].set_ylim(-_top(flow_bottom), _top(flow_top))
-        axes[1, 0].yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{abs(v):,.0f}"))
+        axes[1, 0].yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{abs(v):,g}"))
         fig.suptitle(
             "InMail credits: the balance at each month's end (top), and where credits "
             "come from and go each month (bottom)",
@@ -551,7 +552,7 @@ def _difference_panel(
         mean = float(np.mean(finite))
         lines.append(f"mean difference {_signed(metric, mean)} (dashed); 0 marks no difference")
         integers = bool(np.all(finite == np.round(finite)))
-        lo, high, _ = _range_with_tail(finite)
+        lo, high = _range_with_tail(finite)
         low_cut = float(np.quantile(finite, 1 - TAIL_QUANTILE))
         reach = low_cut - 0.25 * (high - low_cut)
         if lo < reach:
@@ -640,7 +641,7 @@ def funnel_chart(runs: pd.DataFrame, horizon_months: int | None = None) -> Figur
         stages = [(s, c) for s, c in stages if c is None or c in runs.columns]
         ncols = min(3, len(names))
         nrows = math.ceil(len(names) / ncols)
-        fig = new_figure(1.8 + 4.2 * ncols, 0.9 + 2.9 * nrows)
+        fig = new_figure(max(7.0, 1.8 + 4.2 * ncols), 0.9 + 2.9 * nrows)
         axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
         kind_palette = mpl.colormaps["Pastel1"].colors
         kind_colour = {c: kind_palette[i % len(kind_palette)] for i, c in enumerate(touches)}
