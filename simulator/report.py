@@ -87,7 +87,7 @@ class ChartSpec:
     caption: str
     draw: Callable[..., Any]
     args: tuple
-    slow: bool = False  # drawn on another core while this one draws the rest
+    slow: bool = False  # a re-simulation: handed to a helper process first
 
 
 def _invitation_figure(config: Config, seed: int, traced: int) -> Any:
@@ -393,7 +393,8 @@ def build(
             readable_summary(summary_table(runs)),
             note="mcse: Monte Carlo standard error of the mean; the 95% interval is for the "
             "mean (mean ± 1.96 mcse), not for one campaign (see the percentiles). Means of "
-            "cost-per ratios are over the runs where the ratio is finite. " + POOLED_NOTE,
+            "cost-per ratios are over the runs where the ratio is finite, percentiles over "
+            "all runs; which ratio to quote: see the note under the headline.",
         ),
     )
     doc.add(
