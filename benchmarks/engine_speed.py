@@ -97,7 +97,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--oracle-runs", type=int, default=20)
     parser.add_argument(
-        "configs", nargs="*", default=["configs/connect_only.yaml", "configs/inmail_only.yaml"]
+        "configs",
+        nargs="*",
+        default=[
+            "configs/connect_only.yaml",
+            "configs/inmail_only.yaml",
+            "configs/tiered_hybrid.yaml",
+        ],
     )
     args = parser.parse_args()
     print(f"numpy micro-benchmark: {numpy_score():.3f} s (lower is a faster machine)")

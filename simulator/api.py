@@ -23,7 +23,7 @@ import pandas as pd
 
 from simulator.config import Config
 from simulator.engine import simulate_block
-from simulator.metrics import COUNTS, FLOWS, columns
+from simulator.metrics import COUNTS, FLOWS, SENT_BY_KIND, columns
 from simulator.stats import describe, describe_ratio, ratio_or_inf
 
 #: metrics summarised per strategy, in report order
@@ -190,14 +190,13 @@ def _tables(config: Config, counts: dict[str, np.ndarray]) -> tuple[pd.DataFrame
     runs_parts, monthly_parts = [], []
     for name, array in counts.items():
         n_reps = array.shape[0]
-        plan = config.plans[config.strategies[name].plan]
-        fee = plan.price_per_month * config.accounts
         names = columns(list(config.segments))
         monthly = pd.DataFrame(array.reshape(n_reps * months, len(names)), columns=names)
         monthly.insert(0, "month", np.tile(np.arange(months), n_reps))
         monthly.insert(0, "replication", np.repeat(np.arange(n_reps), months))
         monthly.insert(0, "strategy", name)
-        monthly["cost"] = fee
+        for part, amount in monthly_costs(config, name, monthly).items():
+            monthly[part] = amount
         monthly_parts.append(monthly)
         totals = array[:, :, : len(FLOWS)].sum(axis=1)
         runs = pd.DataFrame(totals, columns=list(FLOWS))
@@ -207,7 +206,8 @@ def _tables(config: Config, counts: dict[str, np.ndarray]) -> tuple[pd.DataFrame
             runs[segment_flow] = array[:, :, len(COUNTS) + i].sum(axis=1)
         runs.insert(0, "replication", np.arange(n_reps))
         runs.insert(0, "strategy", name)
-        runs["cost"] = fee * months
+        for part in COST_PARTS:
+            runs[part] = monthly[part].to_numpy().reshape(n_reps, months).sum(axis=1)
         for ratio, denominator in RATIOS.items():
             runs[ratio] = ratio_or_inf(runs["cost"].to_numpy(), runs[denominator].to_numpy())
         runs_parts.append(runs)
@@ -216,6 +216,30 @@ def _tables(config: Config, counts: dict[str, np.ndarray]) -> tuple[pd.DataFrame
     for table in (runs_table, monthly_table):
         table["strategy"] = pd.Categorical(table["strategy"], categories=list(counts))
     return runs_table, monthly_table
+
+
+COST_PARTS = ("cost_fees", "cost_sends", "cost_labour", "cost")
+
+
+def monthly_costs(config: Config, strategy: str, monthly: pd.DataFrame) -> dict[str, np.ndarray]:
+    """A month's cost (MODEL.md section 11): plan fees for every seat, the price of each
+    send, and labour (minutes per touch at the hourly rate)."""
+    plan = config.plans[config.strategies[strategy].plan]
+    costs = config.costs
+    fees = np.full(len(monthly), plan.price_per_month * config.accounts, dtype=float)
+    sends = np.zeros(len(monthly))
+    minutes = np.zeros(len(monthly))
+    for kind, counts in SENT_BY_KIND.items():
+        sent = monthly[list(counts)].to_numpy().sum(axis=1)
+        sends += getattr(costs.per_send, kind) * sent
+        minutes += getattr(costs.minutes_per_touch, kind) * sent
+    labour = minutes * costs.hourly_rate / 60
+    return {
+        "cost_fees": fees,
+        "cost_sends": sends,
+        "cost_labour": labour,
+        "cost": fees + sends + labour,
+    }
 
 
 def summarise(runs: pd.DataFrame) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from matplotlib.patches import Patch
 
 from simulator.compare import difference, lower_is_better, strategy_pairs, win_shares
 from simulator.config import Config
+from simulator.metrics import SENT_BY_KIND
 from simulator.tables import is_money, label, strategies
 from simulator.weekly import InvitationDays
 
@@ -600,7 +601,7 @@ def _runs(count: int) -> str:
 
 # --- 6. funnel ---------------------------------------------------------------------------
 
-#: touch counts that make up "touches sent" (re-invitations are inside connects_sent)
+#: how the funnel names each count of touches sent
 TOUCH_LABELS = {
     "connects_sent": "connection requests",
     "messages_sent": "messages after acceptance",
@@ -608,17 +609,19 @@ TOUCH_LABELS = {
     "inmails_free": "InMails (free, Open Profile)",
     "followups_paid": "follow-up InMails (paid)",
     "followups_free": "follow-up InMails (free)",
+    "emails_sent": "emails",
+    "whatsapps_sent": "WhatsApp messages",
+    "engagements": "engagements (no reply asked)",
 }
 
 
 def touch_columns(runs: pd.DataFrame) -> list[str]:
-    """Every count of touches sent in a runs table: the known kinds, then any other
-    ``*_sent`` column (new touch kinds), re-invitations excepted (counted in connects)."""
-    known = [c for c in TOUCH_LABELS if c in runs.columns]
+    """Every count of touches sent in a runs table: those of metrics.SENT_BY_KIND, then any
+    other ``*_sent`` column (a touch kind added later); re-invitations are inside
+    ``connects_sent``."""
+    known = [c for counts in SENT_BY_KIND.values() for c in counts if c in runs.columns]
     other = [
-        c
-        for c in runs.columns
-        if c.endswith("_sent") and c not in TOUCH_LABELS and c != "reinvites_sent"
+        c for c in runs.columns if c.endswith("_sent") and c not in known and c != "reinvites_sent"
     ]
     return known + other
 
@@ -639,7 +642,7 @@ def funnel_chart(runs: pd.DataFrame, horizon_months: int | None = None) -> Figur
             ("Meetings", "meetings"),
         ]
         stages = [(s, c) for s, c in stages if c is None or c in runs.columns]
-        ncols = min(3, len(names))
+        ncols = 2 if len(names) == 4 else min(3, len(names))  # rows filled where they can be
         nrows = math.ceil(len(names) / ncols)
         fig = new_figure(max(7.0, 1.8 + 4.2 * ncols), 0.9 + 2.9 * nrows)
         axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
@@ -680,9 +683,10 @@ def funnel_chart(runs: pd.DataFrame, horizon_months: int | None = None) -> Figur
             if i % ncols == 0:
                 ax.set_ylabel("Stage")
             ax.grid(axis="y", visible=False)
-            if i // ncols == nrows - 1:
+            if i + ncols >= len(names):  # nothing below it: its axis is the one to read
                 span = f" over {horizon_months} months" if horizon_months else ""
                 ax.set_xlabel(f"Mean per replication{span}")
+                ax.xaxis.set_tick_params(labelbottom=True)
         for j in range(len(names), nrows * ncols):
             axes[j // ncols, j % ncols].set_visible(False)
         axes[0, 0].set_xlim(0, largest * 1.55 if largest > 0 else 1)

@@ -28,6 +28,7 @@ from simulator.plans import BUILTIN_PLANS
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Count = Annotated[int, Field(ge=0)]
 PositiveInt = Annotated[int, Field(ge=1)]
+NonNegative = Annotated[float, Field(ge=0.0)]
 
 
 class Model(BaseModel):
@@ -98,6 +99,8 @@ class Delays(Model):
     message_reply: Delay | None = None
     inmail_reply: Delay | None = None
     followup_reply: Delay | None = None
+    email_reply: Delay | None = None
+    whatsapp_reply: Delay | None = None
 
 
 class Rates(Model):
@@ -113,6 +116,10 @@ class Rates(Model):
     inmail_followup_reply: Probability = 0.05
     accept_after_inmail_multiplier: Annotated[float, Field(ge=0.0)] = 1.0
     reinvite_multiplier: Annotated[float, Field(ge=0.0)] = 0.5
+    email_reply: Probability = 0.05
+    whatsapp_reply: Probability = 0.10
+    engage_accept_multiplier: Annotated[float, Field(ge=0.0)] = 1.0
+    engage_reply_multiplier: Annotated[float, Field(ge=0.0)] = 1.0
     positive_share: Probability = 0.5
     meeting_share: Probability = 0.4
 
@@ -123,6 +130,8 @@ class Segment(Model):
     size: Count
     new_per_month: Count = 0
     open_profile_share: Probability = 0.0
+    email_share: Probability = 0.0  # prospects with a known email address
+    whatsapp_share: Probability = 0.0  # prospects with a known WhatsApp number
     rates: Rates = Field(default_factory=Rates)
     delays: Delays = Field(default_factory=Delays)
 
@@ -189,7 +198,15 @@ def _as_wait(value: Any) -> Any:
 Wait = tuple[Count, Count]
 
 
-class _Waits(Model):
+def _check_wait(value: Wait) -> Wait:
+    if value[0] > value[1]:
+        raise ValueError(f"low ({value[0]}) must not exceed high ({value[1]})")
+    return value
+
+
+class MessageStep(Model):
+    """A message after acceptance; waits count from acceptance, then from the last message."""
+
     wait_days: Wait = (0, 0)
 
     @field_validator("wait_days", mode="before")
@@ -200,38 +217,81 @@ class _Waits(Model):
     @field_validator("wait_days")
     @classmethod
     def _low_le_high(cls, value: Wait) -> Wait:
-        if value[0] > value[1]:
-            raise ValueError(f"low ({value[0]}) must not exceed high ({value[1]})")
-        return value
+        return _check_wait(value)
 
 
-class MessageStep(_Waits):
-    """A message after acceptance; waits count from acceptance, then from the last message."""
+class _Touch(Model):
+    """A touch of a route: sent when the previous one has had no reply for a while."""
+
+    name: str | None = None  # lets a `fallback` point at this touch
+    if_no_reply_after_days: Wait = (0, 0)
+
+    @field_validator("if_no_reply_after_days", mode="before")
+    @classmethod
+    def _expand(cls, value: Any) -> Any:
+        return _as_wait(value)
+
+    @field_validator("if_no_reply_after_days")
+    @classmethod
+    def _low_le_high(cls, value: Wait) -> Wait:
+        return _check_wait(value)
 
 
-class ConnectTouch(_Waits):
+class ConnectTouch(_Touch):
     """A connection request; on acceptance, its message sequence runs."""
 
     kind: Literal["connect"]
     note: bool = True
     reinvite: bool = False
-    messages: list[MessageStep] = Field(default_factory=lambda: [MessageStep()])
+    on_accept: list[MessageStep] = Field(default_factory=lambda: [MessageStep()])
 
 
-class InMailTouch(_Waits):
+class InMailTouch(_Touch):
     """An InMail: a credit, or free to an Open Profile."""
 
     kind: Literal["inmail"]
 
 
-class FollowupTouch(_Waits):
+class FollowupTouch(_Touch):
     """The single follow-up InMail after an unanswered InMail (plan rules apply)."""
 
     kind: Literal["inmail_followup"]
-    wait_days: Wait = (5, 7)
+    if_no_reply_after_days: Wait = (5, 7)
 
 
-Touch = Annotated[ConnectTouch | InMailTouch | FollowupTouch, Field(discriminator="kind")]
+class EmailTouch(_Touch):
+    """An email, to prospects with a known address (the segment's `email_share`)."""
+
+    kind: Literal["email"]
+    fallback: str | None = None  # the touch to go on with when there is no address
+
+
+class WhatsAppTouch(_Touch):
+    """A WhatsApp message, to prospects with a known number (`whatsapp_share`)."""
+
+    kind: Literal["whatsapp"]
+    fallback: str | None = None
+
+
+class EngageTouch(_Touch):
+    """Engaging with the prospect's posts: no reply, a lift on later touches' rates."""
+
+    kind: Literal["engage"]
+
+
+Touch = Annotated[
+    ConnectTouch | InMailTouch | FollowupTouch | EmailTouch | WhatsAppTouch | EngageTouch,
+    Field(discriminator="kind"),
+]
+TOUCH_KINDS: tuple[str, ...] = (
+    "connect",
+    "message",
+    "inmail",
+    "inmail_followup",
+    "email",
+    "whatsapp",
+    "engage",
+)
 
 
 class PlaybookEntry(Model):
@@ -243,13 +303,45 @@ class PlaybookEntry(Model):
     open_profile_touches: Annotated[list[Touch], Field(min_length=1)] | None = None
 
     @model_validator(mode="after")
-    def _followups_follow_inmails(self) -> PlaybookEntry:
+    def _routes_hold_together(self) -> PlaybookEntry:
+        problems: list[str] = []
         for name in ("touches", "open_profile_touches"):
-            route = getattr(self, name) or []
-            for i, touch in enumerate(route):
-                if touch.kind == "inmail_followup" and (i == 0 or route[i - 1].kind != "inmail"):
-                    raise ValueError(f"{name}.{i}.kind: inmail_followup must follow an inmail")
+            problems += _route_problems(name, getattr(self, name) or [])
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
+
+
+def _route_problems(where: str, route: list) -> list[str]:
+    """Follow-ups after InMails; names unique; fallbacks name a later touch (no loop)."""
+    problems = []
+    names: dict[str, int] = {}
+    for i, touch in enumerate(route):
+        if touch.kind == "inmail_followup" and (i == 0 or route[i - 1].kind != "inmail"):
+            problems.append(f"{where}.{i}.kind: inmail_followup must follow an inmail")
+        if touch.name is not None:
+            if touch.name in names:
+                problems.append(
+                    f"{where}.{i}.name: {touch.name!r} already names touch {names[touch.name]}"
+                )
+            names.setdefault(touch.name, i)
+    for i, touch in enumerate(route):
+        target = getattr(touch, "fallback", None)
+        if target is None:
+            continue
+        if target not in names:
+            known = ", ".join(repr(n) for n in names) or "none"
+            problems.append(
+                f"{where}.{i}.fallback: no touch named {target!r} in this route (named: {known})"
+            )
+        elif names[target] <= i:
+            j = names[target]
+            path = " -> ".join(f"{k} ({route[k].kind})" for k in [i, *range(j, i + 1)])
+            problems.append(
+                f"{where}.{i}.fallback: a fallback loop ({path}); "
+                "a fallback must name a later touch"
+            )
+    return problems
 
 
 class Pace(Model):
@@ -257,7 +349,30 @@ class Pace(Model):
 
     connect: Count | None = None
     message: Count | None = None
-    inmail: Count | None = None
+    inmail: Count | None = None  # InMails and follow-ups
+    email: Count | None = None  # email attempts (a send, or a missing address found)
+    whatsapp: Count | None = None
+    engage: Count | None = None
+
+
+class TouchAmounts(Model):
+    """An amount per touch kind (minutes of work, or money per send); 0 by default."""
+
+    connect: NonNegative = 0.0
+    message: NonNegative = 0.0
+    inmail: NonNegative = 0.0
+    inmail_followup: NonNegative = 0.0
+    email: NonNegative = 0.0
+    whatsapp: NonNegative = 0.0
+    engage: NonNegative = 0.0
+
+
+class Costs(Model):
+    """What a campaign costs beyond plan fees (MODEL.md section 11): sends and labour."""
+
+    per_send: TouchAmounts = Field(default_factory=TouchAmounts)
+    minutes_per_touch: TouchAmounts = Field(default_factory=TouchAmounts)
+    hourly_rate: NonNegative = 0.0
 
 
 class Strategy(Model):
@@ -282,6 +397,7 @@ class Config(Model):
     response_window_days: Annotated[int, Field(ge=1, le=365)] = 30
     invitations: Invitations = Field(default_factory=Invitations)
     inmail: InMail = Field(default_factory=InMail)
+    costs: Costs = Field(default_factory=Costs)
     plans: dict[str, Plan] = Field(default_factory=dict)
     segments: Annotated[dict[str, Segment], Field(min_length=1)]
     strategies: Annotated[dict[str, Strategy], Field(min_length=1)]
@@ -327,16 +443,39 @@ class Config(Model):
                 n_rates = len(self.segments[entry.segment].rates.reply_after_accept)
                 for route in ("touches", "open_profile_touches"):
                     for j, touch in enumerate(getattr(entry, route) or []):
-                        if touch.kind == "connect" and len(touch.messages) > n_rates:
+                        if touch.kind == "connect" and len(touch.on_accept) > n_rates:
                             problems.append(
-                                f"strategies.{sname}.playbook.{i}.{route}.{j}.messages: "
-                                f"{len(touch.messages)} messages but segment "
+                                f"strategies.{sname}.playbook.{i}.{route}.{j}.on_accept: "
+                                f"{len(touch.on_accept)} messages but segment "
                                 f"{entry.segment!r} has {n_rates} reply_after_accept rates"
                             )
+        problems += self._routes_reach_someone()
         problems += self._delays_fit_their_windows()
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _routes_reach_someone(self) -> list[str]:
+        """A route must hold a touch that can get a reply: engaging alone gets none, a
+        request needs a message on acceptance, email and WhatsApp need addresses."""
+        problems = []
+        for sname, strategy in self.strategies.items():
+            for i, entry in enumerate(strategy.playbook):
+                segment = self.segments.get(entry.segment)
+                if segment is None:
+                    continue
+                for route in ("touches", "open_profile_touches"):
+                    touches = getattr(entry, route)
+                    if touches is None:
+                        continue
+                    why = [_why_no_reply(t, entry.segment, segment) for t in touches]
+                    if all(why):
+                        reasons = "; ".join(dict.fromkeys(why))
+                        problems.append(
+                            f"strategies.{sname}.playbook.{i}.{route}: no touch can get a "
+                            f"reply ({reasons})"
+                        )
+        return problems
 
     def _delays_fit_their_windows(self) -> list[str]:
         """A delay distribution with no mass inside its window could never resolve."""
@@ -348,6 +487,8 @@ class Config(Model):
                 ("message_reply", self.response_window_days),
                 ("inmail_reply", self.response_window_days),
                 ("followup_reply", self.response_window_days),
+                ("email_reply", self.response_window_days),
+                ("whatsapp_reply", self.response_window_days),
             ):
                 delay = getattr(segment.delays, field)
                 where = f"segments.{name}.delays.{field}"
@@ -369,6 +510,18 @@ class Config(Model):
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _why_no_reply(touch: Any, name: str, segment: Segment) -> str:
+    """Why this touch can never get a reply from the segment ("" when it can)."""
+    if touch.kind == "engage":
+        return "engage gets no reply"
+    if touch.kind == "connect" and not touch.on_accept:
+        return "a connect with no on_accept message gets no reply"
+    for channel in ("email", "whatsapp"):
+        if touch.kind == channel and getattr(segment, f"{channel}_share") == 0:
+            return f"{channel} needs segments.{name}.{channel}_share above 0"
+    return ""
+
+
 class ConfigError(Exception):
     """A config that cannot run; `lines` holds one message per mistake."""
 
@@ -377,8 +530,8 @@ class ConfigError(Exception):
         self.lines = lines
 
 
-_TAGS = {"connect", "inmail", "inmail_followup", "lognormal", "fixed", "pmf"}
-_DELAY_FIELDS = {"accept", "reply", "message_reply", "inmail_reply", "followup_reply"}
+_TAGS = {*TOUCH_KINDS, "lognormal", "fixed", "pmf"}
+_DELAY_FIELDS = set(Delays.model_fields)
 
 
 def _without_tags(loc: tuple) -> list:

@@ -24,12 +24,21 @@ from simulator.credits import CreditLedger
 from simulator.delays import DelaySampler
 from simulator.invitations import InvitationLimiter
 from simulator.metrics import COUNTS, FLOW_INDEX, FLOWS, STOCKS
-from simulator.playbook import CompiledPlaybook, Kind, compile_playbook
+from simulator.playbook import CHANNELS, KIND_NAMES, CompiledPlaybook, Kind, compile_playbook
 from simulator.prospects import UNLIMITED, ProspectList, ragged_arange
 from simulator.schedule import Batch, Calendar, concat, empty_batch, make_batch, take
 from simulator.streams import Streams, role_id
 
 NEVER = np.iinfo(np.int16).max  # reply day of a prospect with no reply drawn
+#: the touch kinds that draw on each budget of a seat's day (one waiting queue each)
+BUDGETS: tuple[tuple[Kind, ...], ...] = (
+    (Kind.CONNECT,),
+    (Kind.MESSAGE,),
+    (Kind.INMAIL, Kind.FOLLOWUP),
+    (Kind.EMAIL,),
+    (Kind.WHATSAPP,),
+    (Kind.ENGAGE,),
+)
 
 
 def _pool(value: int | None) -> np.int64:
@@ -140,6 +149,11 @@ class Simulation:
         self.step_note = book.column("note", bool)
         self.step_is_reinvite = book.column("reinvite", bool)
         self.step_entry = book.column("entry")
+        self.step_fallback = book.column("fallback_step")
+        self.step_budget = np.array(
+            [next(g for g, kinds in enumerate(BUDGETS) if s.kind in kinds) for s in steps],
+            dtype=np.int64,
+        )
         self.step_wait_lo = np.array([s.wait[0] for s in steps], dtype=np.int64)
         self.step_wait_hi = np.array([s.wait[1] for s in steps], dtype=np.int64)
         self.step_offset = np.array(
@@ -152,28 +166,38 @@ class Simulation:
         for s in steps:
             seg = cfg.segments[self.entry_segment[s.entry]]
             rates, delays = seg.rates, seg.delays
+            lift = rates.engage_reply_multiplier**s.engaged  # engaging first lifts later rates
             if s.kind == Kind.CONNECT:
-                lift = rates.accept_after_inmail_multiplier if s.after_inmail else 1.0
+                lift = rates.engage_accept_multiplier**s.engaged
+                if s.after_inmail:
+                    lift *= rates.accept_after_inmail_multiplier
                 blank = rates.accept_without_note * lift
                 if s.reinvite:
                     blank *= rates.reinvite_multiplier
                 main = blank if s.reinvite else rates.accept_with_note * lift
-                rows = (min(1.0, main), min(1.0, blank), min(1.0, main))
+                rows = (main, blank, main)
                 sampler = DelaySampler(delays.accept, cfg.invitations.invite_window_days)
-            elif s.kind == Kind.MESSAGE:
-                rate = rates.reply_after_accept[s.message_index]
-                rows = (rate, rate, rate)
-                sampler = DelaySampler(delays.message_reply or delays.reply, reply_window)
             elif s.kind == Kind.INMAIL:
                 rows = (rates.inmail_reply_paid, rates.inmail_reply_paid, rates.inmail_reply_open)
                 sampler = DelaySampler(delays.inmail_reply or delays.reply, reply_window)
             else:
-                rate = rates.inmail_followup_reply
+                rate, delay = {
+                    Kind.MESSAGE: (
+                        rates.reply_after_accept[max(0, s.message_index)],
+                        delays.message_reply,
+                    ),
+                    Kind.FOLLOWUP: (rates.inmail_followup_reply, delays.followup_reply),
+                    Kind.EMAIL: (rates.email_reply, delays.email_reply),
+                    Kind.WHATSAPP: (rates.whatsapp_reply, delays.whatsapp_reply),
+                    Kind.ENGAGE: (0.0, None),  # no reply
+                }[s.kind]
                 rows = (rate, rate, rate)
-                sampler = DelaySampler(delays.followup_reply or delays.reply, reply_window)
-            p_main.append(rows[0] * ones)
-            p_blank.append(rows[1] * ones)
-            p_free.append(rows[2] * ones)
+                sampler = DelaySampler(delay or delays.reply, reply_window)
+            if s.kind != Kind.CONNECT:
+                rows = tuple(r * lift for r in rows)
+            p_main.append(min(1.0, rows[0]) * ones)
+            p_blank.append(min(1.0, rows[1]) * ones)
+            p_free.append(min(1.0, rows[2]) * ones)
             self.samplers.append(sampler)
         self.p_main = np.array(p_main)  # request with a note, paid InMail, message: by rep
         self.p_blank = np.array(p_blank)  # request without a note
@@ -195,6 +219,24 @@ class Simulation:
 
         self.outcome_keys = keys("")
         self.wait_keys = keys("wait/")
+        # whether a prospect has an address: one draw per prospect and channel
+        self.reach_keys = np.array(
+            [
+                self.streams.stream_keys(
+                    self.prospects.lists[self.entry_segment[s.entry]].key,
+                    role_id(f"address/{KIND_NAMES[s.kind]}"),
+                )
+                for s in steps
+            ]
+        )
+        self.step_reach = np.array(
+            [
+                getattr(cfg.segments[self.entry_segment[s.entry]], f"{KIND_NAMES[s.kind]}_share")
+                if s.kind in CHANNELS
+                else 1.0
+                for s in steps
+            ]
+        )
         self.funnel_keys = {
             e: (
                 self.streams.stream_keys(self.prospects.lists[name].key, role_id("positive")),
@@ -346,7 +388,8 @@ class Simulation:
         self.limiter = InvitationLimiter(cfg.invitations, units, days)
         self.replies_due = Calendar(days)
         self.touches = Calendar(days)
-        self.deferred: Batch = empty_batch()
+        # touches waiting for a budget, by the budget they wait for (first in, first out)
+        self.deferred: list[Batch] = [empty_batch() for _ in range(len(BUDGETS))]
         for lst in self.prospects.lists.values():
             lst.next_op[:] = 0
             lst.next_other[:] = 0
@@ -374,17 +417,22 @@ class Simulation:
             self.invites_left = self.limiter.allowance(day, limit, pace.connect)
             self.messages_left = np.full(units, _pool(pace.message))
             self.inmails_left = np.full(units, _pool(pace.inmail))
+            self.others_left = {
+                kind: np.full(units, _pool(getattr(pace, KIND_NAMES[kind])))
+                for kind in (*CHANNELS, Kind.ENGAGE)
+            }
             # step 2: outcomes due today (drawn when sent; replies are checked here)
             self.limiter.resolve(day)
             self.invites_left = self.limiter.cap_pending(self.invites_left)
             self._tally_units("acceptances", self.limiter.accepted[day])
             self._tally_units("withdrawals", self.limiter.withdrawn[day])
             self._resolve_replies(self.replies_due.pop(day))
-            self.flows[month, FLOW_INDEX["prospects_exhausted"]] += self.exhausted_on[day]
             # step 3: scheduled touches, first in first out
-            self._send_scheduled(concat([self.deferred, self.touches.pop(day)]))
+            self._send_scheduled(self.touches.pop(day))
             # steps 4 and 5: new starts; every touch draws its outcome as it is sent
             self._start_new()
+            # prospects whose last open item closed today (touches sent today included)
+            self.flows[month, FLOW_INDEX["prospects_exhausted"]] += self.exhausted_on[day]
             if self.trace is not None:
                 self._record("limit", day, days, limit)
                 self._record("balance_end_of_day", day, days, self.ledger.balance)
@@ -463,6 +511,8 @@ class Simulation:
         self._tally("replies_message", r[kind == Kind.MESSAGE])
         self._tally("replies_inmail", r[kind == Kind.INMAIL])
         self._tally("replies_followup", r[kind == Kind.FOLLOWUP])
+        self._tally("replies_email", r[kind == Kind.EMAIL])
+        self._tally("replies_whatsapp", r[kind == Kind.WHATSAPP])
         self._funnel(r, p, s)
         inmail_like = (kind == Kind.INMAIL) | (kind == Kind.FOLLOWUP)
         if self.config.inmail.refunds and inmail_like.any():
@@ -497,54 +547,79 @@ class Simulation:
             return np.zeros(flat.size, dtype=bool)
         return self.prospects.open_profile[flat]
 
-    def _send_scheduled(self, batch: Batch) -> None:
+    def _send_scheduled(self, due: Batch) -> None:
         """Step 3: scheduled touches that find a budget are sent; the rest wait a day.
 
-        Touches whose seat has no budget at all for their kind today are passed over
-        untouched (a reply that cancels one of them is noticed when it next has a chance)."""
-        self.deferred = batch
-        if batch["rep"].size == 0:
-            return
-        unit_all = self._units(batch["rep"], self._flat(batch["rep"], batch["pid"]))
-        kind_all = self.step_kind[batch["step"]]
+        Touches wait in one queue per budget (invitations, messages, InMails, ...): the
+        budgets are independent, so first in, first out within each queue is the order of
+        the day. A queue whose budget is spent on every seat is passed over untouched (a
+        reply that cancels one of its touches is noticed when it next has a chance)."""
         inmail_budget = (self.inmails_left > 0) & ((self.ledger.balance > 0) | (self.open_left > 0))
-        budget = np.stack(
-            [self.invites_left > 0, self.messages_left > 0, inmail_budget, inmail_budget]
+        others = self.others_left
+        budgets = (
+            self.invites_left > 0,
+            self.messages_left > 0,
+            inmail_budget,
+            others[Kind.EMAIL] > 0,
+            others[Kind.WHATSAPP] > 0,
+            others[Kind.ENGAGE] > 0,
         )
-        chance = np.flatnonzero(budget[kind_all, unit_all])
+        if due["rep"].size:
+            group = self.step_budget[due["step"]]
+            first = int(group[0])
+            if np.all(group == first):
+                self.deferred[first] = concat([self.deferred[first], due])
+            else:
+                for g in np.unique(group).tolist():
+                    today = take(due, np.flatnonzero(group == g))
+                    self.deferred[g] = concat([self.deferred[g], today])
+        for g, has_budget in enumerate(budgets):
+            if self.deferred[g]["rep"].size and has_budget.any():
+                self._send_from_queue(g, has_budget)
+
+    def _send_from_queue(self, group: int, has_budget: np.ndarray) -> None:
+        """Send what today's budgets allow from one queue, in order; keep the rest."""
+        batch = self.deferred[group]
+        unit_all = self._units(batch["rep"], self._flat(batch["rep"], batch["pid"]))
+        chance = np.flatnonzero(has_budget[unit_all])
         if chance.size == 0:
             return
         rep, pid, step = batch["rep"][chance], batch["pid"][chance], batch["step"][chance]
-        kind, unit = kind_all[chance], unit_all[chance]
+        unit = unit_all[chance]
         flat = self._flat(rep, pid)
         live = self.reply_day[flat] > self.day  # no reply has arrived by today
         send = np.zeros(rep.size, dtype=bool)
-        m = np.flatnonzero(live & (kind == Kind.MESSAGE))
-        if self.strategy.daily_pace.message is None:
-            send[m] = True
-        else:
-            send[m] = rank_within(unit[m]) < self.messages_left[unit[m]]
-        c = np.flatnonzero(live & (kind == Kind.CONNECT))
-        send[c] = rank_within(unit[c]) < self.invites_left[unit[c]]
-        i = np.flatnonzero(live & ((kind == Kind.INMAIL) | (kind == Kind.FOLLOWUP)))
-        if i.size:
+        lv = np.flatnonzero(live)
+        ul = unit[lv]
+        if BUDGETS[group] == (Kind.INMAIL, Kind.FOLLOWUP):
             # a credit (or the Open Profile cap) first; what fits then takes the InMail pace
-            free = self._is_free(flat[i])
-            ui = unit[i]
-            own = np.where(free, self.open_left[ui], self.ledger.balance[ui])
-            ok = np.zeros(i.size, dtype=bool)
+            free = self._is_free(flat[lv])
+            own = np.where(free, self.open_left[ul], self.ledger.balance[ul])
+            ok = np.zeros(lv.size, dtype=bool)
             for is_free in (False, True):
                 sel = np.flatnonzero(free == is_free)
-                ok[sel] = rank_within(ui[sel]) < own[sel]
+                ok[sel] = rank_within(ul[sel]) < own[sel]
             if self.strategy.daily_pace.inmail is not None:
                 fits = np.flatnonzero(ok)
-                ok[fits] = rank_within(ui[fits]) < self.inmails_left[ui[fits]]
-            send[i] = ok
+                ok[fits] = rank_within(ul[fits]) < self.inmails_left[ul[fits]]
+            send[lv] = ok
+        else:
+            kind = BUDGETS[group][0]
+            if kind == Kind.CONNECT:
+                left = self.invites_left
+            elif kind == Kind.MESSAGE:
+                left = self.messages_left
+            else:
+                left = self.others_left[kind]
+            if kind != Kind.CONNECT and getattr(self.strategy.daily_pace, KIND_NAMES[kind]) is None:
+                send[lv] = True
+            else:
+                send[lv] = rank_within(ul) < left[ul]
         leaves = send | ~live  # sent, or cancelled by a reply
         if leaves.any():
-            stay = np.ones(kind_all.size, dtype=bool)
+            stay = np.ones(batch["rep"].size, dtype=bool)
             stay[chance[leaves]] = False
-            self.deferred = take(batch, np.flatnonzero(stay))
+            self.deferred[group] = take(batch, np.flatnonzero(stay))
         go = np.flatnonzero(send)
         if go.size:
             self._send(Sent(rep[go], pid[go], step[go].astype(np.int64), flat[go], unit[go]))
@@ -569,6 +644,13 @@ class Simulation:
                 self.messages_left -= self._per_unit(part.unit)
                 self._tally("messages_sent", part.rep)
                 self._send_replyable(part, None)
+            elif k in CHANNELS:
+                self.others_left[k] -= self._per_unit(part.unit)
+                self._send_channel(part, KIND_NAMES[k])
+            elif k == Kind.ENGAGE:
+                self.others_left[k] -= self._per_unit(part.unit)
+                self._tally("engagements", part.rep)
+                self._go_on(part, self.step_next)
             else:
                 free = self._is_free(part.flat)
                 paid = self._per_unit(part.unit[~free])
@@ -659,6 +741,36 @@ class Simulation:
         ends = (accepted & live & (first < 0)) | (withdrawn & (again < 0) & (nxt < 0))
         self._settle(sent, closes, ends, remember=not sent.fresh)
 
+    def _send_channel(self, sent: Sent, channel: str) -> None:
+        """Email or WhatsApp: sent where the prospect has an address; where it has none,
+        nothing is sent and the route goes on at the touch's fallback (or next touch)."""
+        reach = self.step_reach[sent.step]
+        if np.all(reach >= 1.0):
+            has = np.ones(sent.rep.size, dtype=bool)
+        else:
+            has = self._uniform(self.reach_keys, sent) < reach
+        self._tally(f"{channel}s_sent", sent.rep[has])
+        self._tally(f"{channel}s_unreachable", sent.rep[~has])
+        if has.all():
+            self._send_replyable(sent, None)
+            return
+        self._send_replyable(sent.part(np.flatnonzero(has)), None)
+        self._go_on(sent.part(np.flatnonzero(~has)), self.step_fallback)
+
+    def _go_on(self, sent: Sent, successor: np.ndarray) -> None:
+        """A touch that opens nothing (an engagement, a missing address): the route goes on
+        at `successor` of its step after that touch's wait (at least a day), or ends."""
+        if sent.rep.size == 0:
+            return
+        nxt = np.broadcast_to(successor[sent.step], sent.rep.shape)
+        go = np.flatnonzero(nxt >= 0)
+        closes = np.full(sent.rep.size, self.day, dtype=np.int64)
+        if go.size:  # open until the next touch is due (so never "not started", day 0)
+            part = sent.part(go)
+            closes[go] = self.day + np.maximum(1, self._wait(part, nxt[go]))
+            self._schedule(closes[go], part, nxt[go])
+        self._settle(sent, closes, nxt < 0)
+
     def _send_replyable(self, sent: Sent, free: np.ndarray | None) -> None:
         """Messages, InMails, follow-ups: draw the reply; schedule the route's next touch."""
         day, step = self.day, sent.step
@@ -747,8 +859,12 @@ class Simulation:
 
     def _first_touch_pools(self, step: int, unit: np.ndarray, open_profile: bool) -> dict:
         """The budgets (per replication, for one seat) a route's first touch draws on."""
-        if self.step_kind[step] == Kind.CONNECT:
+        kind = Kind(int(self.step_kind[step]))
+        if kind == Kind.CONNECT:
             return {"invitations": self.invites_left[unit]}
+        if kind in self.others_left:
+            paced = getattr(self.strategy.daily_pace, KIND_NAMES[kind]) is not None
+            return {KIND_NAMES[kind]: self.others_left[kind][unit]} if paced else {}
         if open_profile and self.plan.open_profile_messages:
             return {"inmail_pace": self.inmails_left[unit], "open_cap": self.open_left[unit]}
         return {"inmail_pace": self.inmails_left[unit], "credits": self.ledger.balance[unit]}

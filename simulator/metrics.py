@@ -17,6 +17,11 @@ FLOWS: tuple[str, ...] = (
     "inmails_free",  # first InMails to Open Profiles
     "followups_paid",
     "followups_free",
+    "emails_sent",
+    "emails_unreachable",  # email touches that found no address (nothing sent)
+    "whatsapps_sent",
+    "whatsapps_unreachable",
+    "engagements",  # engage touches (comments, likes): no reply
     # invitation outcomes
     "acceptances",
     "withdrawals",
@@ -25,6 +30,8 @@ FLOWS: tuple[str, ...] = (
     "replies_message",
     "replies_inmail",
     "replies_followup",
+    "replies_email",
+    "replies_whatsapp",
     "positive_replies",
     "meetings",
     # credits (section 6)
@@ -63,3 +70,15 @@ def columns(segments: list[str]) -> list[str]:
 
 
 FLOW_INDEX: dict[str, int] = {name: i for i, name in enumerate(FLOWS)}
+
+#: the counts of touches sent, by the touch kind that prices them (costs.per_send) and
+#: takes the time (costs.minutes_per_touch)
+SENT_BY_KIND: dict[str, tuple[str, ...]] = {
+    "connect": ("connects_sent",),
+    "message": ("messages_sent",),
+    "inmail": ("inmails_paid", "inmails_free"),
+    "inmail_followup": ("followups_paid", "followups_free"),
+    "email": ("emails_sent",),
+    "whatsapp": ("whatsapps_sent",),
+    "engage": ("engagements",),
+}

@@ -23,6 +23,23 @@ class Kind(IntEnum):
     MESSAGE = 1
     INMAIL = 2
     FOLLOWUP = 3
+    EMAIL = 4
+    WHATSAPP = 5
+    ENGAGE = 6
+
+
+#: the config's touch kind of each step kind (the key of costs, minutes and paces)
+KIND_NAMES: dict[Kind, str] = {
+    Kind.CONNECT: "connect",
+    Kind.MESSAGE: "message",
+    Kind.INMAIL: "inmail",
+    Kind.FOLLOWUP: "inmail_followup",
+    Kind.EMAIL: "email",
+    Kind.WHATSAPP: "whatsapp",
+    Kind.ENGAGE: "engage",
+}
+#: touches that need an address the prospect may not have
+CHANNELS = (Kind.EMAIL, Kind.WHATSAPP)
 
 
 @dataclass
@@ -40,6 +57,8 @@ class Step:
     first_message: int = -1
     message_index: int = -1
     after_inmail: bool = False
+    engaged: int = 0  # engage touches earlier in the route (each lifts this touch's rate)
+    fallback_step: int = -1  # where the route goes on when the prospect has no address
 
 
 @dataclass
@@ -80,57 +99,81 @@ def _add(book: CompiledPlaybook, step: Step) -> int:
 
 
 def _compile_route(book: CompiledPlaybook, entry: int, touches: list) -> Route:
-    if book.plan.followup_inmail != "yes":
-        # Premium allows no second InMail before a response, which ends the playbook.
-        touches = [t for t in touches if t.kind != "inmail_followup"]
-    ids: list[int] = []
+    # Premium allows no second InMail before a response, which ends the playbook
+    followups = book.plan.followup_inmail == "yes"
+    kept = [i for i, t in enumerate(touches) if followups or t.kind != "inmail_followup"]
+    step_of: dict[int, int] = {}
     ordinal: dict[str, int] = {}
     seen_inmail = False
-    for touch in touches:
+    engaged = 0
+    for i in kept:
+        touch = touches[i]
         n = ordinal.get(touch.kind, 0)
         ordinal[touch.kind] = n + 1
+        wait = touch.if_no_reply_after_days
         if isinstance(touch, ConnectTouch):
-            step_id = _add(
-                book,
-                Step(
-                    Kind.CONNECT,
-                    entry,
-                    f"connect/{n}",
-                    wait=touch.wait_days,
-                    note=touch.note,
-                    after_inmail=seen_inmail,
-                ),
+            connect = Step(
+                Kind.CONNECT, entry, f"connect/{n}", wait, note=touch.note, engaged=engaged
             )
-            first_message = _compile_messages(book, entry, touch, n)
+            connect.after_inmail = seen_inmail
+            step_id = _add(book, connect)
+            first_message = _compile_messages(book, entry, touch, n, engaged)
             book.steps[step_id].first_message = first_message
             if touch.reinvite:
-                again = _add(
-                    book,
-                    Step(
-                        Kind.CONNECT,
-                        entry,
-                        f"reinvite/{n}",
-                        reinvite=True,
-                        after_inmail=seen_inmail,
-                        first_message=first_message,
-                    ),
+                again = Step(
+                    Kind.CONNECT,
+                    entry,
+                    f"reinvite/{n}",
+                    reinvite=True,
+                    after_inmail=seen_inmail,
+                    first_message=first_message,
+                    engaged=engaged,
                 )
-                book.steps[step_id].reinvite_step = again
-        elif touch.kind == "inmail":
-            step_id = _add(book, Step(Kind.INMAIL, entry, f"inmail/{n}", wait=touch.wait_days))
-            seen_inmail = True
+                book.steps[step_id].reinvite_step = _add(book, again)
         else:
-            step_id = _add(book, Step(Kind.FOLLOWUP, entry, f"followup/{n}", wait=touch.wait_days))
-        ids.append(step_id)
+            kind = _STEP_KIND[touch.kind]
+            step_id = _add(book, Step(kind, entry, f"{_ROLE[kind]}/{n}", wait, engaged=engaged))
+            seen_inmail |= kind == Kind.INMAIL
+            engaged += kind == Kind.ENGAGE
+        step_of[i] = step_id
+    ids = [step_of[i] for i in kept]
     for here, after in pairwise(ids):
         book.steps[here].next_step = after
         again = book.steps[here].reinvite_step
         if again >= 0:
             book.steps[again].next_step = after
+    # without an address the route goes on at the fallback (by default, the next touch);
+    # a fallback to a removed follow-up goes on at the touch after it
+    from_here = [-1] * (len(touches) + 1)
+    for i in reversed(range(len(touches))):
+        from_here[i] = step_of.get(i, from_here[i + 1])
+    named = {t.name: i for i, t in enumerate(touches) if t.name is not None}
+    for i in kept:
+        step = book.steps[step_of[i]]
+        target = getattr(touches[i], "fallback", None)
+        step.fallback_step = step.next_step if target is None else from_here[named[target]]
     return Route(first_step=ids[0])
 
 
-def _compile_messages(book: CompiledPlaybook, entry: int, touch: ConnectTouch, n: int) -> int:
+_STEP_KIND = {
+    "inmail": Kind.INMAIL,
+    "inmail_followup": Kind.FOLLOWUP,
+    "email": Kind.EMAIL,
+    "whatsapp": Kind.WHATSAPP,
+    "engage": Kind.ENGAGE,
+}
+_ROLE = {
+    Kind.INMAIL: "inmail",
+    Kind.FOLLOWUP: "followup",
+    Kind.EMAIL: "email",
+    Kind.WHATSAPP: "whatsapp",
+    Kind.ENGAGE: "engage",
+}
+
+
+def _compile_messages(
+    book: CompiledPlaybook, entry: int, touch: ConnectTouch, n: int, engaged: int
+) -> int:
     ids = [
         _add(
             book,
@@ -140,9 +183,10 @@ def _compile_messages(book: CompiledPlaybook, entry: int, touch: ConnectTouch, n
                 f"connect/{n}/message/{k}",
                 wait=message.wait_days,
                 message_index=k,
+                engaged=engaged,
             ),
         )
-        for k, message in enumerate(touch.messages)
+        for k, message in enumerate(touch.on_accept)
     ]
     for here, after in pairwise(ids):
         book.steps[here].next_step = after

@@ -230,7 +230,7 @@ def _chart_specs(saved: SavedRun) -> tuple[list[ChartSpec], list[str]]:
 
 
 def _route(entry: Any) -> str:
-    """A playbook entry in a few words: 'mid: connect (note) + 2 messages'."""
+    """A playbook entry in a few words: 'mid: connect (note) + 2 messages on acceptance'."""
 
     def touch(t: Any) -> str:
         text = t.kind
@@ -238,8 +238,9 @@ def _route(entry: Any) -> str:
             text += " (note)"
         if getattr(t, "reinvite", False):
             text += " (re-invite)"
-        if getattr(t, "messages", None):
-            text += f" + {len(t.messages)} message{'s' if len(t.messages) > 1 else ''}"
+        messages = getattr(t, "on_accept", None)
+        if messages:
+            text += f" + {len(messages)} message{'s' if len(messages) > 1 else ''} on acceptance"
         return text
 
     text = f"{entry.segment}: " + " → ".join(touch(t) for t in entry.touches)

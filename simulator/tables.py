@@ -28,6 +28,9 @@ METRICS: tuple[str, ...] = (
     "positive_replies",
     "meetings",
     "cost",
+    "cost_fees",  # the parts of the cost, where the runs table has them
+    "cost_sends",
+    "cost_labour",
     "credits_spent",
     "credits_refunded",
     "credits_forfeited",
@@ -45,6 +48,9 @@ LABELS: dict[str, str] = {
     "positive_replies": "Positive replies",
     "meetings": "Meetings",
     "cost": "Cost ($)",
+    "cost_fees": "Cost: plan fees ($)",
+    "cost_sends": "Cost: per-send prices ($)",
+    "cost_labour": "Cost: labour ($)",
     "credits_granted": "InMail credits granted",
     "credits_spent": "InMail credits spent",
     "credits_refunded": "InMail credits refunded",
@@ -90,7 +96,7 @@ def label(metric: str) -> str:
 
 
 def is_money(metric: str) -> bool:
-    return metric == "cost" or metric.startswith("cost_per_")
+    return metric == "cost" or metric.startswith("cost_")
 
 
 def present_metrics(runs: pd.DataFrame, metrics: tuple[str, ...] | list[str] = METRICS) -> list:

@@ -43,8 +43,15 @@ def check_monthly(config: Config, strategy: str, monthly: pd.DataFrame) -> None:
     assert (cum["replies_message"] <= cum["messages_sent"]).all()
     assert (cum["replies_inmail"] <= cum["inmails_paid"] + cum["inmails_free"]).all()
     assert (cum["replies_followup"] <= cum["followups_paid"] + cum["followups_free"]).all()
+    assert (cum["replies_email"] <= cum["emails_sent"]).all()
+    assert (cum["replies_whatsapp"] <= cum["whatsapps_sent"]).all()
     np.testing.assert_array_equal(
-        a["replies"], a["replies_message"] + a["replies_inmail"] + a["replies_followup"]
+        a["replies"],
+        a["replies_message"]
+        + a["replies_inmail"]
+        + a["replies_followup"]
+        + a["replies_email"]
+        + a["replies_whatsapp"],
     )
     np.testing.assert_array_equal(a["replies"], a["prospects_replied"])
     by_segment = sum(m[c].to_numpy() for c in segment_columns(list(config.segments)))

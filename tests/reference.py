@@ -21,7 +21,11 @@ Where model-choices.md leaves a detail open, this file chooses (and the engine m
   week warmup_weeks on. Config decimals enter exact arithmetic as the fraction they spell
   (0.3 is 3/10): `Fraction(repr(x))`.
 - Follow-ups on a plan without `followup_inmail: yes` are removed from the route: the next
-  touch waits its own wait_days after the InMail.
+  touch waits its own if_no_reply_after_days after the InMail; a fallback naming a removed
+  follow-up goes on at the touch after it.
+- A start is handled as a scheduled touch due today: the prospect is exhausted that day
+  when its first touch leaves nothing open (an engagement, a missing address, at the end
+  of its route).
 - `prospects_added` counts every segment of the config, whether or not the playbook uses it.
 """
 
@@ -49,12 +53,27 @@ PACE_KIND = {
     "message": "message",
     "inmail": "inmail",
     "inmail_followup": "inmail",
+    "email": "email",
+    "whatsapp": "whatsapp",
+    "engage": "engage",
 }
 # The reply counter of each touch that can get a reply (§11).
 REPLY_COUNTER = {
     "message": "replies_message",
     "inmail": "replies_inmail",
     "inmail_followup": "replies_followup",
+    "email": "replies_email",
+    "whatsapp": "replies_whatsapp",
+}
+# §11 cost: the counts of touches sent that each touch kind prices and times
+SENT_COUNTERS = {
+    "connect": ["connects_sent"],
+    "message": ["messages_sent"],
+    "inmail": ["inmails_paid", "inmails_free"],
+    "inmail_followup": ["followups_paid", "followups_free"],
+    "email": ["emails_sent"],
+    "whatsapp": ["whatsapps_sent"],
+    "engage": ["engagements"],
 }
 
 
@@ -140,6 +159,8 @@ def segment_cdfs(config: Config, segment: Segment) -> dict[str, np.ndarray]:
         "message": reply_delay(delays.message_reply),
         "inmail": reply_delay(delays.inmail_reply),
         "inmail_followup": reply_delay(delays.followup_reply),
+        "email": reply_delay(delays.email_reply),
+        "whatsapp": reply_delay(delays.whatsapp_reply),
     }
 
 
@@ -150,7 +171,7 @@ def segment_cdfs(config: Config, segment: Segment) -> dict[str, np.ndarray]:
 class Step:
     """A touch to send: its kind, its index in the route, and for a message its number k."""
 
-    kind: str  # connect, reinvite, message, inmail, inmail_followup
+    kind: str  # connect, reinvite, message, inmail, inmail_followup, email, whatsapp, engage
     index: int  # position in the route (for messages and re-invitations: of their connect)
     message: int = 0
 
@@ -183,7 +204,9 @@ class Prospect:
     open_profile: bool
     seat: Seat
     route: list  # the touches of its route (follow-ups removed where the plan has none)
+    listed: list  # the route's touches as the config lists them (fallbacks name these)
     cdfs: dict[str, np.ndarray]
+    addresses: dict[str, bool] = field(default_factory=dict)  # drawn when first needed
     state: str = IN_FLIGHT
     open_items: int = 0  # touches in flight plus touches scheduled (MC exhaustion)
     invitation_pending: bool = False
@@ -260,7 +283,7 @@ class Replication:
                 self.lists[name].add(count, segment.open_profile_share, self.rng)
                 self.counts["prospects_added"] += count
         for seat in self.seats:
-            seat.sent_today = {"connect": 0, "message": 0, "inmail": 0}
+            seat.sent_today = dict.fromkeys(PACE_KIND.values(), 0)
             # §15 credit expiry: a lot of day d expires at step 1 of day d + expiry, before grants
             expiry = self.config.inmail.credit_expiry_days
             self.counts["credits_expired"] += sum(n for d, n in seat.lots if d + expiry <= t)
@@ -340,7 +363,7 @@ class Replication:
         self.invitation_resolved(prospect, accepted=True)
         self.counts["acceptances"] += 1
         # MC: message 1 is due wait_days after the acceptance day; the rest of the route
-        messages = prospect.route[sent.step.index].messages
+        messages = prospect.route[sent.step.index].on_accept
         if messages:
             self.schedule(prospect, Step("message", sent.step.index, 1), self.wait(messages[0]))
         self.close_item(prospect)
@@ -399,25 +422,31 @@ class Replication:
             if not heads:
                 return
             _, badge = min(heads)  # the two queues are served in list order
-            route = self.route(entry, badge)
-            first = Step(route[0].kind, 0)  # its wait_days is ignored
+            listed = self.listed(entry, badge)
+            route = self.route(listed)
+            first = Step(route[0].kind, 0)  # its if_no_reply_after_days is ignored
             if not self.has_budget(seat, badge, first):
                 blocked[badge] = True  # waits at the head of its queue; the other moves on
                 continue
             plist.queues[badge].popleft()
-            prospect = Prospect(segment, badge, seat, route, self.cdfs[entry.segment])
+            prospect = Prospect(segment, badge, seat, route, listed, self.cdfs[entry.segment])
             self.started.append(prospect)
             self.counts["prospects_started"] += 1
             started += 1
+            prospect.open_items += 1  # the start, as a touch scheduled for today
             self.send(prospect, first)
+            self.close_item(prospect)
 
-    def route(self, entry: PlaybookEntry, open_profile: bool) -> list:
-        """MC: open_profile_touches for the badge (else touches); follow-ups only on `yes`."""
+    def listed(self, entry: PlaybookEntry, open_profile: bool) -> list:
+        """MC: open_profile_touches for the badge (else touches)."""
         touches = entry.open_profile_touches if open_profile else None
-        touches = touches or entry.touches
+        return list(touches or entry.touches)
+
+    def route(self, listed: list) -> list:
+        """MC inmail_followup: follow-ups only on plans with `followup_inmail: yes`."""
         if self.plan.followup_inmail != "yes":
-            touches = [touch for touch in touches if touch.kind != "inmail_followup"]
-        return touches
+            return [touch for touch in listed if touch.kind != "inmail_followup"]
+        return listed
 
     # --- budgets (MC Budgets) -----------------------------------------------------------
 
@@ -436,7 +465,7 @@ class Replication:
             if self.is_free(open_profile):
                 return seat.open_profile_left > 0
             return seat.balance > 0
-        return True  # a message needs only its pace
+        return True  # a message, email, WhatsApp or engagement needs only its pace
 
     def invitation_allowed(self, seat: Seat) -> bool:
         """MC Invitation allowance: the rolling 7 days, max_pending, restriction."""
@@ -466,11 +495,17 @@ class Replication:
             self.send_request(sent)
         elif step.kind == "message":
             self.counts["messages_sent"] += 1
-            self.await_reply(sent, rates.reply_after_accept[step.message - 1])
-            messages = prospect.route[step.index].messages
+            rate = rates.reply_after_accept[step.message - 1]
+            self.await_reply(sent, rate * self.engage_lift(prospect, step.index, "reply"))
+            messages = prospect.route[step.index].on_accept
             if step.message < len(messages):  # message k+1 waits from message k's sending
                 wait = max(1, self.wait(messages[step.message]))  # MC: 0 means the next day
                 self.schedule(prospect, Step("message", step.index, step.message + 1), wait)
+        elif step.kind == "engage":  # no reply; the route goes on
+            self.counts["engagements"] += 1
+            self.schedule_next_in_route(prospect, step.index, at_least=1)
+        elif step.kind in ("email", "whatsapp"):
+            self.send_to_address(sent)
         else:  # inmail or inmail_followup
             first = step.kind == "inmail"
             if self.is_free(prospect.open_profile):
@@ -482,8 +517,39 @@ class Replication:
                 sent.paid = True
                 self.counts["inmails_paid" if first else "followups_paid"] += 1
                 rate = rates.inmail_reply_paid if first else rates.inmail_followup_reply
-            self.await_reply(sent, rate)
+            self.await_reply(sent, rate * self.engage_lift(prospect, step.index, "reply"))
             self.schedule_next_in_route(prospect, step.index, at_least=1)
+
+    def send_to_address(self, sent: Sent) -> None:
+        """§5 email, whatsapp: a prospect has an address with the segment's share (one draw
+        per prospect and channel); without one nothing is sent and the route goes on at
+        the touch's fallback, else at its next touch."""
+        prospect, channel = sent.prospect, sent.step.kind
+        if channel not in prospect.addresses:
+            share = getattr(prospect.segment, f"{channel}_share")
+            prospect.addresses[channel] = bool(self.rng.random() < share)
+        if prospect.addresses[channel]:
+            self.counts[f"{channel}s_sent"] += 1
+            rate = getattr(prospect.segment.rates, f"{channel}_reply")
+            self.await_reply(sent, rate * self.engage_lift(prospect, sent.step.index, "reply"))
+            self.schedule_next_in_route(prospect, sent.step.index, at_least=1)
+            return
+        self.counts[f"{channel}s_unreachable"] += 1
+        touch = prospect.route[sent.step.index]
+        if touch.fallback is None:
+            self.schedule_next_in_route(prospect, sent.step.index, at_least=1)
+            return
+        named = next(i for i, t in enumerate(prospect.listed) if t.name == touch.fallback)
+        later = [t for t in prospect.listed[named:] if any(t is r for r in prospect.route)]
+        if later:
+            index = next(i for i, t in enumerate(prospect.route) if t is later[0])
+            self.schedule(prospect, Step(later[0].kind, index), max(1, self.wait(later[0])))
+
+    def engage_lift(self, prospect: Prospect, index: int, what: str) -> float:
+        """§5 engage: each engagement earlier in the route multiplies later rates."""
+        rates = prospect.segment.rates
+        multiplier = getattr(rates, f"engage_{what}_multiplier")
+        return multiplier ** sum(t.kind == "engage" for t in prospect.route[:index])
 
     def send_request(self, sent: Sent) -> None:
         prospect, seat, t = sent.prospect, sent.prospect.seat, self.day
@@ -502,6 +568,7 @@ class Replication:
             probability = rates.accept_with_note if note else rates.accept_without_note
         if any(earlier.kind == "inmail" for earlier in prospect.route[: sent.step.index]):
             probability *= rates.accept_after_inmail_multiplier
+        probability *= self.engage_lift(prospect, sent.step.index, "accept")
         probability = min(probability, 1.0)
         seat.sent_on[t] += 1
         seat.pending += 1
@@ -515,6 +582,7 @@ class Replication:
 
     def await_reply(self, sent: Sent, probability: float) -> None:
         """MC: a reply within response_window_days, or unanswered on day send + window."""
+        probability = min(probability, 1.0)
         delay = draw_outcome(self.rng, probability, sent.prospect.cdfs[sent.step.kind])
         if delay is None:
             self.events[self.day + self.config.response_window_days].append(("no_reply", sent))
@@ -525,8 +593,9 @@ class Replication:
     # --- scheduling and exhaustion ------------------------------------------------------
 
     def wait(self, touch: Any) -> int:
-        """MC: a wait [low, high] is a whole number of days drawn uniformly per prospect."""
-        low, high = touch.wait_days
+        """MC: a wait [low, high] is a whole number of days drawn uniformly per prospect
+        (a message's `wait_days`, a route touch's `if_no_reply_after_days`)."""
+        low, high = getattr(touch, "if_no_reply_after_days", None) or touch.wait_days
         return int(self.rng.integers(low, high + 1))
 
     def schedule(self, prospect: Prospect, step: Step, wait: int) -> None:
@@ -558,11 +627,21 @@ def simulate_reference(config: Config, strategy: str, replications: int, seed: i
     horizon, the end-of-horizon stocks (summed over seats), `cost` and `cost_per_reply`."""
     plan = config.plans[config.strategies[strategy].plan]
     cdfs = {name: segment_cdfs(config, segment) for name, segment in config.segments.items()}
-    cost = plan.price_per_month * config.accounts * config.horizon_months  # MC Time, costs
+    fees = plan.price_per_month * config.accounts * config.horizon_months  # MC Time, costs
     rows = []
     for replication, child in enumerate(np.random.SeedSequence(seed).spawn(replications)):
         rng = np.random.default_rng(child)
         row = Replication(config, strategy, cdfs, rng).run()
+        cost = fees  # §11: plus per-send costs, plus minutes per touch at the hourly rate
+        for kind, counters in SENT_COUNTERS.items():
+            sent = sum(row[c] for c in counters)
+            cost += sent * getattr(config.costs.per_send, kind)
+            cost += (
+                sent
+                * getattr(config.costs.minutes_per_touch, kind)
+                / 60
+                * (config.costs.hourly_rate)
+            )
         replies = row["replies"]
         cost_per_reply = cost / replies if replies else math.inf  # §11: infinite with none
         rows.append(

@@ -7,11 +7,11 @@ from typing import Any
 from simulator import Config, parse_config
 
 
-def _connect(note: bool = True, messages: Any = ((0, 0), (4, 6)), **extra: Any) -> dict:
+def _connect(note: bool = True, on_accept: Any = ((0, 0), (4, 6)), **extra: Any) -> dict:
     return {
         "kind": "connect",
         "note": note,
-        "messages": [{"wait_days": list(w)} for w in messages],
+        "on_accept": [{"wait_days": list(w)} for w in on_accept],
         **extra,
     }
 
@@ -68,7 +68,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                         "new_per_day": 3,
                         "touches": [
                             {"kind": "inmail"},
-                            {"kind": "inmail_followup", "wait_days": [5, 7]},
+                            {"kind": "inmail_followup", "if_no_reply_after_days": [5, 7]},
                         ],
                     }
                 ],
@@ -106,7 +106,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                         "open_profile_touches": [{"kind": "inmail"}],
                         "touches": [_connect()],
                     },
-                    {"segment": "mid", "touches": [_connect(messages=((0, 0),))]},
+                    {"segment": "mid", "touches": [_connect(on_accept=((0, 0),))]},
                 ],
             }
         },
@@ -138,17 +138,86 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                         "new_per_day": 2,
                         "touches": [
                             {"kind": "inmail"},
-                            _connect(note=False, wait_days=[7, 10], messages=((0, 0),)),
+                            _connect(
+                                note=False, if_no_reply_after_days=[7, 10], on_accept=((0, 0),)
+                            ),
                         ],
                     },
                     {
                         "segment": "mid",
                         "new_per_day": 3,
                         "touches": [
-                            _connect(reinvite=True, messages=((1, 2),)),
-                            {"kind": "inmail", "wait_days": 2},
+                            _connect(reinvite=True, on_accept=((1, 2),)),
+                            {"kind": "inmail", "if_no_reply_after_days": 2},
                         ],
                     },
+                ],
+            }
+        },
+    },
+    # the tiered programme's new touches on two seats: engagement before the ask (lifting
+    # later rates), email with a fallback where there is no address, WhatsApp, paces for
+    # each, per-send costs and labour
+    "hybrid": {
+        "horizon_months": 3,
+        "accounts": 2,
+        "invitations": {"weekly_limit": 25},
+        "costs": {
+            "per_send": {"email": 0.05, "whatsapp": 0.1},
+            "minutes_per_touch": {"engage": 3, "inmail": 5, "email": 2, "connect": 1},
+            "hourly_rate": 60,
+        },
+        "segments": {
+            "mid": {"size": 160, "rates": {"accept_with_note": 0.35}},
+            "vp": {
+                "size": 90,
+                "open_profile_share": 0.25,
+                "email_share": 0.5,
+                "rates": {"inmail_reply_paid": 0.2, "accept_after_inmail_multiplier": 1.3},
+            },
+            "keys": {
+                "size": 40,
+                "new_per_month": 10,
+                "email_share": 0.6,
+                "whatsapp_share": 0.3,
+                "rates": {
+                    "inmail_reply_paid": 0.2,
+                    "email_reply": 0.1,
+                    "whatsapp_reply": 0.2,
+                    "engage_accept_multiplier": 1.4,
+                    "engage_reply_multiplier": 1.5,
+                },
+            },
+        },
+        "strategies": {
+            "tiered": {
+                "plan": "sales_navigator_core",
+                "daily_pace": {"connect": 5, "inmail": 4, "email": 2, "engage": 3},
+                "playbook": [
+                    {
+                        "segment": "keys",
+                        "new_per_day": 1,
+                        "touches": [
+                            {"kind": "engage"},
+                            {"kind": "engage", "if_no_reply_after_days": [2, 4]},
+                            {"kind": "inmail", "if_no_reply_after_days": 3},
+                            {"kind": "email", "if_no_reply_after_days": [3, 5], "fallback": "wa"},
+                            {"kind": "email", "if_no_reply_after_days": 4},
+                            {"kind": "whatsapp", "name": "wa", "if_no_reply_after_days": 2},
+                            _connect(if_no_reply_after_days=[5, 7], on_accept=((0, 0),)),
+                        ],
+                    },
+                    {
+                        "segment": "vp",
+                        "new_per_day": 2,
+                        "touches": [
+                            {"kind": "inmail"},
+                            {"kind": "inmail_followup"},
+                            {"kind": "email", "if_no_reply_after_days": 2},
+                            _connect(note=False, if_no_reply_after_days=[7, 10]),
+                        ],
+                    },
+                    {"segment": "mid", "new_per_day": 3, "touches": [_connect()]},
                 ],
             }
         },

@@ -27,7 +27,7 @@ CONNECT = {
     "playbook": [
         {
             "segment": "mid",
-            "touches": [{"kind": "connect", "messages": [{"wait_days": 0}, {"wait_days": 4}]}],
+            "touches": [{"kind": "connect", "on_accept": [{"wait_days": 0}, {"wait_days": 4}]}],
         }
     ],
 }
@@ -42,7 +42,7 @@ OPEN_PROFILE_FIRST = {
         {
             "segment": "mid",
             "open_profile_touches": [{"kind": "inmail"}],
-            "touches": [{"kind": "connect", "messages": [{"wait_days": 0}]}],
+            "touches": [{"kind": "connect", "on_accept": [{"wait_days": 0}]}],
         }
     ],
 }

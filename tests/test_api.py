@@ -52,7 +52,7 @@ def test_common_random_numbers_shrink_the_variance_of_a_paired_difference():
                 "playbook": [
                     {
                         "segment": "mid",
-                        "touches": [{"kind": "connect", "messages": [{"wait_days": 0}] * n}],
+                        "touches": [{"kind": "connect", "on_accept": [{"wait_days": 0}] * n}],
                     }
                 ],
             }

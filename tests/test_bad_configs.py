@@ -24,7 +24,7 @@ GOOD: dict[str, Any] = {
                 {
                     "segment": "mid",
                     "new_per_day": 5,
-                    "touches": [{"kind": "connect", "messages": [{"wait_days": 0}]}],
+                    "touches": [{"kind": "connect", "on_accept": [{"wait_days": 0}]}],
                 }
             ],
         }
@@ -193,8 +193,8 @@ CASES: list[tuple[str, Change, str, str]] = [
     ),
     (
         "a wait range the wrong way round",
-        lambda c: entry(c)["touches"].append({"kind": "inmail", "wait_days": [10, 7]}),
-        "strategies.connect.playbook.0.touches.1.wait_days",
+        lambda c: entry(c)["touches"].append({"kind": "inmail", "if_no_reply_after_days": [10, 7]}),
+        "strategies.connect.playbook.0.touches.1.if_no_reply_after_days",
         "low (10) must not exceed high (7)",
     ),
     (
@@ -205,8 +205,8 @@ CASES: list[tuple[str, Change, str, str]] = [
     ),
     (
         "more messages than reply rates",
-        lambda c: touch(c).update(messages=[{"wait_days": 0}] * 3),
-        "strategies.connect.playbook.0.touches.0.messages",
+        lambda c: touch(c).update(on_accept=[{"wait_days": 0}] * 3),
+        "strategies.connect.playbook.0.touches.0.on_accept",
         "3 messages but segment 'mid' has 2",
     ),
     (
@@ -214,6 +214,55 @@ CASES: list[tuple[str, Change, str, str]] = [
         lambda c: c["strategies"]["connect"]["playbook"].append(copy.deepcopy(entry(c))),
         "strategies.connect.playbook.1.segment",
         "listed twice",
+    ),
+    (
+        "a fallback to a touch that does not exist",
+        lambda c: entry(c)["touches"].insert(0, {"kind": "email", "fallback": "li"}),
+        "strategies.connect.playbook.0.touches.0.fallback",
+        "no touch named 'li' in this route",
+    ),
+    (
+        "a fallback loop",
+        lambda c: entry(c).update(
+            touches=[
+                {"kind": "inmail", "name": "first"},
+                {"kind": "email", "fallback": "first"},
+            ]
+        ),
+        "strategies.connect.playbook.0.touches.1.fallback",
+        "a fallback loop (1 (email) -> 0 (inmail) -> 1 (email))",
+    ),
+    (
+        "two touches with one name",
+        lambda c: entry(c).update(
+            touches=[{"kind": "inmail", "name": "x"}, {"kind": "inmail", "name": "x"}]
+        ),
+        "strategies.connect.playbook.0.touches.1.name",
+        "'x' already names touch 0",
+    ),
+    (
+        "a tier with no reachable touch",
+        lambda c: entry(c).update(touches=[{"kind": "engage"}, {"kind": "email"}]),
+        "strategies.connect.playbook.0.touches",
+        "no touch can get a reply (engage gets no reply; email needs segments.mid.email_share",
+    ),
+    (
+        "a negative hourly rate",
+        lambda c: c.update(costs={"hourly_rate": -30}),
+        "costs.hourly_rate",
+        "greater than or equal to 0",
+    ),
+    (
+        "a cost for a touch that does not exist",
+        lambda c: c.update(costs={"per_send": {"fax": 1.0}}),
+        "costs.per_send.fax",
+        "Extra inputs",
+    ),
+    (
+        "an email share above 1",
+        lambda c: seg(c).update(email_share=1.5),
+        "segments.mid.email_share",
+        "less than or equal to 1",
     ),
     ("no strategies", lambda c: c.update(strategies={}), "strategies", "at least 1 item"),
     ("no segments", lambda c: c.update(segments={}), "segments", "at least 1 item"),

@@ -96,12 +96,14 @@ def test_fans_on_a_shared_axis_show_every_band_whole():
 
 def test_the_funnel_counts_every_touch_kind_including_new_ones():
     runs = small_run("several").runs.copy()
-    runs["emails_sent"] = 3  # a touch kind the chart does not know by name
-    assert charts.touch_columns(runs)[-1] == "emails_sent"
+    for column in ("emails_sent", "whatsapps_sent", "engagements"):
+        assert column in charts.touch_columns(runs)  # every kind the engine counts
+    runs["letters_sent"] = 3  # a touch kind the chart does not know by name
+    assert charts.touch_columns(runs)[-1] == "letters_sent"
     assert "reinvites_sent" not in charts.touch_columns(runs)  # inside connects_sent
     fig = charts.funnel_chart(runs, 3)
     labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
-    assert "emails_sent" in labels
+    assert "letters_sent" in labels and "connection requests" in labels
 
 
 def test_chart_text_escapes_dollars_so_matplotlib_draws_them():

@@ -10,18 +10,26 @@ against the day-level limits of section 12.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from checks import run_traced
 from reference import simulate_reference
 from scenarios import SCENARIOS, scenario
 from scipy import stats
 
+from simulator.api import monthly_costs
 from simulator.engine import simulate_block
-from simulator.metrics import FLOWS, STOCKS
+from simulator.metrics import FLOWS, STOCKS, columns
 
 ORACLE_RUNS = 300
 ENGINE_RUNS = 1200
-COMPARED = [*FLOWS, "credit_balance_end", "invitations_pending_end", "prospects_in_flight_end"]
+COMPARED = [
+    *FLOWS,
+    "credit_balance_end",
+    "invitations_pending_end",
+    "prospects_in_flight_end",
+    "cost",
+]
 
 
 @pytest.fixture(scope="module", params=sorted(SCENARIOS))
@@ -33,6 +41,11 @@ def both(request):
     engine = {name: monthly[:, :, i].sum(axis=1) for i, name in enumerate(FLOWS)}
     for i, name in enumerate(STOCKS):
         engine[name] = monthly[:, -1, len(FLOWS) + i]
+    months = pd.DataFrame(
+        monthly.reshape(-1, monthly.shape[2]), columns=columns(list(config.segments))
+    )
+    cost = monthly_costs(config, strategy, months)["cost"]
+    engine["cost"] = cost.reshape(monthly.shape[0], monthly.shape[1]).sum(axis=1)
     return request.param, oracle, engine
 
 

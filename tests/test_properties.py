@@ -27,20 +27,28 @@ def waits(draw) -> list[int]:
 
 @st.composite
 def routes(draw) -> list[dict[str, Any]]:
+    """1 to 4 touches of any kind; fallbacks name a later touch; an InMail is always
+    there to reach someone (a route that can get no reply is refused)."""
     route: list[dict[str, Any]] = []
-    for _ in range(draw(st.integers(1, 3))):
-        options = ["connect", "inmail"] + (
+    for _ in range(draw(st.integers(1, 4))):
+        options = ["connect", "inmail", "email", "whatsapp", "engage"] + (
             ["inmail_followup"] if route[-1:] and route[-1]["kind"] == "inmail" else []
         )
         kind = draw(st.sampled_from(options))
-        touch: dict[str, Any] = {"kind": kind, "wait_days": draw(waits())}
+        touch: dict[str, Any] = {"kind": kind, "if_no_reply_after_days": draw(waits())}
         if kind == "connect":
             touch["note"] = draw(st.booleans())
             touch["reinvite"] = draw(st.booleans())
-            touch["messages"] = [
+            touch["on_accept"] = [
                 {"wait_days": draw(waits())} for _ in range(draw(st.integers(0, 2)))
             ]
         route.append(touch)
+    if not any(t["kind"] == "inmail" for t in route):
+        route.append({"kind": "inmail", "if_no_reply_after_days": draw(waits())})
+    for i, touch in enumerate(route):
+        touch["name"] = f"t{i}"
+        if touch["kind"] in ("email", "whatsapp") and i + 1 < len(route) and draw(st.booleans()):
+            touch["fallback"] = f"t{draw(st.integers(i + 1, len(route) - 1))}"
     return route
 
 
@@ -54,6 +62,8 @@ def configs(draw) -> dict[str, Any]:
             "size": draw(st.integers(0, 60)),
             "new_per_month": draw(st.integers(0, 20)),
             "open_profile_share": draw(probability),
+            "email_share": draw(probability),
+            "whatsapp_share": draw(probability),
             "rates": {
                 "accept_with_note": draw(probability),
                 "accept_without_note": draw(probability),
@@ -62,6 +72,10 @@ def configs(draw) -> dict[str, Any]:
                 "inmail_reply_open": draw(probability),
                 "inmail_followup_reply": draw(probability),
                 "accept_after_inmail_multiplier": draw(st.floats(0, 3).map(lambda x: round(x, 2))),
+                "email_reply": draw(probability),
+                "whatsapp_reply": draw(probability),
+                "engage_accept_multiplier": draw(st.floats(0, 3).map(lambda x: round(x, 2))),
+                "engage_reply_multiplier": draw(st.floats(0, 3).map(lambda x: round(x, 2))),
                 "positive_share": draw(probability),
                 "meeting_share": draw(probability),
             },
@@ -99,7 +113,8 @@ def configs(draw) -> dict[str, Any]:
                 )
             ),
             "daily_pace": {
-                kind: draw(st.none() | small) for kind in ("connect", "message", "inmail")
+                kind: draw(st.none() | small)
+                for kind in ("connect", "message", "inmail", "email", "whatsapp", "engage")
             },
             "playbook": playbook,
         }
@@ -151,7 +166,7 @@ BREAKERS = [
     ("strategies.*.playbook.0.segment", st.text(alphabet="qrs", min_size=1, max_size=6)),
     ("strategies.*.playbook.0.touches", st.just([])),
     ("strategies.*.playbook.0.touches.0.kind", st.sampled_from(["email", "fax", ""])),
-    ("strategies.*.playbook.0.touches.0.wait_days", st.just([9, 2])),
+    ("strategies.*.playbook.0.touches.0.if_no_reply_after_days", st.just([9, 2])),
     ("invitations.poor_acceptance", st.floats(0.31, 1.0)),
     ("invitations.typo", st.integers()),
 ]

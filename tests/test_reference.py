@@ -20,7 +20,7 @@ from simulator.config import Invitations, parse_config
 CONNECT_WITH_TWO_MESSAGES = {
     "kind": "connect",
     "note": True,
-    "messages": [{"wait_days": 0}, {"wait_days": [2, 4]}],
+    "on_accept": [{"wait_days": 0}, {"wait_days": [2, 4]}],
 }
 
 
@@ -156,7 +156,7 @@ BUSY_PLAYBOOK = [
             {
                 "kind": "connect",
                 "reinvite": True,
-                "messages": [{"wait_days": 0}, {"wait_days": [2, 4]}, {"wait_days": 5}],
+                "on_accept": [{"wait_days": 0}, {"wait_days": [2, 4]}, {"wait_days": 5}],
             }
         ],
         "open_profile_touches": [{"kind": "inmail"}, {"kind": "inmail_followup"}],
@@ -165,8 +165,8 @@ BUSY_PLAYBOOK = [
         "segment": "vp",
         "touches": [
             {"kind": "inmail"},
-            {"kind": "inmail_followup", "wait_days": [5, 7]},
-            {"kind": "connect", "wait_days": [7, 10]},
+            {"kind": "inmail_followup", "if_no_reply_after_days": [5, 7]},
+            {"kind": "connect", "if_no_reply_after_days": [7, 10]},
         ],
     },
 ]
@@ -199,9 +199,8 @@ def test_prospects_and_credits_are_conserved_in_every_replication(plan):
     ).all()
     assert (runs.credits_spent == runs.inmails_paid + runs.followups_paid).all()
     assert (runs.credit_balance_end >= 0).all()
-    assert (
-        runs.replies == runs.replies_message + runs.replies_inmail + runs.replies_followup
-    ).all()
+    by_touch = ["replies_message", "replies_inmail", "replies_followup", "replies_email"]
+    assert (runs.replies == runs[[*by_touch, "replies_whatsapp"]].sum(axis=1)).all()
     assert (runs.replies == runs.prospects_replied).all()
     assert (runs.meetings <= runs.positive_replies).all()
     assert (runs.positive_replies <= runs.replies).all()

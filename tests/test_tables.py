@@ -76,7 +76,7 @@ def test_the_mcse_matches_the_spread_of_means_over_independent_seeds():
                     {
                         "segment": "mid",
                         "touches": [
-                            {"kind": "connect", "messages": [{"wait_days": 0}, {"wait_days": 3}]}
+                            {"kind": "connect", "on_accept": [{"wait_days": 0}, {"wait_days": 3}]}
                         ],
                     }
                 ],
