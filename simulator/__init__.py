@@ -3,7 +3,9 @@
 Read as a sentence: a config (:mod:`simulator.config`) goes into the engine
 (:mod:`simulator.engine`), whose counts become tables and summaries
 (:mod:`simulator.api`, :mod:`simulator.stats`), written to disk by
-:mod:`simulator.output` or returned to a notebook.
+:mod:`simulator.output` or returned to a notebook, and read by people through tables,
+charts and a report (:mod:`simulator.tables`, :mod:`simulator.compare`,
+:mod:`simulator.charts`, :mod:`simulator.report`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The command line: ``outreach-sim run CONFIG`` and ``outreach-sim validate CONFIG``.
+"""The command line: ``outreach-sim run CONFIG``, ``report RESULTS_DIR``, ``validate CONFIG``.
 
 A thin shell around the API. A config mistake prints one line per error (file, field
 path, reason) and exits with code 2, never a traceback; Ctrl-C stops with one line.
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from simulator.api import Results
 
 EXIT_CONFIG = 2
+EXIT_REPORT_FAILED = 1
 EXIT_INTERRUPTED = 130
 
 
@@ -44,6 +45,16 @@ def _parser() -> argparse.ArgumentParser:
         "(default: one per core, up to 4, for 1,000 replications or more)",
     )
     run_cmd.add_argument("--quiet", action="store_true", help="no progress bar, no table")
+    run_cmd.add_argument(
+        "--no-report",
+        action="store_true",
+        help="write the data files only (build the report later with: outreach-sim report DIR)",
+    )
+    report_cmd = commands.add_parser(
+        "report", help="write report.html and report.md (charts in charts/) into a results folder"
+    )
+    report_cmd.add_argument("folder", type=Path, help="a results folder written by run")
+    report_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
     validate = commands.add_parser("validate", help="check a config without running it")
     validate.add_argument("config", type=Path)
     return parser
@@ -76,13 +87,46 @@ def headline_table(results: Results) -> str:
     return "\n".join(lines)
 
 
-def _progress(total: int, quiet: bool):
+def _progress(total: int, quiet: bool, unit: str = "rep", desc: str = "simulating"):
+    """A progress bar on stderr that shows only once the work has taken a second, and
+    never with --quiet or when stderr is not a terminal (a log, a pipe, CI)."""
     if quiet or not sys.stderr.isatty():
         return None, None
     from tqdm import tqdm
 
-    bar = tqdm(total=total, unit="rep", desc="simulating", file=sys.stderr, mininterval=1.0)
+    bar = tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, mininterval=1.0, delay=1.0)
     return bar, bar.update
+
+
+def _reporter(quiet: bool, warn_folder: Path | None = None):
+    """Build a results folder's report with its progress bar. With `warn_folder` (inside
+    `run`), a failure is one line on stderr and the results are written without a report."""
+    from simulator.report import write_report
+
+    bars: list = []
+
+    def step(done: int, total: int) -> None:
+        if not bars:
+            bars.append(_progress(total, quiet, unit="chart", desc="report")[0])
+        if bars[0] is not None and done:
+            bars[0].update(1)
+
+    def build(folder: Path) -> None:
+        try:
+            write_report(folder, progress=step)
+        except Exception as error:
+            if warn_folder is None:
+                raise
+            print(
+                f"outreach-sim: the report was not written ({type(error).__name__}: {error}); "
+                f"the results were. Try again with: outreach-sim report {warn_folder}",
+                file=sys.stderr,
+            )
+        finally:
+            if bars and bars[0] is not None:
+                bars[0].close()
+
+    return build
 
 
 def default_workers(replications: int) -> int:
@@ -131,11 +175,37 @@ def _run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     written = write_results(
-        results, folder, force=args.force, command=["outreach-sim", *sys.argv[1:]]
+        results,
+        folder,
+        force=args.force,
+        command=["outreach-sim", *sys.argv[1:]],
+        source_text=args.config.read_text(encoding="utf-8"),
+        extra=None if args.no_report else _reporter(args.quiet, warn_folder=folder),
     )
     if not args.quiet:
         print(headline_table(results))
     print(f"results written to {written}")
+    if (written / "report.html").exists():
+        print(f"report: {written / 'report.html'}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    folder = args.folder
+    if not (folder / "run.json").is_file():
+        raise _Refused(f"{folder}: not a results folder (no run.json; see results/README.md)")
+    try:
+        _reporter(args.quiet)(folder)
+    except ConfigError:
+        raise
+    except Exception as error:
+        print(
+            f"outreach-sim: the report was not written ({type(error).__name__}: {error}); "
+            f"{folder} is as it was",
+            file=sys.stderr,
+        )
+        return EXIT_REPORT_FAILED
+    print(f"report written to {folder / 'report.html'} and {folder / 'report.md'}")
     return 0
 
 
@@ -161,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.command == "run":
                 return _run(args)
+            if args.command == "report":
+                return _report(args)
             return _validate(args)
         except (ResultsExistError, ResourceError) as error:
             raise _Refused(str(error)) from None

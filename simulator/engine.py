@@ -458,6 +458,8 @@ class Simulation:
         stocks[:, :, STOCKS.index("prospects_in_flight_end")] = in_flight.T
         if self.trace is not None:
             self.trace["invitations_sent"] = self.limiter.sent[:days].T.copy()
+            self.trace["invitations_accepted"] = self.limiter.accepted[:days].T.copy()
+            self.trace["invitations_withdrawn"] = self.limiter.withdrawn[:days].T.copy()
         monthly = np.concatenate(
             [self.flows.transpose(2, 0, 1), stocks, self.by_segment.transpose(2, 0, 1)], axis=2
         )

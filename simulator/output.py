@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -22,6 +23,9 @@ from typing import Any
 import yaml
 
 from simulator.api import RATIOS, Results
+
+#: the config file as written, comments and all (the report reads sources from them)
+SOURCE_FILE = "config_source.yaml"
 
 
 class ResultsExistError(Exception):
@@ -71,9 +75,19 @@ def default_folder(results_root: Path, config_name: str) -> Path:
 
 
 def write_results(
-    results: Results, folder: Path, *, force: bool = False, command: list[str] | None = None
+    results: Results,
+    folder: Path,
+    *,
+    force: bool = False,
+    command: list[str] | None = None,
+    source_text: str | None = None,
+    extra: Callable[[Path], None] | None = None,
 ) -> Path:
-    """Write a complete results folder at `folder`, atomically."""
+    """Write a complete results folder at `folder`, atomically.
+
+    `source_text` (the config file as written) is kept as config_source.yaml; `extra` is
+    called with the staging folder once the data files are in it (the report), so that
+    its files arrive with the rest."""
     folder = Path(folder)
     if folder.exists() and not force:
         raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
@@ -97,6 +111,10 @@ def write_results(
             "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         (staging / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
+        if source_text is not None:
+            (staging / SOURCE_FILE).write_text(source_text, encoding="utf-8")
+        if extra is not None:
+            extra(staging)
         if folder.exists():  # --force: replace only once the new result is complete
             shutil.rmtree(folder)
         os.replace(staging, folder)

@@ -51,7 +51,18 @@ def test_run_writes_a_complete_results_folder(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "connect" in printed and "inmail" in printed and str(out) in printed
     names = {p.name for p in out.iterdir()}
-    assert names == {"summary.json", "runs.parquet", "monthly.parquet", "config.yaml", "run.json"}
+    assert names == {
+        "summary.json",
+        "runs.parquet",
+        "monthly.parquet",
+        "config.yaml",
+        "config_source.yaml",
+        "run.json",
+        "report.html",
+        "report.md",
+        "charts",
+    }
+    assert (out / "config_source.yaml").read_text() == config.read_text()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["seed"] == 3 and summary["replications"] == 40
     for strategy in ("connect", "inmail"):
@@ -71,9 +82,10 @@ def test_run_writes_a_complete_results_folder(tmp_path, capsys):
 
 def test_same_config_and_seed_give_identical_files(tmp_path):
     config = write(tmp_path, SMALL)
-    assert main(["run", str(config), "--out", str(tmp_path / "a"), "--quiet"]) == 0
+    quiet = ["--quiet", "--no-report"]
+    assert main(["run", str(config), "--out", str(tmp_path / "a"), *quiet]) == 0
     spread = ["--workers", "2", "--runs", "50"]  # the config's 50, on two processes
-    assert main(["run", str(config), "--out", str(tmp_path / "b"), "--quiet", *spread]) == 0
+    assert main(["run", str(config), "--out", str(tmp_path / "b"), *quiet, *spread]) == 0
     for file in ("summary.json", "runs.parquet", "monthly.parquet", "config.yaml"):
         assert digest(tmp_path / "a" / file) == digest(tmp_path / "b" / file), file
 
@@ -81,12 +93,14 @@ def test_same_config_and_seed_give_identical_files(tmp_path):
 def test_an_existing_result_is_never_overwritten_without_force(tmp_path, capsys):
     config = write(tmp_path, SMALL)
     out = tmp_path / "kept"
-    assert main(["run", str(config), "--out", str(out), "--seed", "1", "--quiet"]) == 0
+    quiet = ["--quiet", "--no-report"]
+    assert main(["run", str(config), "--out", str(out), "--seed", "1", *quiet]) == 0
     before = digest(out / "runs.parquet")
-    assert main(["run", str(config), "--out", str(out), "--seed", "2", "--quiet"]) == 2
+    assert main(["run", str(config), "--out", str(out), "--seed", "2", *quiet]) == 2
     assert "already exists" in capsys.readouterr().err
     assert digest(out / "runs.parquet") == before
-    assert main(["run", str(config), "--out", str(out), "--seed", "2", "--force", "--quiet"]) == 0
+    assert main(["run", str(config), "--out", str(out), "--seed", "2", "--force", *quiet]) == 0
+    assert not (out / "report.html").exists()  # --no-report: the data files only
     assert digest(out / "runs.parquet") != before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
@@ -146,3 +160,18 @@ def test_the_console_script_and_python_dash_m_run(tmp_path):
     )
     assert done.returncode == 2
     assert "not valid YAML" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_progress_shows_after_a_second_on_a_terminal_and_never_elsewhere(monkeypatch):
+    """tqdm's delay keeps short runs silent; a log or a pipe, or --quiet, gets no bar."""
+    from simulator import cli
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert cli._progress(100, quiet=False) == (None, None)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert cli._progress(100, quiet=True) == (None, None)
+    bar, update = cli._progress(100, quiet=False)
+    try:
+        assert bar.delay == 1.0 and update is not None
+    finally:
+        bar.close()

@@ -28,7 +28,16 @@ def visible(folder: Path) -> list[str]:
 @pytest.fixture
 def earlier(tmp_path: Path) -> Path:
     done = subprocess.run(
-        ["outreach-sim", "run", str(CONFIG), "--runs", "20", "--out", str(tmp_path / "earlier")],
+        [
+            "outreach-sim",
+            "run",
+            str(CONFIG),
+            "--runs",
+            "20",
+            "--no-report",
+            "--out",
+            str(tmp_path / "earlier"),
+        ],
         capture_output=True,
         text=True,
         check=True,

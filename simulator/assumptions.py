@@ -1,0 +1,153 @@
+"""The assumptions a run rests on, each with its source (MODEL.md section 14).
+
+Every default in the project's configs names its source in a trailing comment
+(``accept_with_note: 0.35  # seed guide: 25-45% ...``). The resolved ``config.yaml`` of a
+results folder has no comments, so a run also keeps the config file as written
+(``config_source.yaml``); this module pairs each value of the resolved config with the
+comment on its line there. A comment continued on the next line, aligned under the
+first, is part of it; the comment of a one-line mapping (``{dist: lognormal, ...}``)
+holds for its keys. A key the file does not set is a documented default.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import yaml
+
+DEFAULT_SOURCE = "default (docs/config.md gives its source)"
+NO_SOURCE = "set in the config, no source given"
+
+#: the parts of a config that are assumptions about the world (the rest is the run and
+#: the strategies, which the report shows as the scenario)
+ASSUMPTION_SECTIONS = (
+    "horizon_months",
+    "accounts",
+    "response_window_days",
+    "invitations",
+    "inmail",
+    "plans",
+    "segments",
+)
+
+
+def _comment_after(line: str, column: int) -> tuple[str, int] | None:
+    """The comment that follows `column` on a line, and the column of its '#'."""
+    rest = line[column:]
+    stripped = rest.lstrip()
+    if not stripped.startswith("#"):
+        return None
+    at = column + len(rest) - len(stripped)
+    return stripped[1:].strip(), at
+
+
+def source_comments(text: str) -> dict[str, str]:
+    """Dotted key path (``segments.mid.rates.accept_with_note``; list items by index) ->
+    the comment at the end of the key's value, with its continuation lines."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return {}
+    lines = text.splitlines()
+    out: dict[str, str] = {}
+
+    def visit(node: yaml.Node, path: list[str], inherited: str | None = None) -> None:
+        """`inherited`: the comment of an enclosing one-line ({...}) mapping or list."""
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                here = [*path, str(key.value)]
+                comment = _trailing(key, value) or inherited
+                if comment:
+                    out[".".join(here)] = comment
+                one_line = isinstance(value, yaml.CollectionNode) and value.flow_style
+                visit(value, here, comment if one_line else None)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                visit(item, [*path, str(i)], inherited)
+
+    def _trailing(key: yaml.Node, value: yaml.Node) -> str | None:
+        block = isinstance(value, yaml.CollectionNode) and not value.flow_style
+        line_no = key.end_mark.line if block else value.end_mark.line
+        column = key.end_mark.column + 1 if block else value.end_mark.column
+        if line_no >= len(lines):
+            return None
+        found = _comment_after(lines[line_no], column)
+        if found is None:
+            return None
+        comment, at = found
+        for following in lines[line_no + 1 :]:  # continuation lines aligned under it
+            more = _comment_after(following, 0)
+            if more is None or more[1] != at:
+                break
+            comment += " " + more[0]
+        return comment
+
+    if root is not None:
+        visit(root, [])
+    return out
+
+
+def _leaves(value: Any, path: list[str]) -> list[tuple[list[str], Any]]:
+    """Flatten a resolved config section; a delay ({dist: ...}) and a list stay whole."""
+    if isinstance(value, dict) and "dist" not in value:
+        out = []
+        for key, item in value.items():
+            out += _leaves(item, [*path, str(key)])
+        return out
+    return [(path, value)]
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as the config file writes it
+    return str(value)
+
+
+def _in_source(path: list[str], data: Any) -> bool:
+    for key in path:
+        if isinstance(data, dict) and key in data:
+            data = data[key]
+        else:
+            return False
+    return True
+
+
+def assumptions_table(resolved: dict[str, Any], source_text: str | None) -> pd.DataFrame:
+    """One row per assumption: key, value, source. Only the plans the strategies use."""
+    comments = source_comments(source_text) if source_text else {}
+    try:
+        written = yaml.safe_load(source_text) if source_text else {}
+    except yaml.YAMLError:
+        written = {}
+    used_plans = {s.get("plan") for s in resolved.get("strategies", {}).values()}
+    rows = []
+    for section in ASSUMPTION_SECTIONS:
+        if section not in resolved:
+            continue
+        value = resolved[section]
+        if section == "plans":
+            value = {name: plan for name, plan in value.items() if name in used_plans}
+        for path, leaf in _leaves(value, [section]):
+            if path[:2] == ["invitations", "restriction"] and path[-1] != "enabled":
+                if not resolved["invitations"]["restriction"]["enabled"]:
+                    continue  # the risk's weights do not matter while it is off
+            key = ".".join(path)
+            source = _source(path, comments, written)
+            if source == DEFAULT_SOURCE and path[0] == "plans":
+                source = "built-in plan (docs/config.md gives its source)"
+            rows.append({"key": key, "value": _shown(leaf), "source": source})
+    return pd.DataFrame(rows, columns=["key", "value", "source"])
+
+
+def _source(path: list[str], comments: dict[str, str], written: Any) -> str:
+    key = ".".join(path)
+    if key in comments:
+        return comments[key]
+    if not _in_source(path, written):
+        return DEFAULT_SOURCE
+    return NO_SOURCE

@@ -1,0 +1,444 @@
+"""The report of a results folder: ``report.html`` and ``report.md`` with its charts.
+
+A sales lead reads the HTML (one self-contained file, charts embedded): the scenario,
+the headline table, the charts, the paired comparisons, the full summary and the
+assumptions with their sources. ``report.md`` says the same and links the PNGs (and
+SVGs) in ``charts/``. The report is built from the folder's files alone, so
+``outreach-sim report DIR`` on any results folder gives what ``run`` gives, and it is
+written beside them atomically: built in a hidden folder, then moved into place.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from simulator import charts
+from simulator.assumptions import assumptions_table
+from simulator.compare import compare, verdict
+from simulator.config import Config, load_config
+from simulator.document import Bullets, Document, Figure, Heading, Paragraph, Table, to_html
+from simulator.document import to_markdown as document_markdown
+from simulator.output import SOURCE_FILE
+from simulator.tables import (
+    POOLED_NOTE,
+    headline_table,
+    is_money,
+    label,
+    money,
+    number,
+    readable_summary,
+    summary_table,
+)
+from simulator.weekly import TRACED_REPLICATIONS, invitation_days, sends_invitations
+
+CHARTS_FOLDER = "charts"
+REPORT_FILES = ("report.html", "report.md")
+
+
+@dataclass
+class SavedRun:
+    """A results folder read back: the config as it ran, the seed and the tables."""
+
+    folder: Path
+    config: Config
+    seed: int
+    replications: int
+    runs: pd.DataFrame
+    monthly: pd.DataFrame
+    meta: dict[str, Any]
+    source_text: str | None
+
+
+def read_folder(folder: Path) -> SavedRun:
+    """Read a results folder written by ``outreach-sim run``."""
+    folder = Path(folder)
+    meta = json.loads((folder / "run.json").read_text())
+    source = folder / SOURCE_FILE
+    return SavedRun(
+        folder=folder,
+        config=load_config(folder / "config.yaml"),
+        seed=int(meta["seed"]),
+        replications=int(meta["replications"]),
+        runs=pd.read_parquet(folder / "runs.parquet"),
+        monthly=pd.read_parquet(folder / "monthly.parquet"),
+        meta=meta,
+        source_text=source.read_text(encoding="utf-8") if source.exists() else None,
+    )
+
+
+@dataclass
+class ChartSpec:
+    """A chart of the report: its file name, title, how to read it, and how to draw it
+    (a module-level function and its arguments, so that another process can draw it)."""
+
+    name: str
+    title: str
+    caption: str
+    draw: Callable[..., Any]
+    args: tuple
+    slow: bool = False  # a re-simulation: handed to a helper process first
+
+
+def _invitation_figure(config: Config, seed: int, traced: int) -> Any:
+    return charts.invitation_chart(invitation_days(config, seed, traced), config)
+
+
+def _draw_and_save(spec: ChartSpec, folder: Path) -> None:
+    charts.save(spec.draw(*spec.args), folder, spec.name)
+
+
+#: the charts of the report being drawn, set before the helper processes are forked so
+#: that they inherit the tables: a task sends only a chart's index, never the tables
+_INHERITED: list[ChartSpec] = []
+
+
+def _draw_inherited(index: int, folder: Path) -> None:
+    _draw_and_save(_INHERITED[index], folder)
+
+
+def _quiet_worker() -> None:
+    """A helper process leaves Ctrl-C to the main process, which stops it at once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _helper_pool() -> tuple[Any, int]:
+    """Forked helper processes, one per spare core (up to 3), and their number.
+
+    Forking shares the imported modules and the tables; where fork is unavailable, or
+    there is one core, every chart is drawn in this process."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    helpers = min(3, (cores or 1) - 1)
+    if helpers < 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return None, 0
+    return multiprocessing.get_context("fork").Pool(helpers, initializer=_quiet_worker), helpers
+
+
+def _share_out(specs: list[ChartSpec], helpers: int) -> list[bool]:
+    """Which charts the helpers draw: the slow ones first, then others while the helpers'
+    share of the work (a re-simulation counting as three charts) stays below this
+    process's."""
+    on_helper = [False] * len(specs)
+    if helpers < 1:
+        return on_helper
+    cost = [3 if spec.slow else 1 for spec in specs]
+    load = {"main": 0.0, "helpers": 0.0}
+    for i in sorted(range(len(specs)), key=lambda i: -cost[i]):
+        helper_load = (load["helpers"] + cost[i]) / helpers
+        if specs[i].slow or helper_load < load["main"] + cost[i]:
+            on_helper[i] = True
+            load["helpers"] += cost[i]
+        else:
+            load["main"] += cost[i]
+    return on_helper
+
+
+def _chart_specs(saved: SavedRun) -> tuple[list[ChartSpec], list[str]]:
+    """The charts this run can show, and a sentence for each one it cannot."""
+    config, runs, monthly = saved.config, saved.runs, saved.monthly
+    traced = min(saved.replications, TRACED_REPLICATIONS)
+    specs = [
+        ChartSpec(
+            "cost_per_reply",
+            "Cost per reply, run by run",
+            "Left: how the cost per reply varies from one simulated campaign to the next, "
+            "over the runs with at least one reply. Right: the share of all runs at or below "
+            "each cost; the curve stops short of 100% by the share of runs with no reply "
+            "(cost per reply infinite), which the legend counts.",
+            charts.cost_per_reply_chart,
+            (runs,),
+        ),
+        ChartSpec(
+            "replies_meetings_per_month",
+            "Replies and meetings per month",
+            "The line is the median month over the replications; the dark band holds the "
+            "middle 50% of runs and the light band 90%.",
+            charts.monthly_fan_chart,
+            (monthly,),
+        ),
+    ]
+    skipped = []
+    if charts.credit_strategies(monthly):
+        specs.append(
+            ChartSpec(
+                "inmail_credits",
+                "InMail credits",
+                "Top: the credit balance at each month's end (median and bands over runs), "
+                "with the plan's banking cap. Bottom: the credits of a month, as means over "
+                "runs: grants and refunds in (up), and spent, forfeited (a grant over the cap) "
+                "and expired (90 days unused) out (down).",
+                charts.credit_chart,
+                (monthly, config),
+            )
+        )
+    else:
+        skipped.append("InMail credits: no strategy here is on a plan that grants credits.")
+    if any(sends_invitations(config, s) for s in config.strategies):
+        specs.append(
+            ChartSpec(
+                "invitations_per_week",
+                "Invitations per week, the limit in force and account health",
+                f"The first {traced:,} replications re-run day by day (the same numbers as "
+                "in the tables). Top: connection requests sent per week against the limit in "
+                "force over a rolling 7 days, which account health scales down. Bottom: the "
+                "acceptance rate over the health window that sets it. In the first weeks only "
+                "quick acceptances have resolved (withdrawals come at the end of the "
+                "invitation window), so the rate starts high.",
+                _invitation_figure,
+                (config, saved.seed, traced),
+                slow=True,
+            )
+        )
+    else:
+        skipped.append("Invitations per week: no strategy here sends connection requests.")
+    if len(config.strategies) > 1:
+        specs.append(
+            ChartSpec(
+                "paired_differences",
+                "Strategies compared, replication by replication",
+                "Each panel: the difference A − B within the same replication (the same "
+                "prospects and the same luck), with the share of runs each strategy wins. "
+                "The black line marks no difference, the dashed one the mean difference.",
+                charts.paired_chart,
+                (runs,),
+            )
+        )
+    else:
+        skipped.append("Paired differences: the config has one strategy.")
+    specs.append(
+        ChartSpec(
+            "funnel",
+            "From touches to meetings",
+            "Means per replication over the horizon: touches sent by kind, prospects "
+            "contacted, invitations accepted, replies, positive replies and meetings, with "
+            "each stage's conversion.",
+            charts.funnel_chart,
+            (runs, config.horizon_months),
+        )
+    )
+    return specs, skipped
+
+
+def _route(entry: Any) -> str:
+    """A playbook entry in a few words: 'mid: connect (note) + 2 messages on acceptance'."""
+
+    def touch(t: Any) -> str:
+        text = t.kind
+        if getattr(t, "note", False):
+            text += " (note)"
+        if getattr(t, "reinvite", False):
+            text += " (re-invite)"
+        messages = getattr(t, "on_accept", None)
+        if messages:
+            text += f" + {len(messages)} message{'s' if len(messages) > 1 else ''} on acceptance"
+        return text
+
+    text = f"{entry.segment}: " + " → ".join(touch(t) for t in entry.touches)
+    if entry.open_profile_touches:
+        text += "; Open Profiles: " + " → ".join(touch(t) for t in entry.open_profile_touches)
+    return text
+
+
+def _scenario_tables(config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
+    segments = pd.DataFrame(
+        [
+            {
+                "segment": name,
+                "prospects at the start": f"{s.size:,}",
+                "added each month": f"{s.new_per_month:,}",
+                "Open Profile share": f"{s.open_profile_share:.0%}",
+            }
+            for name, s in config.segments.items()
+        ]
+    )
+    rows = []
+    for name, strategy in config.strategies.items():
+        plan = config.plans[strategy.plan]
+        pace = {k: v for k, v in strategy.daily_pace.model_dump().items() if v is not None}
+        rows.append(
+            {
+                "strategy": name,
+                "plan": strategy.plan,
+                "price per seat per month": money(plan.price_per_month),
+                "InMail credits per month": plan.credits_per_month,
+                "daily pace": ", ".join(f"{k} {v}" for k, v in pace.items()) or "none",
+                "route": "; ".join(_route(entry) for entry in strategy.playbook),
+            }
+        )
+    return segments, pd.DataFrame(rows)
+
+
+def _comparison_table(table: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for row in table.to_dict(orient="records"):
+        fmt = money if is_money(row["metric"]) else number
+        rows.append(
+            {
+                "A − B": f"{row['strategy_a']} − {row['strategy_b']}",
+                "metric": label(row["metric"]),
+                "mean difference ± mcse": f"{fmt(row['mean_difference'])} ± "
+                f"{number(row['mcse'], 2)}",
+                "median": fmt(row["median_difference"]),
+                "5th - 95th percentile": f"{fmt(row['p5_difference'])} - "
+                f"{fmt(row['p95_difference'])}",
+                "A better": f"{row['share_a_better']:.1%}",
+                "B better": f"{row['share_b_better']:.1%}",
+                "tied": f"{row['share_tied']:.1%}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _draw_charts(
+    specs: list[ChartSpec], folder: Path, progress: Callable[[int, int], None] | None
+) -> None:
+    """Draw and save every chart, sharing them with helper processes on spare cores."""
+    folder.mkdir(parents=True, exist_ok=True)
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, len(specs))
+
+    if progress is not None:
+        progress(0, len(specs))
+    global _INHERITED
+    _INHERITED = specs
+    pool, helpers = _helper_pool() if len(specs) > 1 else (None, 0)
+    try:
+        on_helper = _share_out(specs, helpers)
+        pending = [
+            pool.apply_async(_draw_inherited, (i, folder))
+            for i in range(len(specs))
+            if on_helper[i]
+        ]
+        for i, spec in enumerate(specs):
+            if not on_helper[i]:
+                _draw_and_save(spec, folder)
+                tick()
+        for result in pending:
+            result.get()
+            tick()
+    finally:
+        _INHERITED = []
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+
+
+def build(
+    saved: SavedRun, into: Path, progress: Callable[[int, int], None] | None = None
+) -> Document:
+    """Draw the charts into `into`/charts and return the report as a document."""
+    config, runs = saved.config, saved.runs
+    specs, skipped = _chart_specs(saved)
+    months = config.horizon_months
+    doc = Document(f"{config.name}: outreach simulation report")
+    meta = saved.meta
+    doc.add(
+        Paragraph(
+            f"{saved.replications:,} simulated campaigns of {months} months for each of "
+            f"{len(config.strategies)} strateg{'ies' if len(config.strategies) > 1 else 'y'}, "
+            f"{config.accounts} sending seat{'s' if config.accounts > 1 else ''}, seed "
+            f"{saved.seed}. Made by outreach-sim {meta.get('package_version', '?')} "
+            f"(finished {meta.get('finished_utc', '?')}) with: "
+            f"{' '.join(str(c) for c in meta.get('command', []))}"
+        )
+    )
+    segments, strategies = _scenario_tables(config)
+    doc.add(Heading("The scenario"), Table(segments), Table(strategies))
+    doc.add(
+        Heading("Headline"),
+        Table(headline_table(runs, months), note=POOLED_NOTE),
+    )
+    doc.add(Heading("Charts"))
+    _draw_charts(specs, Path(into) / CHARTS_FOLDER, progress)
+    for spec in specs:
+        doc.add(
+            Figure(
+                spec.title,
+                spec.caption,
+                f"{CHARTS_FOLDER}/{spec.name}.png",
+                f"{CHARTS_FOLDER}/{spec.name}.svg",
+            )
+        )
+    if skipped:
+        doc.add(Paragraph("Not drawn for this run:"), Bullets(skipped))
+    if len(config.strategies) > 1:
+        table = compare(runs, ["cost_per_reply", "cost_per_meeting", "replies", "meetings"])
+        doc.add(
+            Heading("Strategies compared, replication by replication"),
+            Paragraph(
+                "All strategies ran on common random numbers: replication i of each met the "
+                "same prospects with the same latent responses, so the difference between two "
+                "strategies is taken within each replication."
+            ),
+            Bullets([verdict(row) for row in table.to_dict(orient="records")]),
+            Table(_comparison_table(table)),
+        )
+    doc.add(
+        Heading("Summary over replications"),
+        Table(
+            readable_summary(summary_table(runs)),
+            note="mcse: Monte Carlo standard error of the mean; the 95% interval is for the "
+            "mean (mean ± 1.96 mcse), not for one campaign (see the percentiles). Means of "
+            "cost-per ratios are over the runs where the ratio is finite, percentiles over "
+            "all runs; which ratio to quote: see the note under the headline.",
+        ),
+    )
+    doc.add(
+        Heading("Assumptions and their sources"),
+        Table(
+            assumptions_table(config.model_dump(mode="json"), saved.source_text),
+            note="Sources are the comments of the config file as written (config_source.yaml). "
+            "Every key is explained in docs/config.md.",
+        ),
+    )
+    return doc
+
+
+def write_report(
+    folder: Path, progress: Callable[[int, int], None] | None = None
+) -> dict[str, Path]:
+    """Build the report of a results folder and move it into place whole.
+
+    Nothing of an earlier report is replaced until the new one is complete; a failure
+    leaves the folder as it was (the simulation's files are never touched)."""
+    folder = Path(folder)
+    saved = read_folder(folder)
+    staging = Path(tempfile.mkdtemp(prefix=".report-partial-", dir=folder))
+    try:
+        doc = build(saved, staging, progress)
+        (staging / "report.md").write_text(document_markdown(doc), encoding="utf-8")
+        (staging / "report.html").write_text(to_html(doc, staging), encoding="utf-8")
+        target = folder / CHARTS_FOLDER
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=".charts-old-", dir=folder))
+            os.replace(target, old / CHARTS_FOLDER)
+        else:
+            old = None
+        os.replace(staging / CHARTS_FOLDER, target)
+        for name in REPORT_FILES:
+            os.replace(staging / name, folder / name)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return {name: folder / name for name in REPORT_FILES}
+
+
+def chart_names(saved: SavedRun) -> list[str]:
+    """The file names (without extension) of the charts the report of `saved` draws."""
+    return [spec.name for spec in _chart_specs(saved)[0]]

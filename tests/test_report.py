@@ -1,0 +1,205 @@
+"""The report: built from a results folder written by the CLI, HTML that parses, every
+chart referenced, assumptions with their sources, written whole or not at all."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+from small_runs import CONFIGS
+
+from simulator import charts
+from simulator.assumptions import DEFAULT_SOURCE, NO_SOURCE, assumptions_table, source_comments
+from simulator.cli import main
+from simulator.report import CHARTS_FOLDER, chart_names, read_folder
+
+VOID = {"meta", "img", "br", "hr", "link", "input"}
+
+
+class StrictHTML(HTMLParser):
+    """Every element closed, in order; collects images and ids."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+        self.images: list[dict[str, str | None]] = []
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if attributes.get("id"):
+            self.ids.append(str(attributes["id"]))
+        if tag == "img":
+            self.images.append(attributes)
+        if tag not in VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.open and self.open[-1] == tag, f"</{tag}> closes <{self.open[-1:]}>"
+        self.open.pop()
+
+
+def parse(text: str) -> StrictHTML:
+    parser = StrictHTML()
+    parser.feed(text)
+    parser.close()
+    assert parser.open == [], parser.open
+    return parser
+
+
+COMMENTED = """\
+# a campaign with sources in comments
+horizon_months: 3            # three months is enough for a pilot
+segments:
+  mid:
+    size: 400                # our list
+    open_profile_share: 0.2
+    rates:
+      accept_with_note: 0.35   # seed guide: 25-45% with a note (midpoint)
+      reply_after_accept: [0.15, 0.06]  # seed guide: ~15% on acceptance; the
+                                        # second message is an assumption
+      inmail_reply_paid: 0.1
+  few:
+    size: 12
+    rates: {inmail_reply_paid: 0.05, inmail_followup_reply: 0.03}  # a tough list
+"""
+
+
+def write_config(tmp_path: Path) -> Path:
+    data = yaml.safe_load(COMMENTED)
+    data["strategies"] = CONFIGS["several"]["strategies"]
+    text = COMMENTED + yaml.safe_dump({"strategies": data["strategies"]}, sort_keys=False)
+    path = tmp_path / "pilot.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("report")
+    out = tmp / "results" / "pilot"
+    assert main(["run", str(write_config(tmp)), "--runs", "60", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def fingerprint(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_run_writes_the_report_with_the_results(folder):
+    names = {p.name for p in folder.iterdir()}
+    assert {"report.html", "report.md", CHARTS_FOLDER, "config_source.yaml"} <= names
+    assert not [n for n in names if n.startswith(".")]  # no staging left behind
+    expected = chart_names(read_folder(folder))
+    assert len(expected) == 6  # several strategies, credits and invitations: every chart
+    for name in expected:
+        for suffix in (".png", ".svg"):
+            assert (folder / CHARTS_FOLDER / f"{name}{suffix}").stat().st_size > 1000
+
+
+def test_the_html_parses_and_embeds_every_chart(folder):
+    text = (folder / "report.html").read_text()
+    parsed = parse(text)
+    expected = chart_names(read_folder(folder))
+    assert sorted(parsed.ids) == sorted(expected)
+    assert len(parsed.images) == len(expected)
+    for image in parsed.images:
+        assert str(image["src"]).startswith("data:image/png;base64,") and image["alt"]
+    assert 'src="charts/' not in text  # self-contained: no file it would need beside it
+
+
+def test_the_markdown_links_every_chart_png_and_svg(folder):
+    text = (folder / "report.md").read_text()
+    for name in chart_names(read_folder(folder)):
+        assert f"]({CHARTS_FOLDER}/{name}.png)" in text
+        assert f"]({CHARTS_FOLDER}/{name}.svg)" in text
+    linked = set(re.findall(r"\]\((charts/[^)]+)\)", text))
+    assert all((folder / link).exists() for link in linked)
+
+
+def test_the_report_holds_the_scenario_headline_comparisons_and_sources(folder):
+    text = (folder / "report.md").read_text()
+    for heading in (
+        "## The scenario",
+        "## Headline",
+        "## Charts",
+        "## Strategies compared, replication by replication",
+        "## Summary over replications",
+        "## Assumptions and their sources",
+    ):
+        assert heading in text
+    assert "Quote the pooled ratio" in text
+    assert "three months is enough for a pilot" in text
+    assert "seed guide: ~15% on acceptance; the second message is an assumption" in text
+    assert "| segments.few.rates.inmail_reply_paid | 0.05 | a tough list |" in text
+    assert f"| segments.mid.rates.inmail_reply_paid | 0.1 | {NO_SOURCE} |" in text
+    assert f"| inmail.credit_expiry_days | 90 | {DEFAULT_SOURCE} |" in text
+
+
+def test_the_report_command_rebuilds_a_report_in_place(folder, capsys):
+    (folder / "report.md").unlink()
+    data = {p: fingerprint(folder)[p] for p in ("runs.parquet", "monthly.parquet", "run.json")}
+    assert main(["report", str(folder)]) == 0
+    assert (folder / "report.md").exists()
+    assert "report written to" in capsys.readouterr().out
+    after = fingerprint(folder)
+    assert all(after[p] == digest for p, digest in data.items())  # results untouched
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+
+
+def test_a_failed_report_leaves_the_folder_as_it_was(folder, monkeypatch, capsys):
+    before = fingerprint(folder)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no chart today")
+
+    monkeypatch.setattr(charts, "cost_per_reply_chart", broken)  # the first chart drawn
+    assert main(["report", str(folder)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no chart today" in err[0]
+    assert fingerprint(folder) == before
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+
+
+def test_a_failed_report_does_not_lose_the_results_of_a_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(charts, "cost_per_reply_chart", lambda *a, **k: 1 / 0)
+    out = tmp_path / "kept"
+    assert main(["run", str(write_config(tmp_path)), "--runs", "20", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "report was not written" in captured.err and "outreach-sim report" in captured.err
+    names = {p.name for p in out.iterdir()}
+    assert {"runs.parquet", "monthly.parquet", "summary.json", "run.json"} <= names
+    assert "report.html" not in names and CHARTS_FOLDER not in names
+
+
+def test_report_refuses_a_folder_that_holds_no_results(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not a results folder" in err[0]
+
+
+def test_sources_come_from_trailing_comments_and_their_continuations():
+    comments = source_comments(COMMENTED)
+    assert comments["horizon_months"] == "three months is enough for a pilot"
+    assert comments["segments.mid.size"] == "our list"
+    assert comments["segments.mid.rates.reply_after_accept"] == (
+        "seed guide: ~15% on acceptance; the second message is an assumption"
+    )
+    assert comments["segments.few.rates"] == "a tough list"
+    assert comments["segments.few.rates.inmail_followup_reply"] == "a tough list"  # {...} keys
+    assert "segments.mid.open_profile_share" not in comments
+    table = assumptions_table({"horizon_months": 3, "segments": {}}, COMMENTED)
+    assert table.set_index("key").loc["horizon_months", "source"] == comments["horizon_months"]
+
+
+def test_assumptions_without_the_config_text_point_to_the_docs():
+    table = assumptions_table({"horizon_months": 12, "accounts": 1}, None)
+    assert set(table["source"]) == {DEFAULT_SOURCE}
