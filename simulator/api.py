@@ -15,8 +15,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -62,6 +64,14 @@ class Results:
     runs: pd.DataFrame
     monthly: pd.DataFrame
     summary: pd.DataFrame
+
+    @cached_property
+    def comparisons(self) -> pd.DataFrame:
+        """Every pair of strategies, replication by replication (common random numbers):
+        the difference in cost per meeting and in replies, and who wins how often."""
+        from simulator.compare import compare  # compare builds on tables, which use this
+
+        return compare(self.runs)
 
 
 def bytes_per_replication(config: Config) -> int:
@@ -126,9 +136,18 @@ def block_size(config: Config, replications: int) -> int:
     return int(max(1, min(replications, MEMORY_PER_BLOCK // bytes_per_replication(config))))
 
 
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the main process, which stops them all at once."""
+def _start_worker(parent: int) -> None:
+    """Workers leave Ctrl-C to the main process, which stops them all at once; and on
+    Linux they die with it, so that a run killed outright (kill -9) leaves no orphans
+    simulating on."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the request took hold
+            os._exit(1)
 
 
 def _block_task(args: tuple[Config, int, int, int]) -> tuple[int, dict[str, np.ndarray]]:
@@ -169,7 +188,9 @@ def simulate_counts(
             progress(next(iter(counts.values())).shape[0] * len(counts))
 
     if workers > 1 and len(tasks) > 1:
-        pool = multiprocessing.get_context().Pool(workers, initializer=_ignore_interrupts)
+        pool = multiprocessing.get_context().Pool(
+            workers, initializer=_start_worker, initargs=(os.getpid(),)
+        )
         try:
             for lo, counts in pool.imap(_block_task, tasks):
                 collect(lo, counts)

@@ -84,6 +84,13 @@ def headline_table(results: Results) -> str:
             f"{spread:>21} {cpr['share_infinite']:>8.1%} {replies['mean'] / months:>13.1f} "
             f"{meetings['mean']:>15.1f}"
         )
+    pairs = results.comparisons
+    if len(pairs):
+        from simulator.compare import verdict
+
+        lines += ["", "paired, replication by replication (common random numbers):"]
+        for row in pairs[pairs["metric"] == "cost_per_meeting"].to_dict(orient="records"):
+            lines.append(f"  {verdict(row)}")
     return "\n".join(lines)
 
 

@@ -66,6 +66,10 @@ def summary_dict(results: Results) -> dict[str, Any]:
         "replications": results.replications,
         "horizon_months": results.config.horizon_months,
         "strategies": out,
+        "comparisons": [
+            {key: _json_number(value) for key, value in row.items()}
+            for row in results.comparisons.to_dict(orient="records")
+        ],
     }
 
 

@@ -78,6 +78,14 @@ def test_run_writes_a_complete_results_folder(tmp_path, capsys):
         check_monthly(resolved, strategy, monthly)
     meta = json.loads((out / "run.json").read_text())
     assert meta["seed"] == 3 and len(meta["config_sha256"]) == 64
+    # the pair, replication by replication: shares of wins counted here independently
+    pairs = {(c["strategy_a"], c["strategy_b"], c["metric"]): c for c in summary["comparisons"]}
+    assert set(pairs) == {("connect", "inmail", m) for m in ("cost_per_meeting", "replies")}
+    wide = runs.pivot(index="replication", columns="strategy", values="replies")
+    replies = pairs[("connect", "inmail", "replies")]
+    assert replies["share_a_better"] == pytest.approx((wide["connect"] > wide["inmail"]).mean())
+    assert replies["mean_difference"] == pytest.approx((wide["connect"] - wide["inmail"]).mean())
+    assert "paired, replication by replication" in printed
 
 
 def test_same_config_and_seed_give_identical_files(tmp_path):
