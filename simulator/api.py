@@ -12,10 +12,7 @@ replication's global index, so the numbers do not depend on the block size.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import signal
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,6 +24,7 @@ from simulator.config import Config
 from simulator.engine import simulate_block
 from simulator.metrics import COUNTS, FLOWS, SENT_BY_KIND, columns
 from simulator.stats import describe, describe_ratio, ratio_or_inf
+from simulator.workers import run_on_workers
 
 #: metrics summarised per strategy, in report order
 SUMMARY_METRICS: tuple[str, ...] = (
@@ -136,20 +134,6 @@ def block_size(config: Config, replications: int) -> int:
     return int(max(1, min(replications, MEMORY_PER_BLOCK // bytes_per_replication(config))))
 
 
-def _start_worker(parent: int) -> None:
-    """Workers leave Ctrl-C to the main process, which stops them all at once; and on
-    Linux they die with it, so that a run killed outright (kill -9) leaves no orphans
-    simulating on."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
-        if os.getppid() != parent:  # the parent died before the request took hold
-            os._exit(1)
-
-
 def _block_task(args: tuple[Config, int, int, int]) -> tuple[int, dict[str, np.ndarray]]:
     config, lo, hi, seed = args
     return lo, simulate_block(config, np.arange(lo, hi), seed)
@@ -188,18 +172,7 @@ def simulate_counts(
             progress(next(iter(counts.values())).shape[0] * len(counts))
 
     if workers > 1 and len(tasks) > 1:
-        pool = multiprocessing.get_context().Pool(
-            workers, initializer=_start_worker, initargs=(os.getpid(),)
-        )
-        try:
-            for lo, counts in pool.imap(_block_task, tasks):
-                collect(lo, counts)
-        except BaseException:  # Ctrl-C (or any failure): stop the workers now
-            pool.terminate()
-            raise
-        finally:
-            pool.close()
-            pool.join()
+        run_on_workers(_block_task, tasks, workers, lambda result: collect(*result))
     else:
         for task in tasks:
             collect(*_block_task(task))
