@@ -16,6 +16,7 @@ comes from the counter-based streams, keyed by the prospect and the touch's role
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -28,6 +29,7 @@ from simulator.playbook import CHANNELS, KIND_NAMES, CompiledPlaybook, Kind, com
 from simulator.prospects import UNLIMITED, ProspectList, ragged_arange
 from simulator.schedule import Batch, Calendar, concat, empty_batch, make_batch, take
 from simulator.streams import Streams, role_id
+from simulator.uncertainty import Parameters, draw_parameters
 
 NEVER = np.iinfo(np.int16).max  # reply day of a prospect with no reply drawn
 #: the touch kinds that draw on each budget of a seat's day (one waiting queue each)
@@ -94,11 +96,13 @@ class Sent:
 
 
 class ProspectLists:
-    """The segments' lists for a block of replications, shared by every strategy."""
+    """The segments' lists for a block of replications, shared by every strategy, with the
+    block's drawn parameters (MODEL.md section 8), so every strategy sees the same."""
 
     def __init__(self, config: Config, replications: np.ndarray, seed: int):
         self.streams = Streams(seed, replications)
         self.reps = replications.size
+        self.parameters = Parameters(config, draw_parameters(config, self.streams))
         self.lists: dict[str, ProspectList] = {}
         self.offset: dict[str, int] = {}
         total = 0
@@ -163,9 +167,14 @@ class Simulation:
         p_main, p_blank, p_free = [], [], []
         self.samplers: list[DelaySampler] = []
         reply_window = cfg.response_window_days
+        parameters = self.prospects.parameters
+        # a segment's rates: numbers, or one value per replication where uncertain
+        segment_rates = {
+            name: SimpleNamespace(**parameters.rates(name)) for name in set(self.entry_segment)
+        }
         for s in steps:
             seg = cfg.segments[self.entry_segment[s.entry]]
-            rates, delays = seg.rates, seg.delays
+            rates, delays = segment_rates[self.entry_segment[s.entry]], seg.delays
             lift = rates.engage_reply_multiplier**s.engaged  # engaging first lifts later rates
             if s.kind == Kind.CONNECT:
                 lift = rates.engage_accept_multiplier**s.engaged
@@ -195,9 +204,9 @@ class Simulation:
                 sampler = DelaySampler(delay or delays.reply, reply_window)
             if s.kind != Kind.CONNECT:
                 rows = tuple(r * lift for r in rows)
-            p_main.append(min(1.0, rows[0]) * ones)
-            p_blank.append(min(1.0, rows[1]) * ones)
-            p_free.append(min(1.0, rows[2]) * ones)
+            p_main.append(np.minimum(1.0, rows[0]) * ones)
+            p_blank.append(np.minimum(1.0, rows[1]) * ones)
+            p_free.append(np.minimum(1.0, rows[2]) * ones)
             self.samplers.append(sampler)
         self.p_main = np.array(p_main)  # request with a note, paid InMail, message: by rep
         self.p_blank = np.array(p_blank)  # request without a note
@@ -242,6 +251,10 @@ class Simulation:
                 self.streams.stream_keys(self.prospects.lists[name].key, role_id("positive")),
                 self.streams.stream_keys(self.prospects.lists[name].key, role_id("meeting")),
             )
+            for e, name in enumerate(self.entry_segment)
+        }
+        self.funnel_shares = {
+            e: (segment_rates[name].positive_share, segment_rates[name].meeting_share)
             for e, name in enumerate(self.entry_segment)
         }
         self.restriction_keys = self.streams.stream_keys(role_id("restriction"))
@@ -385,7 +398,10 @@ class Simulation:
         self.seat_of = np.zeros(n_flat if self.seats > 1 else 0, dtype=np.int8)
         self.exhausted_on = np.zeros((days + self.horizon_pad, reps), dtype=np.int32)
         self.ledger = CreditLedger(units, days, cfg.inmail.credit_expiry_days)
-        self.limiter = InvitationLimiter(cfg.invitations, units, days)
+        weekly_limit = np.repeat(
+            np.broadcast_to(self.prospects.parameters.weekly_limit(), reps), self.seats
+        )
+        self.limiter = InvitationLimiter(cfg.invitations, units, days, weekly_limit)
         self.replies_due = Calendar(days)
         self.touches = Calendar(days)
         # touches waiting for a budget, by the budget they wait for (first in, first out)
@@ -458,6 +474,7 @@ class Simulation:
         stocks[:, :, STOCKS.index("prospects_in_flight_end")] = in_flight.T
         if self.trace is not None:
             self.trace["invitations_sent"] = self.limiter.sent[:days].T.copy()
+            self.trace["weekly_limit"] = weekly_limit
         monthly = np.concatenate(
             [self.flows.transpose(2, 0, 1), stocks, self.by_segment.transpose(2, 0, 1)], axis=2
         )
@@ -529,13 +546,15 @@ class Simulation:
             if not here.any():
                 continue
             r, p = rep[here], pid[here].astype(np.int64) - self.prospects.offset[name]
-            rates = self.config.segments[name].rates
+            positive_share, meeting_share = (
+                share if np.ndim(share) == 0 else share[r] for share in self.funnel_shares[e]
+            )
             k_pos, k_meet = self.funnel_keys[e]
             self.by_segment[self.month, self.segment_index[name]] += np.bincount(
                 r, minlength=self.reps
             )
-            positive = Streams.uniforms(k_pos[r], p) < rates.positive_share
-            meeting = positive & (Streams.uniforms(k_meet[r], p) < rates.meeting_share)
+            positive = Streams.uniforms(k_pos[r], p) < positive_share
+            meeting = positive & (Streams.uniforms(k_meet[r], p) < meeting_share)
             self._tally("positive_replies", r[positive])
             self._tally("meetings", r[meeting])
 
