@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from simulator.calibration import posterior_config
 from simulator.config import Config
 from simulator.engine import simulate_block
 from simulator.metrics import COUNTS, FLOWS, SENT_BY_KIND, columns
@@ -272,10 +273,14 @@ def run(
 ) -> Results:
     """Simulate every strategy of `config` on common random numbers.
 
+    Rates with `observed:` results run on their posterior (`simulator.calibration`); the
+    results' config is that posterior config.
+
     `workers` > 1 spreads blocks of replications over that many processes; the results
     are identical to an in-process run."""
     replications = replications or config.replications
     seed = config.seed if seed is None else seed
+    config = posterior_config(config)  # observed results update their rates' priors
     check_memory(config, replications, workers)
     counts = simulate_counts(config, replications, seed, block, progress, workers)
     drawn = draws_for_replications(config, seed, replications)
