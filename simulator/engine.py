@@ -299,7 +299,9 @@ class Simulation:
         step = sent.step
         if isinstance(step, int):
             return float(table[step, 0]) if self.rates_fixed else table[step][sent.rep]
-        return table[step, 0] if self.rates_fixed else table[step, sent.rep]
+        if self.rates_fixed:
+            return table[step, 0]
+        return table.ravel()[step * self.reps + sent.rep]  # one gather, not a 2-d index
 
     def _wait(self, sent: Sent, step: np.ndarray | int) -> np.ndarray | int:
         """Days to wait before `step` (a whole number drawn in [low, high] per prospect)."""
@@ -702,7 +704,10 @@ class Simulation:
         limiter.sent[day] += per_unit.astype(np.int32)
         limiter.pending += per_unit
         # step 5: the outcome and its day, drawn now
-        p = np.where(note, self._rate(self.p_main, sent), self._rate(self.p_blank, sent))
+        if np.all(note):  # every request with a note (unlimited notes): one rate to look up
+            p = self._rate(self.p_main, sent)
+        else:
+            p = np.where(note, self._rate(self.p_main, sent), self._rate(self.p_blank, sent))
         u = self._uniform(self.outcome_keys, sent)
         accepted = u < p
         a = np.flatnonzero(accepted)
