@@ -91,6 +91,8 @@ class Distribution(Model):
             value = getattr(self, k)
             if not self.lowest <= value <= self.highest:
                 problems.append(f"{k}: {value} is outside {self._range()}")
+            elif isinstance(self, DaysDistribution) and value <= 0:
+                problems.append(f"{k}: must be above 0, got {value}")
         if problems:
             return problems
         low, high = self.low, self.high
@@ -150,6 +152,13 @@ class MultiplierDistribution(Distribution):
     what: ClassVar[str] = "a multiplier"
 
 
+class DaysDistribution(Distribution):
+    """An uncertain positive number of days (a delay's median, its log-scale spread)."""
+
+    highest: ClassVar[float] = math.inf
+    what: ClassVar[str] = "a positive number"
+
+
 class CountDistribution(Distribution):
     """An uncertain whole number (a draw is rounded to the nearest whole number)."""
 
@@ -172,6 +181,7 @@ def _uncertain(number: Any, distribution: type[Distribution]) -> Any:
 UncertainProbability = _uncertain(Annotated[float, Field(ge=0.0, le=1.0)], ProbabilityDistribution)
 UncertainMultiplier = _uncertain(Annotated[float, Field(ge=0.0)], MultiplierDistribution)
 UncertainCount = _uncertain(Annotated[int, Field(ge=0)], CountDistribution)
+UncertainDays = _uncertain(Annotated[float, Field(gt=0.0)], DaysDistribution)
 
 
 # --- plans (section 3) ---------------------------------------------------------------
@@ -196,8 +206,8 @@ class LognormalDelay(Model):
     """Discretised lognormal: day k takes the mass of (k-1, k], truncated at the window."""
 
     dist: Literal["lognormal"]
-    median: Annotated[float, Field(gt=0.0)]
-    sigma: Annotated[float, Field(gt=0.0)] = 1.0
+    median: UncertainDays  # a number, or a distribution drawn once per replication
+    sigma: UncertainDays = 1.0
 
 
 class FixedDelay(Model):

@@ -22,7 +22,7 @@ import numpy as np
 
 from simulator.config import Config
 from simulator.credits import CreditLedger
-from simulator.delays import DelaySampler
+from simulator.delays import DelaySampler, DelayTable
 from simulator.invitations import InvitationLimiter
 from simulator.metrics import COUNTS, FLOW_INDEX, FLOWS, STOCKS
 from simulator.playbook import CHANNELS, KIND_NAMES, CompiledPlaybook, Kind, compile_playbook
@@ -165,16 +165,17 @@ class Simulation:
         )
         ones = np.ones(self.reps)
         p_main, p_blank, p_free = [], [], []
-        self.samplers: list[DelaySampler] = []
+        self.samplers: list[DelaySampler | DelayTable] = []
         reply_window = cfg.response_window_days
         parameters = self.prospects.parameters
         # a segment's rates: numbers, or one value per replication where uncertain
         segment_rates = {
             name: SimpleNamespace(**parameters.rates(name)) for name in set(self.entry_segment)
         }
+        self._samplers_made: dict[tuple[str, str, int], DelaySampler | DelayTable] = {}
         for s in steps:
-            seg = cfg.segments[self.entry_segment[s.entry]]
-            rates, delays = segment_rates[self.entry_segment[s.entry]], seg.delays
+            segment = self.entry_segment[s.entry]
+            rates = segment_rates[segment]
             lift = rates.engage_reply_multiplier**s.engaged  # engaging first lifts later rates
             if s.kind == Kind.CONNECT:
                 lift = rates.engage_accept_multiplier**s.engaged
@@ -185,23 +186,23 @@ class Simulation:
                     blank *= rates.reinvite_multiplier
                 main = blank if s.reinvite else rates.accept_with_note * lift
                 rows = (main, blank, main)
-                sampler = DelaySampler(delays.accept, cfg.invitations.invite_window_days)
+                sampler = self._sampler(segment, "accept", cfg.invitations.invite_window_days)
             elif s.kind == Kind.INMAIL:
                 rows = (rates.inmail_reply_paid, rates.inmail_reply_paid, rates.inmail_reply_open)
-                sampler = DelaySampler(delays.inmail_reply or delays.reply, reply_window)
+                sampler = self._sampler(segment, "inmail_reply", reply_window)
             else:
-                rate, delay = {
+                rate, field = {
                     Kind.MESSAGE: (
                         rates.reply_after_accept[max(0, s.message_index)],
-                        delays.message_reply,
+                        "message_reply",
                     ),
-                    Kind.FOLLOWUP: (rates.inmail_followup_reply, delays.followup_reply),
-                    Kind.EMAIL: (rates.email_reply, delays.email_reply),
-                    Kind.WHATSAPP: (rates.whatsapp_reply, delays.whatsapp_reply),
-                    Kind.ENGAGE: (0.0, None),  # no reply
+                    Kind.FOLLOWUP: (rates.inmail_followup_reply, "followup_reply"),
+                    Kind.EMAIL: (rates.email_reply, "email_reply"),
+                    Kind.WHATSAPP: (rates.whatsapp_reply, "whatsapp_reply"),
+                    Kind.ENGAGE: (0.0, "reply"),  # no reply
                 }[s.kind]
                 rows = (rate, rate, rate)
-                sampler = DelaySampler(delay or delays.reply, reply_window)
+                sampler = self._sampler(segment, field, reply_window)
             if s.kind != Kind.CONNECT:
                 rows = tuple(r * lift for r in rows)
             p_main.append(np.minimum(1.0, rows[0]) * ones)
@@ -261,6 +262,21 @@ class Simulation:
         self.segment_index = {name: i for i, name in enumerate(cfg.segments)}
         self.horizon_pad = max(cfg.invitations.invite_window_days, reply_window) + 1
 
+    def _sampler(self, segment: str, field: str, window: int) -> DelaySampler | DelayTable:
+        """A segment's delay for `field` (per-touch reply delays default to `reply`): one
+        table, or one row per replication where its median or spread was drawn."""
+        delays = self.config.segments[segment].delays
+        if getattr(delays, field) is None:
+            field = "reply"
+        key = (segment, field, window)
+        if key not in self._samplers_made:
+            delay = getattr(delays, field)
+            drawn = self.prospects.parameters.lognormal_delay(segment, field, delay)
+            self._samplers_made[key] = (
+                DelaySampler(delay, window) if drawn is None else DelayTable(*drawn, window)
+            )
+        return self._samplers_made[key]
+
     # --- helpers -------------------------------------------------------------------
 
     def _flat(self, rep: np.ndarray, pid: np.ndarray) -> np.ndarray:
@@ -312,18 +328,19 @@ class Simulation:
         u = self._uniform(self.wait_keys, steps)
         return lo + np.floor(u * (hi - lo + 1)).astype(np.int64)
 
-    def _delays(self, step: np.ndarray | int, v: np.ndarray) -> np.ndarray:
+    def _delays(self, step: np.ndarray | int, v: np.ndarray, rep: np.ndarray) -> np.ndarray:
+        """Days to each outcome from its uniform `v` (rescaled), by step (and replication)."""
         if isinstance(step, int):
-            return self.samplers[step].days(v)
+            return self.samplers[step].days(v, rep)
         if step.size == 0:
             return np.empty(0, dtype=np.int64)
         first = int(step[0])
         if np.all(step == first):
-            return self.samplers[first].days(v)
+            return self.samplers[first].days(v, rep)
         out = np.empty(step.size, dtype=np.int64)
         for s in np.unique(step).tolist():
             here = step == s
-            out[here] = self.samplers[s].days(v[here])
+            out[here] = self.samplers[s].days(v[here], rep[here])
         return out
 
     def _schedule(self, due: np.ndarray | int, sent: Sent, step: np.ndarray | int) -> None:
@@ -712,7 +729,9 @@ class Simulation:
         accepted = u < p
         a = np.flatnonzero(accepted)
         p_a = p if np.ndim(p) == 0 else p[a]
-        accept_on = day + self._delays(step if isinstance(step, int) else step[a], u[a] / p_a)
+        accept_on = day + self._delays(
+            step if isinstance(step, int) else step[a], u[a] / p_a, sent.rep[a]
+        )
         withdraw_on = day + self.config.invitations.invite_window_days
         closes = np.full(sent.rep.size, withdraw_on, dtype=np.int64)
         closes[a] = accept_on
@@ -805,7 +824,9 @@ class Simulation:
         r = np.flatnonzero(replied)
         if r.size:
             got = sent.part(r)
-            reply_on = day + self._delays(got.step, u[r] / (p if np.ndim(p) == 0 else p[r]))
+            reply_on = day + self._delays(
+                got.step, u[r] / (p if np.ndim(p) == 0 else p[r]), got.rep
+            )
             if not sent.fresh:  # a same-day tie stays with the touch sent earlier
                 earliest = np.flatnonzero(reply_on < self.reply_day[got.flat])
                 got, reply_on = got.part(earliest), reply_on[earliest]

@@ -14,7 +14,15 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from simulator.config import Config, CountDistribution, Distribution, Rates
+from simulator.config import (
+    Config,
+    CountDistribution,
+    Delay,
+    Delays,
+    Distribution,
+    LognormalDelay,
+    Rates,
+)
 from simulator.streams import Streams, role_id
 
 #: prefix of the runs table's columns that hold a replication's drawn parameters
@@ -49,6 +57,13 @@ def uncertain_parameters(config: Config) -> dict[str, Distribution]:
                         found[f"{where}.{i}"] = item
             elif isinstance(value, Distribution):
                 found[where] = value
+        for field in Delays.model_fields:
+            delay = getattr(segment.delays, field)
+            if isinstance(delay, LognormalDelay):
+                for key in ("median", "sigma"):
+                    value = getattr(delay, key)
+                    if isinstance(value, Distribution):
+                        found[f"segments.{name}.delays.{field}.{key}"] = value
     return found
 
 
@@ -88,6 +103,24 @@ class Parameters:
             else:
                 out[field] = self.drawn.get(where, value)
         return out
+
+    def lognormal_delay(
+        self, segment: str, field: str, delay: Delay
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per-replication (median, sigma) of a segment's delay `field` when either was
+        drawn; None when the delay is the same in every replication."""
+        if not isinstance(delay, LognormalDelay):
+            return None
+        where = f"segments.{segment}.delays.{field}"
+        median = self.drawn.get(f"{where}.median")
+        sigma = self.drawn.get(f"{where}.sigma")
+        if median is None and sigma is None:
+            return None
+        size = next(v.size for v in (median, sigma) if v is not None)
+        return (
+            np.broadcast_to(delay.median if median is None else median, size),
+            np.broadcast_to(delay.sigma if sigma is None else sigma, size),
+        )
 
     def weekly_limit(self) -> int | np.ndarray:
         return self.drawn.get("invitations.weekly_limit", self.config.invitations.weekly_limit)

@@ -636,15 +636,18 @@ def simulate_reference(
     §8: an uncertain config needs `parameters`, each uncertain parameter's value in each
     replication (by dotted path); replication i then runs the config fixed at its values."""
     plan = config.plans[config.strategies[strategy].plan]
-    cdfs = {name: segment_cdfs(config, segment) for name, segment in config.segments.items()}
+    cdfs = {}
+    if not parameters:
+        cdfs = {name: segment_cdfs(config, segment) for name, segment in config.segments.items()}
     fees = plan.price_per_month * config.accounts * config.horizon_months  # MC Time, costs
     rows = []
     for replication, child in enumerate(np.random.SeedSequence(seed).spawn(replications)):
         rng = np.random.default_rng(child)
-        fixed = config
+        fixed, own_cdfs = config, cdfs
         if parameters:
             fixed = with_values(config, {k: v[replication] for k, v in parameters.items()})
-        row = Replication(fixed, strategy, cdfs, rng).run()
+            own_cdfs = {name: segment_cdfs(fixed, seg) for name, seg in fixed.segments.items()}
+        row = Replication(fixed, strategy, own_cdfs, rng).run()
         cost = fees  # §11: plus per-send costs, plus minutes per touch at the hourly rate
         for kind, counters in SENT_COUNTERS.items():
             sent = sum(row[c] for c in counters)

@@ -222,8 +222,8 @@ SCENARIOS: dict[str, dict[str, Any]] = {
             }
         },
     },
-    # section 8: rates, multipliers, funnel shares and the weekly limit drawn once per
-    # replication (uniform, triangular, Beta by mean and sd and by alpha and beta)
+    # section 8: rates, multipliers, funnel shares, the weekly limit and delays drawn once
+    # per replication (uniform, triangular, Beta by mean and sd and by alpha and beta)
     "uncertain": {
         "horizon_months": 3,
         "invitations": {"weekly_limit": {"dist": "uniform", "low": 15, "high": 45}},
@@ -239,6 +239,12 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                     "positive_share": {"dist": "beta", "alpha": 2, "beta": 2},
                     "meeting_share": {"dist": "uniform", "low": 0.2, "high": 0.6},
                 },
+                "delays": {
+                    "inmail_reply": {
+                        "dist": "lognormal",
+                        "median": {"dist": "uniform", "low": 0.5, "high": 4},
+                    }
+                },
             },
             "mid": {
                 "size": 200,
@@ -251,6 +257,13 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                     },
                     "reply_after_accept": [{"dist": "beta", "mean": 0.15, "sd": 0.04}, 0.06],
                     "reinvite_multiplier": {"dist": "uniform", "low": 0.3, "high": 0.7},
+                },
+                "delays": {
+                    "accept": {
+                        "dist": "lognormal",
+                        "median": {"dist": "triangular", "low": 1, "mode": 2, "high": 6},
+                        "sigma": {"dist": "uniform", "low": 0.5, "high": 1.5},
+                    }
                 },
             },
         },

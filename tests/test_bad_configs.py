@@ -363,6 +363,16 @@ CASES: list[tuple[str, Change, str, str]] = [
         "outside the range of a count",
     ),
     (
+        "a delay median drawn from zero",
+        lambda c: seg(c).update(
+            delays={
+                "accept": {"dist": "lognormal", "median": {"dist": "uniform", "low": 0, "high": 3}}
+            }
+        ),
+        "segments.mid.delays.accept.median.low",
+        "must be above 0",
+    ),
+    (
         "more accepted than sent",
         lambda c: seg(c).update(observed={"sent": 100, "accepted": 120, "replied": 5}),
         "segments.mid.observed.accepted",

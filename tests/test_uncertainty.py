@@ -13,7 +13,8 @@ from scenarios import SCENARIOS, scenario
 from scipy import stats
 
 from simulator import parse_config, run
-from simulator.config import ProbabilityDistribution
+from simulator.config import LognormalDelay, ProbabilityDistribution
+from simulator.delays import DelaySampler, DelayTable
 from simulator.engine import simulate_block
 from simulator.output import write_results
 from simulator.streams import Streams, role_id
@@ -105,6 +106,17 @@ def test_draws_do_not_depend_on_other_parameters_or_the_block():
         np.testing.assert_array_equal(part[path], whole[path][20:])
 
 
+def test_a_delay_drawn_per_replication_samples_as_that_replications_fixed_delay():
+    """Row r of a delay table gives, for every uniform, the days of the fixed lognormal
+    with row r's median and sigma."""
+    medians, sigmas = np.array([0.5, 2.0, 7.5]), np.array([1.0, 0.4, 1.6])
+    table = DelayTable(medians, sigmas, 21)
+    u = np.linspace(0, 1, 5001, endpoint=False)
+    for r, (median, sigma) in enumerate(zip(medians, sigmas, strict=True)):
+        fixed = DelaySampler(LognormalDelay(dist="lognormal", median=median, sigma=sigma), 21)
+        np.testing.assert_array_equal(table.days(u, np.full(u.size, r)), fixed.days(u))
+
+
 def test_every_uncertain_field_is_found_by_its_dotted_path():
     found = uncertain_parameters(scenario("uncertain"))
     assert set(found) == {
@@ -118,6 +130,9 @@ def test_every_uncertain_field_is_found_by_its_dotted_path():
         "segments.mid.rates.accept_with_note",
         "segments.mid.rates.reply_after_accept.0",
         "segments.mid.rates.reinvite_multiplier",
+        "segments.senior.delays.inmail_reply.median",
+        "segments.mid.delays.accept.median",
+        "segments.mid.delays.accept.sigma",
     }
 
 
