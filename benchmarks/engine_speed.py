@@ -29,6 +29,7 @@ from reference import simulate_reference  # noqa: E402
 
 from simulator import load_config, run  # noqa: E402
 from simulator.engine import ProspectLists, Simulation  # noqa: E402
+from simulator.uncertainty import draws_for_replications  # noqa: E402
 
 PEAK = """
 import resource, sys
@@ -73,7 +74,8 @@ def measure(config_path: Path, runs: int, oracle_runs: int) -> None:
         Simulation(config, strategy, ProspectLists(config, reps, 1)).run()
         engine_s = time.perf_counter() - start
         start = time.perf_counter()
-        simulate_reference(config, strategy, oracle_runs, seed=1)
+        drawn = draws_for_replications(config, 1, oracle_runs)  # rates drawn per replication
+        simulate_reference(config, strategy, oracle_runs, seed=1, parameters=drawn)
         oracle_s = time.perf_counter() - start
         engine_rate, oracle_rate = runs / engine_s, oracle_runs / oracle_s
         print(

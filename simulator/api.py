@@ -20,10 +20,12 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from simulator.calibration import posterior_config
 from simulator.config import Config
 from simulator.engine import simulate_block
 from simulator.metrics import COUNTS, FLOWS, SENT_BY_KIND, columns
 from simulator.stats import describe, describe_ratio, ratio_or_inf
+from simulator.uncertainty import COLUMN_PREFIX, draws_for_replications
 from simulator.workers import run_on_workers
 
 #: metrics summarised per strategy, in report order
@@ -179,7 +181,10 @@ def simulate_counts(
     return out
 
 
-def _tables(config: Config, counts: dict[str, np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _tables(
+    config: Config, counts: dict[str, np.ndarray], drawn: dict[str, np.ndarray]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The runs and monthly tables; `drawn`: each replication's uncertain parameters."""
     months = config.horizon_months
     runs_parts, monthly_parts = [], []
     for name, array in counts.items():
@@ -204,6 +209,8 @@ def _tables(config: Config, counts: dict[str, np.ndarray]) -> tuple[pd.DataFrame
             runs[part] = monthly[part].to_numpy().reshape(n_reps, months).sum(axis=1)
         for ratio, denominator in RATIOS.items():
             runs[ratio] = ratio_or_inf(runs["cost"].to_numpy(), runs[denominator].to_numpy())
+        for path, values in drawn.items():
+            runs[COLUMN_PREFIX + path] = values
         runs_parts.append(runs)
     runs_table = pd.concat(runs_parts, ignore_index=True)
     monthly_table = pd.concat(monthly_parts, ignore_index=True)
@@ -260,11 +267,16 @@ def run(
 ) -> Results:
     """Simulate every strategy of `config` on common random numbers.
 
+    Rates with `observed:` results run on their posterior (`simulator.calibration`); the
+    results' config is that posterior config.
+
     `workers` > 1 spreads blocks of replications over that many processes; the results
     are identical to an in-process run."""
     replications = replications or config.replications
     seed = config.seed if seed is None else seed
+    config = posterior_config(config)  # observed results update their rates' priors
     check_memory(config, replications, workers)
     counts = simulate_counts(config, replications, seed, block, progress, workers)
-    runs, monthly = _tables(config, counts)
+    drawn = draws_for_replications(config, seed, replications)
+    runs, monthly = _tables(config, counts, drawn)
     return Results(config, seed, replications, runs, monthly, summarise(runs))

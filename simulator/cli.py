@@ -1,4 +1,4 @@
-"""The command line: ``outreach-sim run CONFIG``, ``report RESULTS_DIR``, ``validate CONFIG``.
+"""The command line: ``outreach-sim run``, ``report``, ``validate`` and ``calibrate``.
 
 A thin shell around the API. A config mistake prints one line per error (file, field
 path, reason) and exits with code 2, never a traceback; Ctrl-C stops with one line.
@@ -57,6 +57,16 @@ def _parser() -> argparse.ArgumentParser:
     report_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
     validate = commands.add_parser("validate", help="check a config without running it")
     validate.add_argument("config", type=Path)
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="update the rates' priors with the segments' observed results; print and "
+        "write the posteriors (a run uses them)",
+    )
+    calibrate.add_argument("config", type=Path)
+    calibrate.add_argument(
+        "--out", type=Path, help="CSV file to write (default: <config>.posterior.csv beside it)"
+    )
+    calibrate.add_argument("--force", action="store_true", help="replace an existing --out")
     return parser
 
 
@@ -225,6 +235,42 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def calibration_text(table) -> str:
+    """The posterior table as a sales analyst reads it: one line per observed rate."""
+    header = (
+        f"{'segment':<14} {'rate':<22} {'prior':<26} {'observed':>12} "
+        f"{'posterior mean':>14} {'90% interval':>15}"
+    )
+    lines = [header, "-" * len(header)]
+    for row in table.itertuples():
+        seen = f"{row.successes} / {row.trials}"
+        interval = f"{row.posterior_p5:.3f} - {row.posterior_p95:.3f}"
+        lines.append(
+            f"{row.segment:<14} {row.rate:<22} {row.prior:<26} {seen:>12} "
+            f"{row.posterior_mean:>14.3f} {interval:>15}"
+        )
+    return "\n".join(lines)
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from simulator.calibration import calibration_table
+    from simulator.output import ResultsExistError
+
+    config = load_config(args.config)
+    table = calibration_table(config)
+    if table.empty:
+        print(f"{args.config}: no segment has observed results; nothing to calibrate")
+        return 0
+    out = args.out or args.config.with_name(f"{args.config.stem}.posterior.csv")
+    if out.exists() and not args.force:
+        raise ResultsExistError(f"{out} already exists (use --force to replace it)")
+    print(calibration_text(table))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
+    print(f"posterior written to {out}; `outreach-sim run {args.config}` uses it")
+    return 0
+
+
 class _Refused(Exception):
     """A run refused before it starts (its target exists, or it would not fit)."""
 
@@ -240,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
                 return _run(args)
             if args.command == "report":
                 return _report(args)
+            if args.command == "calibrate":
+                return _calibrate(args)
             return _validate(args)
         except (ResultsExistError, ResourceError) as error:
             raise _Refused(str(error)) from None

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -35,6 +38,150 @@ class Model(BaseModel):
     """Base for config models: unknown keys are errors (they are usually typos)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- uncertain parameters (section 8) ------------------------------------------------
+
+_PARAMETERS = {
+    "uniform": ("low", "high"),
+    "triangular": ("low", "mode", "high"),
+    "beta": ("mean", "sd", "alpha", "beta"),
+}
+
+
+class Distribution(Model):
+    """A parameter drawn once per replication: uniform, triangular or Beta.
+
+    Subclasses set the range the parameter may take (`lowest`, `highest`)."""
+
+    lowest: ClassVar[float] = 0.0
+    highest: ClassVar[float] = 1.0
+    what: ClassVar[str] = "a probability"
+
+    dist: Literal["uniform", "triangular", "beta"]
+    low: float | None = None
+    mode: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    sd: float | None = None
+    alpha: Annotated[float, Field(gt=0.0)] | None = None
+    beta: Annotated[float, Field(gt=0.0)] | None = None
+
+    @model_validator(mode="after")
+    def _well_formed(self) -> Distribution:
+        problems = self._problems()
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def _problems(self) -> list[str]:
+        names = ("low", "mode", "high", "mean", "sd", "alpha", "beta")
+        given = {k for k in names if getattr(self, k) is not None}
+        foreign = sorted(given - set(_PARAMETERS[self.dist]))
+        if foreign:
+            return [f"{k}: not a parameter of a {self.dist} distribution" for k in foreign]
+        if self.dist == "beta":
+            return self._beta_problems(given)
+        needed = _PARAMETERS[self.dist]
+        missing = [k for k in needed if k not in given]
+        if missing:
+            return [f"{k}: a {self.dist} distribution needs {', '.join(needed)}" for k in missing]
+        problems = []
+        for k in needed:
+            value = getattr(self, k)
+            if not self.lowest <= value <= self.highest:
+                problems.append(f"{k}: {value} is outside {self._range()}")
+            elif isinstance(self, DaysDistribution) and value <= 0:
+                problems.append(f"{k}: must be above 0, got {value}")
+        if problems:
+            return problems
+        low, high = self.low, self.high
+        assert low is not None and high is not None
+        if low > high:
+            return [f"low: low ({low}) must not exceed high ({high})"]
+        if self.dist == "triangular":
+            assert self.mode is not None
+            if not low <= self.mode <= high:
+                return [f"mode: {self.mode} is outside low..high ({low}..{high})"]
+            if low == high:
+                return [f"high: a triangular distribution needs low < high, both are {low}"]
+        return []
+
+    def _beta_problems(self, given: set[str]) -> list[str]:
+        if self.highest != 1.0:
+            return [f"dist: a Beta distribution lies in 0..1; {self.what} needs another"]
+        if given == {"alpha", "beta"}:
+            return []
+        if given != {"mean", "sd"}:
+            return ["dist: a beta distribution needs mean and sd, or alpha and beta"]
+        mean, sd = self.mean, self.sd
+        assert mean is not None and sd is not None
+        if not 0.0 < mean < 1.0:
+            return [f"mean: a Beta's mean must lie strictly between 0 and 1, got {mean}"]
+        if sd <= 0.0:
+            return [f"sd: must be above 0, got {sd}"]
+        most = math.sqrt(mean * (1.0 - mean))
+        if sd >= most:
+            return [
+                f"sd: {sd} is too large for a Beta with mean {mean} "
+                f"(it must be below sqrt(mean * (1 - mean)) = {most:.4g})"
+            ]
+        return []
+
+    def _range(self) -> str:
+        top = "" if math.isinf(self.highest) else f"{self.highest:g}"
+        return f"the range of {self.what} ({self.lowest:g}..{top})"
+
+    def shape(self) -> tuple[float, float]:
+        """A Beta's (alpha, beta), from alpha and beta or from mean and sd."""
+        if self.alpha is not None and self.beta is not None:
+            return self.alpha, self.beta
+        assert self.mean is not None and self.sd is not None
+        size = self.mean * (1.0 - self.mean) / self.sd**2 - 1.0
+        return self.mean * size, (1.0 - self.mean) * size
+
+
+class ProbabilityDistribution(Distribution):
+    """An uncertain probability (every draw lies in 0..1)."""
+
+
+class MultiplierDistribution(Distribution):
+    """An uncertain multiplier of a rate (0 or more)."""
+
+    highest: ClassVar[float] = math.inf
+    what: ClassVar[str] = "a multiplier"
+
+
+class DaysDistribution(Distribution):
+    """An uncertain positive number of days (a delay's median, its log-scale spread)."""
+
+    highest: ClassVar[float] = math.inf
+    what: ClassVar[str] = "a positive number"
+
+
+class CountDistribution(Distribution):
+    """An uncertain whole number (a draw is rounded to the nearest whole number)."""
+
+    highest: ClassVar[float] = math.inf
+    what: ClassVar[str] = "a count"
+
+
+def _number_or_distribution(value: Any) -> str:
+    return "distribution" if isinstance(value, dict | Distribution) else "number"
+
+
+def _uncertain(number: Any, distribution: type[Distribution]) -> Any:
+    """A field that takes a number, or a distribution drawn once per replication."""
+    return Annotated[
+        Annotated[number, Tag("number")] | Annotated[distribution, Tag("distribution")],
+        Discriminator(_number_or_distribution),
+    ]
+
+
+UncertainProbability = _uncertain(Annotated[float, Field(ge=0.0, le=1.0)], ProbabilityDistribution)
+UncertainMultiplier = _uncertain(Annotated[float, Field(ge=0.0)], MultiplierDistribution)
+UncertainCount = _uncertain(Annotated[int, Field(ge=0)], CountDistribution)
+UncertainDays = _uncertain(Annotated[float, Field(gt=0.0)], DaysDistribution)
 
 
 # --- plans (section 3) ---------------------------------------------------------------
@@ -59,8 +206,8 @@ class LognormalDelay(Model):
     """Discretised lognormal: day k takes the mass of (k-1, k], truncated at the window."""
 
     dist: Literal["lognormal"]
-    median: Annotated[float, Field(gt=0.0)]
-    sigma: Annotated[float, Field(gt=0.0)] = 1.0
+    median: UncertainDays  # a number, or a distribution drawn once per replication
+    sigma: UncertainDays = 1.0
 
 
 class FixedDelay(Model):
@@ -104,24 +251,69 @@ class Delays(Model):
 
 
 class Rates(Model):
-    """Per-touch probabilities of one segment (defaults: the seed guide's ranges)."""
+    """Per-touch probabilities of one segment (defaults: the seed guide's ranges).
 
-    accept_with_note: Probability = 0.35
-    accept_without_note: Probability = 0.25
-    reply_after_accept: Annotated[list[Probability], Field(min_length=1)] = Field(
+    Each may be a number or a distribution drawn once per replication (section 8)."""
+
+    accept_with_note: UncertainProbability = 0.35
+    accept_without_note: UncertainProbability = 0.25
+    reply_after_accept: Annotated[list[UncertainProbability], Field(min_length=1)] = Field(
         default_factory=lambda: [0.15, 0.06]
     )
-    inmail_reply_paid: Probability = 0.175
-    inmail_reply_open: Probability = 0.10
-    inmail_followup_reply: Probability = 0.05
-    accept_after_inmail_multiplier: Annotated[float, Field(ge=0.0)] = 1.0
-    reinvite_multiplier: Annotated[float, Field(ge=0.0)] = 0.5
-    email_reply: Probability = 0.05
-    whatsapp_reply: Probability = 0.10
-    engage_accept_multiplier: Annotated[float, Field(ge=0.0)] = 1.0
-    engage_reply_multiplier: Annotated[float, Field(ge=0.0)] = 1.0
-    positive_share: Probability = 0.5
-    meeting_share: Probability = 0.4
+    inmail_reply_paid: UncertainProbability = 0.175
+    inmail_reply_open: UncertainProbability = 0.10
+    inmail_followup_reply: UncertainProbability = 0.05
+    accept_after_inmail_multiplier: UncertainMultiplier = 1.0
+    reinvite_multiplier: UncertainMultiplier = 0.5
+    email_reply: UncertainProbability = 0.05
+    whatsapp_reply: UncertainProbability = 0.10
+    engage_accept_multiplier: UncertainMultiplier = 1.0
+    engage_reply_multiplier: UncertainMultiplier = 1.0
+    positive_share: UncertainProbability = 0.5
+    meeting_share: UncertainProbability = 0.4
+
+
+class ObservedInMail(Model):
+    """A team's own InMail results: paid InMails sent and replies to them."""
+
+    sent: Count
+    replied: Count
+
+    @model_validator(mode="after")
+    def _in_order(self) -> ObservedInMail:
+        if self.replied > self.sent:
+            raise ValueError(f"replied: {self.replied} replied but only {self.sent} sent")
+        return self
+
+
+class Observed(Model):
+    """A team's own past results for a segment, to update the rates' priors (section 8).
+
+    `sent`, `accepted`, `replied`: connection requests with a note, their acceptances,
+    and replies to the first message after acceptance. `inmail`: paid InMails."""
+
+    sent: Count | None = None
+    accepted: Count | None = None
+    replied: Count | None = None
+    inmail: ObservedInMail | None = None
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Observed:
+        counts = (self.sent, self.accepted, self.replied)
+        if all(c is None for c in counts):
+            return self
+        missing = [k for k in ("sent", "accepted", "replied") if getattr(self, k) is None]
+        if missing:
+            raise ValueError(
+                "\n".join(f"{k}: give sent, accepted and replied together" for k in missing)
+            )
+        sent, accepted, replied = counts
+        assert sent is not None and accepted is not None and replied is not None
+        if accepted > sent:
+            raise ValueError(f"accepted: {accepted} accepted but only {sent} sent")
+        if replied > accepted:
+            raise ValueError(f"replied: {replied} replied but only {accepted} accepted")
+        return self
 
 
 class Segment(Model):
@@ -134,6 +326,31 @@ class Segment(Model):
     whatsapp_share: Probability = 0.0  # prospects with a known WhatsApp number
     rates: Rates = Field(default_factory=Rates)
     delays: Delays = Field(default_factory=Delays)
+    observed: Observed | None = None
+
+    @model_validator(mode="after")
+    def _observed_rates_have_priors(self) -> Segment:
+        """Observations update a prior: the rates they inform must be distributions."""
+        if self.observed is None:
+            return self
+        problems = []
+        informed = []
+        if self.observed.sent is not None:
+            informed += [
+                ("sent", "accept_with_note", self.rates.accept_with_note),
+                ("replied", "reply_after_accept.0", self.rates.reply_after_accept[0]),
+            ]
+        if self.observed.inmail is not None:
+            informed.append(("inmail", "inmail_reply_paid", self.rates.inmail_reply_paid))
+        for count, rate, prior in informed:
+            if not isinstance(prior, Distribution):
+                problems.append(
+                    f"observed.{count}: rates.{rate} is a fixed number ({prior}); give it a "
+                    "distribution (the prior these counts update)"
+                )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
 
 
 # --- limits (sections 5 to 7) --------------------------------------------------------
@@ -152,7 +369,7 @@ class Restriction(Model):
 class Invitations(Model):
     """The rolling weekly invitation limit and what scales it (section 7)."""
 
-    weekly_limit: Count = 100
+    weekly_limit: UncertainCount = 100
     invite_window_days: Annotated[int, Field(ge=1, le=365)] = 21
     reinvite_cooldown_days: Count = 21
     health_window_days: PositiveInt = 28
@@ -532,12 +749,15 @@ class ConfigError(Exception):
 
 _TAGS = {*TOUCH_KINDS, "lognormal", "fixed", "pmf"}
 _DELAY_FIELDS = set(Delays.model_fields)
+_UNCERTAIN_TAGS = {"number", "distribution"}
 
 
 def _without_tags(loc: tuple) -> list:
     """Drop the union tags pydantic puts in a location (`touches.0.connect.note`)."""
     out: list = []
     for part in loc:
+        if part in _UNCERTAIN_TAGS:
+            continue
         after_list_or_delay = out and (isinstance(out[-1], int) or out[-1] in _DELAY_FIELDS)
         if part in _TAGS and after_list_or_delay:
             continue

@@ -13,6 +13,16 @@ from scipy import stats
 from simulator.config import Delay, FixedDelay, LognormalDelay, PmfDelay
 
 
+def lognormal_pmf(median: np.ndarray, sigma: np.ndarray, window: int) -> np.ndarray:
+    """P(delay = k), k = 1..window, for each (median, sigma) pair: rows of a table."""
+    edges = np.arange(0, window + 1)
+    cdf = stats.lognorm.cdf(edges[None, :], s=sigma[:, None], scale=median[:, None])
+    mass = np.diff(cdf, axis=1)
+    empty = mass.sum(axis=1) <= 0
+    mass[empty, -1] = 1.0
+    return mass / mass.sum(axis=1, keepdims=True)
+
+
 def delay_pmf(delay: Delay, window: int) -> np.ndarray:
     """P(delay = k) for k = 1..window, renormalised within the window."""
     days = np.arange(1, window + 1)
@@ -42,6 +52,21 @@ class DelaySampler:
         self._cdf = np.cumsum(self.pmf)
         self._cdf[-1] = 1.0
 
-    def days(self, u: np.ndarray) -> np.ndarray:
-        """The delay whose CDF first exceeds `u` (so P(days = k) = pmf[k - 1])."""
+    def days(self, u: np.ndarray, rep: np.ndarray | None = None) -> np.ndarray:
+        """The delay whose CDF first exceeds `u` (so P(days = k) = pmf[k - 1]); the same
+        for every replication (`rep` is not needed)."""
         return (np.searchsorted(self._cdf, u, side="right") + 1).astype(np.int32)
+
+
+class DelayTable:
+    """Inverse-CDF sampling of a lognormal delay whose median or spread was drawn per
+    replication (MODEL.md section 8): one CDF row per replication of the block."""
+
+    def __init__(self, median: np.ndarray, sigma: np.ndarray, window: int):
+        self._cdf = np.cumsum(lognormal_pmf(median, sigma, window), axis=1)
+        self._cdf[:, -1] = 1.0
+
+    def days(self, u: np.ndarray, rep: np.ndarray | None = None) -> np.ndarray:
+        """Row `rep`'s delay whose CDF first exceeds `u`: a count of CDF values <= u."""
+        assert rep is not None, "a delay drawn per replication needs the replications"
+        return ((self._cdf[rep] <= u[:, None]).sum(axis=1) + 1).astype(np.int32)

@@ -16,18 +16,20 @@ comes from the counter-based streams, keyed by the prospect and the touch's role
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
 from simulator.config import Config
 from simulator.credits import CreditLedger
-from simulator.delays import DelaySampler
+from simulator.delays import DelaySampler, DelayTable
 from simulator.invitations import InvitationLimiter
 from simulator.metrics import COUNTS, FLOW_INDEX, FLOWS, STOCKS
 from simulator.playbook import CHANNELS, KIND_NAMES, CompiledPlaybook, Kind, compile_playbook
 from simulator.prospects import UNLIMITED, ProspectList, ragged_arange
 from simulator.schedule import Batch, Calendar, concat, empty_batch, make_batch, take
 from simulator.streams import Streams, role_id
+from simulator.uncertainty import Parameters, draw_parameters
 
 NEVER = np.iinfo(np.int16).max  # reply day of a prospect with no reply drawn
 #: the touch kinds that draw on each budget of a seat's day (one waiting queue each)
@@ -94,11 +96,13 @@ class Sent:
 
 
 class ProspectLists:
-    """The segments' lists for a block of replications, shared by every strategy."""
+    """The segments' lists for a block of replications, shared by every strategy, with the
+    block's drawn parameters (MODEL.md section 8), so every strategy sees the same."""
 
     def __init__(self, config: Config, replications: np.ndarray, seed: int):
         self.streams = Streams(seed, replications)
         self.reps = replications.size
+        self.parameters = Parameters(config, draw_parameters(config, self.streams))
         self.lists: dict[str, ProspectList] = {}
         self.offset: dict[str, int] = {}
         total = 0
@@ -161,11 +165,17 @@ class Simulation:
         )
         ones = np.ones(self.reps)
         p_main, p_blank, p_free = [], [], []
-        self.samplers: list[DelaySampler] = []
+        self.samplers: list[DelaySampler | DelayTable] = []
         reply_window = cfg.response_window_days
+        parameters = self.prospects.parameters
+        # a segment's rates: numbers, or one value per replication where uncertain
+        segment_rates = {
+            name: SimpleNamespace(**parameters.rates(name)) for name in set(self.entry_segment)
+        }
+        self._samplers_made: dict[tuple[str, str, int], DelaySampler | DelayTable] = {}
         for s in steps:
-            seg = cfg.segments[self.entry_segment[s.entry]]
-            rates, delays = seg.rates, seg.delays
+            segment = self.entry_segment[s.entry]
+            rates = segment_rates[segment]
             lift = rates.engage_reply_multiplier**s.engaged  # engaging first lifts later rates
             if s.kind == Kind.CONNECT:
                 lift = rates.engage_accept_multiplier**s.engaged
@@ -176,28 +186,28 @@ class Simulation:
                     blank *= rates.reinvite_multiplier
                 main = blank if s.reinvite else rates.accept_with_note * lift
                 rows = (main, blank, main)
-                sampler = DelaySampler(delays.accept, cfg.invitations.invite_window_days)
+                sampler = self._sampler(segment, "accept", cfg.invitations.invite_window_days)
             elif s.kind == Kind.INMAIL:
                 rows = (rates.inmail_reply_paid, rates.inmail_reply_paid, rates.inmail_reply_open)
-                sampler = DelaySampler(delays.inmail_reply or delays.reply, reply_window)
+                sampler = self._sampler(segment, "inmail_reply", reply_window)
             else:
-                rate, delay = {
+                rate, field = {
                     Kind.MESSAGE: (
                         rates.reply_after_accept[max(0, s.message_index)],
-                        delays.message_reply,
+                        "message_reply",
                     ),
-                    Kind.FOLLOWUP: (rates.inmail_followup_reply, delays.followup_reply),
-                    Kind.EMAIL: (rates.email_reply, delays.email_reply),
-                    Kind.WHATSAPP: (rates.whatsapp_reply, delays.whatsapp_reply),
-                    Kind.ENGAGE: (0.0, None),  # no reply
+                    Kind.FOLLOWUP: (rates.inmail_followup_reply, "followup_reply"),
+                    Kind.EMAIL: (rates.email_reply, "email_reply"),
+                    Kind.WHATSAPP: (rates.whatsapp_reply, "whatsapp_reply"),
+                    Kind.ENGAGE: (0.0, "reply"),  # no reply
                 }[s.kind]
                 rows = (rate, rate, rate)
-                sampler = DelaySampler(delay or delays.reply, reply_window)
+                sampler = self._sampler(segment, field, reply_window)
             if s.kind != Kind.CONNECT:
                 rows = tuple(r * lift for r in rows)
-            p_main.append(min(1.0, rows[0]) * ones)
-            p_blank.append(min(1.0, rows[1]) * ones)
-            p_free.append(min(1.0, rows[2]) * ones)
+            p_main.append(np.minimum(1.0, rows[0]) * ones)
+            p_blank.append(np.minimum(1.0, rows[1]) * ones)
+            p_free.append(np.minimum(1.0, rows[2]) * ones)
             self.samplers.append(sampler)
         self.p_main = np.array(p_main)  # request with a note, paid InMail, message: by rep
         self.p_blank = np.array(p_blank)  # request without a note
@@ -244,9 +254,28 @@ class Simulation:
             )
             for e, name in enumerate(self.entry_segment)
         }
+        self.funnel_shares = {
+            e: (segment_rates[name].positive_share, segment_rates[name].meeting_share)
+            for e, name in enumerate(self.entry_segment)
+        }
         self.restriction_keys = self.streams.stream_keys(role_id("restriction"))
         self.segment_index = {name: i for i, name in enumerate(cfg.segments)}
         self.horizon_pad = max(cfg.invitations.invite_window_days, reply_window) + 1
+
+    def _sampler(self, segment: str, field: str, window: int) -> DelaySampler | DelayTable:
+        """A segment's delay for `field` (per-touch reply delays default to `reply`): one
+        table, or one row per replication where its median or spread was drawn."""
+        delays = self.config.segments[segment].delays
+        if getattr(delays, field) is None:
+            field = "reply"
+        key = (segment, field, window)
+        if key not in self._samplers_made:
+            delay = getattr(delays, field)
+            drawn = self.prospects.parameters.lognormal_delay(segment, field, delay)
+            self._samplers_made[key] = (
+                DelaySampler(delay, window) if drawn is None else DelayTable(*drawn, window)
+            )
+        return self._samplers_made[key]
 
     # --- helpers -------------------------------------------------------------------
 
@@ -286,7 +315,9 @@ class Simulation:
         step = sent.step
         if isinstance(step, int):
             return float(table[step, 0]) if self.rates_fixed else table[step][sent.rep]
-        return table[step, 0] if self.rates_fixed else table[step, sent.rep]
+        if self.rates_fixed:
+            return table[step, 0]
+        return table.ravel()[step * self.reps + sent.rep]  # one gather, not a 2-d index
 
     def _wait(self, sent: Sent, step: np.ndarray | int) -> np.ndarray | int:
         """Days to wait before `step` (a whole number drawn in [low, high] per prospect)."""
@@ -297,18 +328,19 @@ class Simulation:
         u = self._uniform(self.wait_keys, steps)
         return lo + np.floor(u * (hi - lo + 1)).astype(np.int64)
 
-    def _delays(self, step: np.ndarray | int, v: np.ndarray) -> np.ndarray:
+    def _delays(self, step: np.ndarray | int, v: np.ndarray, rep: np.ndarray) -> np.ndarray:
+        """Days to each outcome from its uniform `v` (rescaled), by step (and replication)."""
         if isinstance(step, int):
-            return self.samplers[step].days(v)
+            return self.samplers[step].days(v, rep)
         if step.size == 0:
             return np.empty(0, dtype=np.int64)
         first = int(step[0])
         if np.all(step == first):
-            return self.samplers[first].days(v)
+            return self.samplers[first].days(v, rep)
         out = np.empty(step.size, dtype=np.int64)
         for s in np.unique(step).tolist():
             here = step == s
-            out[here] = self.samplers[s].days(v[here])
+            out[here] = self.samplers[s].days(v[here], rep[here])
         return out
 
     def _schedule(self, due: np.ndarray | int, sent: Sent, step: np.ndarray | int) -> None:
@@ -385,7 +417,10 @@ class Simulation:
         self.seat_of = np.zeros(n_flat if self.seats > 1 else 0, dtype=np.int8)
         self.exhausted_on = np.zeros((days + self.horizon_pad, reps), dtype=np.int32)
         self.ledger = CreditLedger(units, days, cfg.inmail.credit_expiry_days)
-        self.limiter = InvitationLimiter(cfg.invitations, units, days)
+        weekly_limit = np.repeat(
+            np.broadcast_to(self.prospects.parameters.weekly_limit(), reps), self.seats
+        )
+        self.limiter = InvitationLimiter(cfg.invitations, units, days, weekly_limit)
         self.replies_due = Calendar(days)
         self.touches = Calendar(days)
         # touches waiting for a budget, by the budget they wait for (first in, first out)
@@ -460,6 +495,7 @@ class Simulation:
             self.trace["invitations_sent"] = self.limiter.sent[:days].T.copy()
             self.trace["invitations_accepted"] = self.limiter.accepted[:days].T.copy()
             self.trace["invitations_withdrawn"] = self.limiter.withdrawn[:days].T.copy()
+            self.trace["weekly_limit"] = weekly_limit
         monthly = np.concatenate(
             [self.flows.transpose(2, 0, 1), stocks, self.by_segment.transpose(2, 0, 1)], axis=2
         )
@@ -531,13 +567,15 @@ class Simulation:
             if not here.any():
                 continue
             r, p = rep[here], pid[here].astype(np.int64) - self.prospects.offset[name]
-            rates = self.config.segments[name].rates
+            positive_share, meeting_share = (
+                share if np.ndim(share) == 0 else share[r] for share in self.funnel_shares[e]
+            )
             k_pos, k_meet = self.funnel_keys[e]
             self.by_segment[self.month, self.segment_index[name]] += np.bincount(
                 r, minlength=self.reps
             )
-            positive = Streams.uniforms(k_pos[r], p) < rates.positive_share
-            meeting = positive & (Streams.uniforms(k_meet[r], p) < rates.meeting_share)
+            positive = Streams.uniforms(k_pos[r], p) < positive_share
+            meeting = positive & (Streams.uniforms(k_meet[r], p) < meeting_share)
             self._tally("positive_replies", r[positive])
             self._tally("meetings", r[meeting])
 
@@ -685,12 +723,17 @@ class Simulation:
         limiter.sent[day] += per_unit.astype(np.int32)
         limiter.pending += per_unit
         # step 5: the outcome and its day, drawn now
-        p = np.where(note, self._rate(self.p_main, sent), self._rate(self.p_blank, sent))
+        if np.all(note):  # every request with a note (unlimited notes): one rate to look up
+            p = self._rate(self.p_main, sent)
+        else:
+            p = np.where(note, self._rate(self.p_main, sent), self._rate(self.p_blank, sent))
         u = self._uniform(self.outcome_keys, sent)
         accepted = u < p
         a = np.flatnonzero(accepted)
         p_a = p if np.ndim(p) == 0 else p[a]
-        accept_on = day + self._delays(step if isinstance(step, int) else step[a], u[a] / p_a)
+        accept_on = day + self._delays(
+            step if isinstance(step, int) else step[a], u[a] / p_a, sent.rep[a]
+        )
         withdraw_on = day + self.config.invitations.invite_window_days
         closes = np.full(sent.rep.size, withdraw_on, dtype=np.int64)
         closes[a] = accept_on
@@ -783,7 +826,9 @@ class Simulation:
         r = np.flatnonzero(replied)
         if r.size:
             got = sent.part(r)
-            reply_on = day + self._delays(got.step, u[r] / (p if np.ndim(p) == 0 else p[r]))
+            reply_on = day + self._delays(
+                got.step, u[r] / (p if np.ndim(p) == 0 else p[r]), got.rep
+            )
             if not sent.fresh:  # a same-day tie stays with the touch sent earlier
                 earliest = np.flatnonzero(reply_on < self.reply_day[got.flat])
                 got, reply_on = got.part(earliest), reply_on[earliest]

@@ -20,10 +20,19 @@ def _exact(x: float) -> Fraction:
 
 
 class InvitationLimiter:
-    """Per-seat invitation bookkeeping over `days` days for `units` seats."""
+    """Per-seat invitation bookkeeping over `days` days for `units` seats.
 
-    def __init__(self, rules: Invitations, units: int, days: int):
+    `weekly_limit`: each seat's base limit (a replication may draw its own, MODEL.md
+    section 8); by default the rules' number."""
+
+    def __init__(
+        self, rules: Invitations, units: int, days: int, weekly_limit: np.ndarray | None = None
+    ):
         self.rules = rules
+        if weekly_limit is None:
+            assert isinstance(rules.weekly_limit, int), "an uncertain limit needs its draws"
+            weekly_limit = np.full(units, rules.weekly_limit)
+        self.weekly_limit = np.asarray(weekly_limit, dtype=np.int64)
         # by day and seat; outcomes are filed under their resolution day when the request
         # is sent (they can be drawn then), so these run a window past the horizon
         span = days + rules.invite_window_days + 1
@@ -47,21 +56,22 @@ class InvitationLimiter:
         self._good = int(good * denominator)
         self._floor = int(floor * denominator)
         n_weeks = days // 7 + 1
+        # by week and seat
         self._base = np.array([self._warm_base(week) for week in range(n_weeks)], dtype=np.int64)
         weeks_resolving = (rules.health_window_days + rules.invite_window_days) // 7 + 2
         most_resolved = int(self._base.max()) * weeks_resolving + 1
         largest = 4 * int(self._base.max()) * denominator**2 * most_resolved
         self._exact_in_int64 = largest < 2**62  # else Python integers, slower but exact
 
-    def _warm_base(self, week: int) -> int:
-        """floor(weekly_limit * warm-up share) for a week."""
+    def _warm_base(self, week: int) -> np.ndarray:
+        """floor(weekly_limit * warm-up share) for a week, per seat, exactly."""
         rules = self.rules
         if week >= rules.warmup_weeks:
             share = Fraction(1)
         else:
             start = _exact(rules.warmup_start_share)
             share = start + (1 - start) * Fraction(week, rules.warmup_weeks)
-        return math.floor(rules.weekly_limit * share)
+        return (self.weekly_limit * share.numerator) // share.denominator
 
     def health_counts(self, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Invitations accepted and resolved in the health window before `day`.

@@ -14,7 +14,8 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
@@ -26,8 +27,23 @@ class WorkerError(RuntimeError):
     """A worker process failed (its traceback is the message) or died."""
 
 
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold SIGINT back (where the platform can) and deliver it on leaving."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def _die_with(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    if hasattr(signal, "pthread_sigmask"):  # forked with SIGINT held back: let it through
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -62,16 +78,19 @@ def run_on_workers(
     pipes: dict[Connection, multiprocessing.process.BaseProcess] = {}
     expected: dict[Connection, int] = {}
     try:
-        for w in range(min(workers, len(tasks))):
-            receive, send = context.Pipe(duplex=False)
-            share = list(tasks[w::workers])
-            process = context.Process(
-                target=_work, args=(os.getpid(), send, function, share), daemon=True
-            )
-            process.start()
-            send.close()  # the worker holds the only writing end: EOF means it is gone
-            pipes[receive] = process
-            expected[receive] = len(share)
+        # Ctrl-C waits until the workers are started: one that lands during a fork is
+        # raised in an at-fork hook, where Python ignores it (and the run would go on)
+        with _interrupts_held():
+            for w in range(min(workers, len(tasks))):
+                receive, send = context.Pipe(duplex=False)
+                share = list(tasks[w::workers])
+                process = context.Process(
+                    target=_work, args=(os.getpid(), send, function, share), daemon=True
+                )
+                process.start()
+                send.close()  # the worker holds the only writing end: EOF means it is gone
+                pipes[receive] = process
+                expected[receive] = len(share)
         while expected:
             for ready in wait(list(expected)):
                 try:

@@ -81,7 +81,7 @@ def check_trace(config: Config, strategy: str, trace: dict[str, np.ndarray]) -> 
     last7 = window[:, 7:] - window[:, :-7]  # requests sent on days t-6..t
     sending = sent > 0
     assert (last7[sending] <= limit[sending]).all(), "a 7-day window over the limit in force"
-    assert (limit <= config.invitations.weekly_limit).all()
+    assert (limit <= trace["weekly_limit"][:, None]).all()  # each seat's own base limit
     assert (trace["balance_end_of_day"] >= 0).all(), "a paid InMail without a credit"
     before, after = trace["balance_before_grant"], trace["balance_after_grant"]
     assert (after <= np.maximum(plan.credits_cap, before)).all(), "a balance over the cap"

@@ -43,6 +43,7 @@ from scipy import stats
 
 from simulator.config import Config, Invitations, PlaybookEntry, Segment
 from simulator.metrics import FLOWS
+from simulator.uncertainty import with_values
 
 IN_FLIGHT, REPLIED, EXHAUSTED = "in_flight", "replied", "exhausted"
 
@@ -622,16 +623,31 @@ def logistic(z: float) -> float:
     return math.exp(z) / (1.0 + math.exp(z))
 
 
-def simulate_reference(config: Config, strategy: str, replications: int, seed: int) -> pd.DataFrame:
+def simulate_reference(
+    config: Config,
+    strategy: str,
+    replications: int,
+    seed: int,
+    parameters: dict[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
     """One row per replication: the flows of `simulator.metrics.FLOWS` summed over the
-    horizon, the end-of-horizon stocks (summed over seats), `cost` and `cost_per_reply`."""
+    horizon, the end-of-horizon stocks (summed over seats), `cost` and `cost_per_reply`.
+
+    §8: an uncertain config needs `parameters`, each uncertain parameter's value in each
+    replication (by dotted path); replication i then runs the config fixed at its values."""
     plan = config.plans[config.strategies[strategy].plan]
-    cdfs = {name: segment_cdfs(config, segment) for name, segment in config.segments.items()}
+    cdfs = {}
+    if not parameters:
+        cdfs = {name: segment_cdfs(config, segment) for name, segment in config.segments.items()}
     fees = plan.price_per_month * config.accounts * config.horizon_months  # MC Time, costs
     rows = []
     for replication, child in enumerate(np.random.SeedSequence(seed).spawn(replications)):
         rng = np.random.default_rng(child)
-        row = Replication(config, strategy, cdfs, rng).run()
+        fixed, own_cdfs = config, cdfs
+        if parameters:
+            fixed = with_values(config, {k: v[replication] for k, v in parameters.items()})
+            own_cdfs = {name: segment_cdfs(fixed, seg) for name, seg in fixed.segments.items()}
+        row = Replication(fixed, strategy, own_cdfs, rng).run()
         cost = fees  # §11: plus per-send costs, plus minutes per touch at the hourly rate
         for kind, counters in SENT_COUNTERS.items():
             sent = sum(row[c] for c in counters)

@@ -222,6 +222,70 @@ SCENARIOS: dict[str, dict[str, Any]] = {
             }
         },
     },
+    # section 8: rates, multipliers, funnel shares, the weekly limit and delays drawn once
+    # per replication (uniform, triangular, Beta by mean and sd and by alpha and beta)
+    "uncertain": {
+        "horizon_months": 3,
+        "invitations": {"weekly_limit": {"dist": "uniform", "low": 15, "high": 45}},
+        "segments": {
+            "senior": {
+                "size": 120,
+                "open_profile_share": 0.3,
+                "rates": {
+                    "accept_without_note": {"dist": "uniform", "low": 0.1, "high": 0.3},
+                    "accept_after_inmail_multiplier": {"dist": "uniform", "low": 1, "high": 2},
+                    "inmail_reply_paid": {"dist": "beta", "mean": 0.175, "sd": 0.05},
+                    "inmail_reply_open": {"dist": "uniform", "low": 0.05, "high": 0.15},
+                    "positive_share": {"dist": "beta", "alpha": 2, "beta": 2},
+                    "meeting_share": {"dist": "uniform", "low": 0.2, "high": 0.6},
+                },
+                "delays": {
+                    "inmail_reply": {
+                        "dist": "lognormal",
+                        "median": {"dist": "uniform", "low": 0.5, "high": 4},
+                    }
+                },
+            },
+            "mid": {
+                "size": 200,
+                "rates": {
+                    "accept_with_note": {
+                        "dist": "triangular",
+                        "low": 0.2,
+                        "mode": 0.3,
+                        "high": 0.45,
+                    },
+                    "reply_after_accept": [{"dist": "beta", "mean": 0.15, "sd": 0.04}, 0.06],
+                    "reinvite_multiplier": {"dist": "uniform", "low": 0.3, "high": 0.7},
+                },
+                "delays": {
+                    "accept": {
+                        "dist": "lognormal",
+                        "median": {"dist": "triangular", "low": 1, "mode": 2, "high": 6},
+                        "sigma": {"dist": "uniform", "low": 0.5, "high": 1.5},
+                    }
+                },
+            },
+        },
+        "strategies": {
+            "tiers": {
+                "plan": "sales_navigator_core",
+                "playbook": [
+                    {
+                        "segment": "senior",
+                        "new_per_day": 2,
+                        "touches": [
+                            {"kind": "inmail"},
+                            _connect(
+                                note=False, if_no_reply_after_days=[7, 10], on_accept=((0, 0),)
+                            ),
+                        ],
+                    },
+                    {"segment": "mid", "new_per_day": 4, "touches": [_connect(reinvite=True)]},
+                ],
+            }
+        },
+    },
 }
 
 

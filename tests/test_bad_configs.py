@@ -302,6 +302,100 @@ CASES: list[tuple[str, Change, str, str]] = [
         "segments.mid.delays.reply",
         "does not match any of the expected tags",
     ),
+    (
+        "a distribution with low above high",
+        lambda c: seg(c)["rates"].update(
+            accept_with_note={"dist": "uniform", "low": 0.45, "high": 0.25}
+        ),
+        "segments.mid.rates.accept_with_note.low",
+        "must not exceed high",
+    ),
+    (
+        "a triangular mode outside low..high",
+        lambda c: seg(c)["rates"].update(
+            reply_after_accept=[{"dist": "triangular", "low": 0.1, "mode": 0.3, "high": 0.2}, 0.1]
+        ),
+        "segments.mid.rates.reply_after_accept.0.mode",
+        "outside low..high",
+    ),
+    (
+        "a uniform probability above 1",
+        lambda c: seg(c)["rates"].update(
+            inmail_reply_paid={"dist": "uniform", "low": 0.5, "high": 1.5}
+        ),
+        "segments.mid.rates.inmail_reply_paid.high",
+        "outside the range of a probability",
+    ),
+    (
+        "a Beta mean outside (0, 1)",
+        lambda c: seg(c)["rates"].update(
+            inmail_reply_paid={"dist": "beta", "mean": 1.2, "sd": 0.1}
+        ),
+        "segments.mid.rates.inmail_reply_paid.mean",
+        "strictly between 0 and 1",
+    ),
+    (
+        "a Beta sd too large for its mean",
+        lambda c: seg(c)["rates"].update(
+            inmail_reply_paid={"dist": "beta", "mean": 0.1, "sd": 0.35}
+        ),
+        "segments.mid.rates.inmail_reply_paid.sd",
+        "too large for a Beta with mean 0.1",
+    ),
+    (
+        "a distribution that does not exist for a rate",
+        lambda c: seg(c)["rates"].update(positive_share={"dist": "normal", "mean": 0.5}),
+        "segments.mid.rates.positive_share.dist",
+        "Input should be 'uniform', 'triangular' or 'beta'",
+    ),
+    (
+        "a parameter of another distribution",
+        lambda c: seg(c)["rates"].update(
+            meeting_share={"dist": "uniform", "low": 0.2, "high": 0.4, "mode": 0.3}
+        ),
+        "segments.mid.rates.meeting_share.mode",
+        "not a parameter of a uniform distribution",
+    ),
+    (
+        "a negative weekly limit drawn",
+        lambda c: c.update(invitations={"weekly_limit": {"dist": "uniform", "low": -5, "high": 9}}),
+        "invitations.weekly_limit.low",
+        "outside the range of a count",
+    ),
+    (
+        "a delay median drawn from zero",
+        lambda c: seg(c).update(
+            delays={
+                "accept": {"dist": "lognormal", "median": {"dist": "uniform", "low": 0, "high": 3}}
+            }
+        ),
+        "segments.mid.delays.accept.median.low",
+        "must be above 0",
+    ),
+    (
+        "more accepted than sent",
+        lambda c: seg(c).update(observed={"sent": 100, "accepted": 120, "replied": 5}),
+        "segments.mid.observed.accepted",
+        "120 accepted but only 100 sent",
+    ),
+    (
+        "more replied than accepted",
+        lambda c: seg(c).update(observed={"sent": 100, "accepted": 20, "replied": 25}),
+        "segments.mid.observed.replied",
+        "25 replied but only 20 accepted",
+    ),
+    (
+        "more InMail replies than InMails",
+        lambda c: seg(c).update(observed={"inmail": {"sent": 10, "replied": 11}}),
+        "segments.mid.observed.inmail.replied",
+        "11 replied but only 10 sent",
+    ),
+    (
+        "observations of a rate fixed at a number",
+        lambda c: seg(c).update(observed={"inmail": {"sent": 10, "replied": 1}}),
+        "segments.mid.observed.inmail",
+        "rates.inmail_reply_paid is a fixed number",
+    ),
 ]
 
 

@@ -86,3 +86,30 @@ def test_an_interrupted_write_leaves_nothing_behind(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         write_results(results, tmp_path / "result")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_the_workers_start_still_stops_the_run(tmp_path):
+    """A SIGINT that lands while a worker is being forked would be raised inside an
+    at-fork hook, where Python ignores it; the run holds it back until they started."""
+    for delay in (0.0, 0.01, 0.02, 0.03, 0.05, 0.08):
+        process = subprocess.Popen(
+            [
+                "outreach-sim",
+                "run",
+                str(CONFIG),
+                "--runs",
+                "200000",
+                "--no-report",
+                "--out",
+                str(tmp_path / "long"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert "simulating" in process.stdout.readline()
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 130, (delay, err)
+        assert not (tmp_path / "long").exists()

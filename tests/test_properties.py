@@ -165,7 +165,7 @@ BREAKERS = [
     ("strategies.*.plan", st.text(alphabet="xyz", min_size=1, max_size=6)),
     ("strategies.*.playbook.0.segment", st.text(alphabet="qrs", min_size=1, max_size=6)),
     ("strategies.*.playbook.0.touches", st.just([])),
-    ("strategies.*.playbook.0.touches.0.kind", st.sampled_from(["letter", "fax", ""])),
+    ("strategies.*.playbook.0.touches.0.kind", st.sampled_from(["fax", "", "sms"])),
     ("strategies.*.playbook.0.touches.0.if_no_reply_after_days", st.just([9, 2])),
     ("invitations.poor_acceptance", st.floats(0.31, 1.0)),
     ("invitations.typo", st.integers()),

@@ -1,0 +1,72 @@
+"""Break-even between two strategies (issue: uncertainty), on a case with an analytic answer."""
+
+from __future__ import annotations
+
+import pytest
+
+from simulator import parse_config
+from simulator.break_even import break_even, cost_per_reply_gap
+
+Q = 0.30  # the second strategy's InMail reply rate
+# refunds off and a list that never runs dry: every credit is spent at each month start,
+# so the pooled cost per reply is price / (credits * rate * c), with c the same share of
+# replies arriving within the horizon for both. Equal when
+# 99 / (50 r) = 60 / (15 Q), that is r = (99 * 15) / (50 * 60) * Q.
+ANALYTIC = 99 * 15 / (50 * 60) * Q
+
+CONFIG = {
+    "horizon_months": 3,
+    "inmail": {"refunds": False},
+    "segments": {
+        "a": {
+            "size": 200,
+            "rates": {"inmail_reply_paid": {"dist": "uniform", "low": 0.1, "high": 0.2}},
+        },
+        "b": {"size": 200, "rates": {"inmail_reply_paid": Q}},
+    },
+    "strategies": {
+        "navigator": {
+            "plan": "sales_navigator_core",
+            "playbook": [{"segment": "a", "touches": [{"kind": "inmail"}]}],
+        },
+        "business": {
+            "plan": "premium_business",
+            "playbook": [{"segment": "b", "touches": [{"kind": "inmail"}]}],
+        },
+        "unused": {
+            "plan": "free",
+            "playbook": [{"segment": "a", "touches": [{"kind": "connect"}]}],
+        },
+    },
+}
+PARAMETER = "segments.a.rates.inmail_reply_paid"
+
+
+def test_break_even_finds_the_analytic_rate_within_its_error():
+    config = parse_config(CONFIG)
+    found = break_even(
+        config, "navigator", "business", PARAMETER, 0.05, 0.4, replications=400, seed=1
+    )
+    assert found.standard_error < 0.01
+    assert abs(found.value - ANALYTIC) < 4 * found.standard_error
+    low, high = found.interval
+    assert low < found.value < high
+    assert found.slope < 0  # a higher reply rate makes the first strategy cheaper
+
+
+def test_the_gap_changes_sign_at_the_break_even():
+    config = parse_config(CONFIG)
+    below = cost_per_reply_gap(config, "navigator", "business", PARAMETER, 0.8 * ANALYTIC, 400, 1)
+    above = cost_per_reply_gap(config, "navigator", "business", PARAMETER, 1.25 * ANALYTIC, 400, 1)
+    assert below.difference > 4 * below.standard_error
+    assert above.difference < -4 * above.standard_error
+
+
+def test_no_break_even_in_the_range_is_an_error():
+    config = parse_config(CONFIG)
+    with pytest.raises(ValueError, match="navigator is cheaper throughout"):
+        break_even(config, "navigator", "business", PARAMETER, 0.3, 0.4, replications=50, seed=1)
+    with pytest.raises(ValueError, match=r"segments\.z\.rates\.x: cannot be set"):
+        break_even(config, "navigator", "business", "segments.z.rates.x", 0.1, 0.2, replications=5)
+    with pytest.raises(ValueError, match="unknown strategy"):
+        break_even(config, "navigator", "nobody", PARAMETER, 0.1, 0.2, replications=5)
