@@ -203,3 +203,31 @@ def test_sources_come_from_trailing_comments_and_their_continuations():
 def test_assumptions_without_the_config_text_point_to_the_docs():
     table = assumptions_table({"horizon_months": 12, "accounts": 1}, None)
     assert set(table["source"]) == {DEFAULT_SOURCE}
+
+
+def test_uncertain_rates_get_a_tornado_per_strategy_and_a_table(tmp_path):
+    """A rate drawn per replication: the report ranks what drives cost per meeting."""
+    data = yaml.safe_load(COMMENTED)
+    data["strategies"] = CONFIGS["several"]["strategies"]
+    segment = next(iter(data["segments"].values()))
+    segment.setdefault("rates", {})["accept_with_note"] = {
+        "dist": "uniform",
+        "low": 0.25,
+        "high": 0.45,
+    }
+    path = tmp_path / "uncertain.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    out = tmp_path / "uncertain"
+    assert main(["run", str(path), "--runs", "60", "--out", str(out), "--quiet"]) == 0
+    names = chart_names(read_folder(out))
+    drivers = [n for n in names if n.startswith("what_drives_cost_")]
+    assert len(drivers) == len(data["strategies"])
+    for name in drivers:
+        assert (out / CHARTS_FOLDER / f"{name}.png").stat().st_size > 5000
+    markdown = (out / "report.md").read_text()
+    assert "## What drives cost per meeting" in markdown
+    assert "rates.accept_with_note" in markdown
+
+
+def test_fixed_rates_say_why_there_is_no_tornado(folder):
+    assert "no rate of the config is a distribution" in (folder / "report.md").read_text()
