@@ -25,6 +25,18 @@ def visible(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
 
 
+def start(args: list[str]) -> subprocess.Popen:
+    """`outreach-sim run CONFIG ARGS` as a terminal starts it: with Ctrl-C at its default
+    (a shell that runs this suite in the background hands its children SIGINT ignored)."""
+    return subprocess.Popen(
+        ["outreach-sim", "run", str(CONFIG), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
 @pytest.fixture
 def earlier(tmp_path: Path) -> Path:
     done = subprocess.run(
@@ -50,12 +62,7 @@ def earlier(tmp_path: Path) -> Path:
 def test_a_killed_run_leaves_no_result_and_the_earlier_one_intact(tmp_path, earlier, sig):
     before = fingerprint(earlier)
     target = tmp_path / "long"
-    process = subprocess.Popen(
-        ["outreach-sim", "run", str(CONFIG), "--runs", "200000", "--out", str(target)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start(["--runs", "200000", "--out", str(target)])
     assert "simulating" in process.stdout.readline()  # the run has started
     time.sleep(1)  # well into the simulation
     assert process.poll() is None, process.communicate()
@@ -92,21 +99,7 @@ def test_ctrl_c_while_the_workers_start_still_stops_the_run(tmp_path):
     """A SIGINT that lands while a worker is being forked would be raised inside an
     at-fork hook, where Python ignores it; the run holds it back until they started."""
     for delay in (0.0, 0.01, 0.02, 0.03, 0.05, 0.08):
-        process = subprocess.Popen(
-            [
-                "outreach-sim",
-                "run",
-                str(CONFIG),
-                "--runs",
-                "200000",
-                "--no-report",
-                "--out",
-                str(tmp_path / "long"),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process = start(["--runs", "200000", "--no-report", "--out", str(tmp_path / "long")])
         assert "simulating" in process.stdout.readline()
         time.sleep(delay)
         process.send_signal(signal.SIGINT)
