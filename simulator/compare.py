@@ -21,6 +21,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from simulator.stats import quantile
 from simulator.tables import label
 from simulator.tables import strategies as strategy_order
 
@@ -83,24 +84,6 @@ def differences(runs: pd.DataFrame, a: str, b: str, metric: str) -> pd.Series:
     return pd.Series(
         difference(wide[a].to_numpy(), wide[b].to_numpy()), index=wide.index, name=metric
     )
-
-
-def quantile(values: np.ndarray, q: float) -> float:
-    """numpy's linear quantile of values that may hold +inf and -inf (NaN: none defined)."""
-    x = np.sort(np.asarray(values, dtype=float))
-    if x.size == 0:
-        return math.nan
-    h = (x.size - 1) * q
-    lo, hi = math.floor(h), math.ceil(h)
-    if lo == hi or x[lo] == x[hi] or h == lo:
-        return float(x[lo])
-    if math.isinf(x[lo]) and math.isinf(x[hi]):
-        return math.nan  # between -inf and +inf
-    if math.isinf(x[lo]):
-        return float(x[lo])
-    if math.isinf(x[hi]):
-        return float(x[hi])
-    return float(x[lo] + (h - lo) * (x[hi] - x[lo]))
 
 
 def win_shares(a: np.ndarray, b: np.ndarray, lower_better: bool) -> tuple[float, float, float]:

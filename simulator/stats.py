@@ -16,18 +16,22 @@ QUANTILES = {"p5": 0.05, "median": 0.5, "p95": 0.95}
 
 
 def quantile(values: np.ndarray, q: float) -> float:
-    """numpy's default (linear) quantile, extended to +inf without producing NaN."""
+    """numpy's default (linear) quantile, extended to values that may be infinite (a
+    cost per reply with no reply, a difference of two such): NaN only between -inf and +inf."""
     x = np.sort(np.asarray(values, dtype=float))
     if x.size == 0:
         return math.nan
     h = (x.size - 1) * q
     lo, hi = math.floor(h), math.ceil(h)
-    frac = h - lo
-    if frac == 0 or x[lo] == x[hi]:
+    if lo == hi or x[lo] == x[hi] or h == lo:
+        return float(x[lo])
+    if math.isinf(x[lo]) and math.isinf(x[hi]):
+        return math.nan  # between -inf and +inf
+    if math.isinf(x[lo]):
         return float(x[lo])
     if math.isinf(x[hi]):
-        return math.inf
-    return float(x[lo] + frac * (x[hi] - x[lo]))
+        return float(x[hi])
+    return float(x[lo] + (h - lo) * (x[hi] - x[lo]))
 
 
 def describe(values: np.ndarray) -> dict[str, float]:
