@@ -16,7 +16,9 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -412,13 +414,14 @@ def _as_wait(value: Any) -> Any:
     return value
 
 
-Wait = tuple[Count, Count]
-
-
 def _check_wait(value: Wait) -> Wait:
     if value[0] > value[1]:
         raise ValueError(f"low ({value[0]}) must not exceed high ({value[1]})")
     return value
+
+
+#: a wait in days: `5`, or `[low, high]` drawn uniformly per prospect, low <= high
+Wait = Annotated[tuple[Count, Count], BeforeValidator(_as_wait), AfterValidator(_check_wait)]
 
 
 class MessageStep(Model):
@@ -426,32 +429,12 @@ class MessageStep(Model):
 
     wait_days: Wait = (0, 0)
 
-    @field_validator("wait_days", mode="before")
-    @classmethod
-    def _expand(cls, value: Any) -> Any:
-        return _as_wait(value)
-
-    @field_validator("wait_days")
-    @classmethod
-    def _low_le_high(cls, value: Wait) -> Wait:
-        return _check_wait(value)
-
 
 class _Touch(Model):
     """A touch of a route: sent when the previous one has had no reply for a while."""
 
     name: str | None = None  # lets a `fallback` point at this touch
     if_no_reply_after_days: Wait = (0, 0)
-
-    @field_validator("if_no_reply_after_days", mode="before")
-    @classmethod
-    def _expand(cls, value: Any) -> Any:
-        return _as_wait(value)
-
-    @field_validator("if_no_reply_after_days")
-    @classmethod
-    def _low_le_high(cls, value: Wait) -> Wait:
-        return _check_wait(value)
 
 
 class ConnectTouch(_Touch):
