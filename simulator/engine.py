@@ -15,6 +15,7 @@ comes from the counter-based streams, keyed by the prospect and the touch's role
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -99,7 +100,9 @@ class ProspectLists:
     """The segments' lists for a block of replications, shared by every strategy, with the
     block's drawn parameters (MODEL.md section 8), so every strategy sees the same."""
 
-    def __init__(self, config: Config, replications: np.ndarray, seed: int):
+    def __init__(
+        self, config: Config, replications: np.ndarray, seed: int, badges: bool = True
+    ):
         self.streams = Streams(seed, replications)
         self.reps = replications.size
         self.parameters = Parameters(config, draw_parameters(config, self.streams))
@@ -108,11 +111,13 @@ class ProspectLists:
         total = 0
         for name, segment in config.segments.items():
             self.lists[name] = ProspectList(
-                name, segment, config.horizon_months, self.streams, self.reps
+                name, segment, config.horizon_months, self.streams, self.reps, badges
             )
             self.offset[name] = total
             total += self.lists[name].length
         self.total = total
+        if not badges:
+            return
         # the badges again, prospect-major like the engine's per-prospect arrays
         self.open_profile = np.zeros(total * self.reps, dtype=bool)
         for name, lst in self.lists.items():
@@ -916,10 +921,31 @@ class Simulation:
 
 
 def simulate_block(
-    config: Config, replications: np.ndarray, seed: int, strategies: list[str] | None = None
+    config: Config,
+    replications: np.ndarray,
+    seed: int,
+    strategies: list[str] | None = None,
+    threads: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Monthly counts (reps, months, counts) per strategy for these replications, every
-    strategy on the same prospect lists (common random numbers)."""
-    prospects = ProspectLists(config, replications, seed)
+    strategy on the same prospect lists (common random numbers).
+
+    The compiled loop (:mod:`simulator.kernel`, on `threads` cores, default all) runs
+    them unless ``OUTREACH_SIM_ENGINE=numpy`` asks for this module's vectorised loop;
+    both give identical counts."""
+    from simulator.kernel import run_compiled  # compiled on first use
+
+    compiled = os.environ.get("OUTREACH_SIM_ENGINE", "compiled") == "compiled"
+    prospects = ProspectLists(config, replications, seed, badges=not compiled)
     names = list(config.strategies) if strategies is None else strategies
-    return {name: Simulation(config, name, prospects).run() for name in names}
+    out = {}
+    for name in names:
+        simulation = Simulation(config, name, prospects)
+        counts = run_compiled(simulation, threads) if compiled else None
+        if counts is None:
+            if not hasattr(prospects, "open_profile"):
+                prospects = ProspectLists(config, replications, seed)
+                simulation = Simulation(config, name, prospects)
+            counts = simulation.run()
+        out[name] = counts
+    return out

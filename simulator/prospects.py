@@ -38,7 +38,17 @@ def ragged_arange(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, n
 class ProspectList:
     """One segment's list over the horizon, for a block of replications."""
 
-    def __init__(self, name: str, segment: Segment, months: int, streams: Streams, reps: int):
+    def __init__(
+        self,
+        name: str,
+        segment: Segment,
+        months: int,
+        streams: Streams,
+        reps: int,
+        badges: bool = True,
+    ):
+        """`badges=False`: only the list's length and key (the compiled engine draws the
+        badges itself, one replication at a time)."""
         self.name = name
         self.length = segment.size + segment.new_per_month * max(0, months - 1)
         self.available_by_month = np.array(
@@ -47,6 +57,8 @@ class ProspectList:
         share = segment.open_profile_share
         self.key = role_id(f"segment/{name}")
         self._order: np.ndarray | None = None
+        if not badges:
+            return
         if share <= 0.0 or self.length == 0:
             self.is_open_profile = np.zeros((reps, self.length), dtype=bool)
             self._op_available = np.zeros((reps, months), dtype=np.int64)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from simulator import Config, Results
-from simulator.engine import ProspectLists, Simulation
+from simulator.engine import ProspectLists, Simulation, simulate_block
 from simulator.metrics import COUNTS, segment_columns
 
 
@@ -104,4 +104,7 @@ def run_traced(config: Config, strategy: str, replications: int, seed: int = 1):
     assert sim.trace is not None
     check_trace(config, strategy, sim.trace)
     check_in_flight(monthly, sim.trace, config.accounts)
+    # the compiled loop, which runs every untraced simulation, gives the same counts
+    compiled = simulate_block(config, reps, seed, [strategy])[strategy]
+    np.testing.assert_array_equal(compiled, monthly)
     return monthly, sim.trace

@@ -1,0 +1,1236 @@
+"""The compiled day loop: the engine's rules, replication by replication, in machine code.
+
+The vectorised engine (:mod:`simulator.engine`) moves every replication of a block
+together through the day, touch batch by touch batch; each touch passes through a few
+dozen whole-array steps. Here numba compiles the same rules into one loop per
+replication, run on every core (``prange``), so a touch costs tens of nanoseconds and a
+block's state is one replication's at a time per thread.
+
+It is the same model, draw for draw: the same counter-based uniforms keyed by
+prospect and role, the same set-up (the engine's :class:`~simulator.engine.Simulation`
+prepares every table this loop reads), and, within a replication, the order in which
+the vectorised engine files and sends touches (first in, first out per budget; within a
+batch, messages before re-invitations before fallbacks). The tests hold the two to
+identical counts on every scenario; the vectorised engine stays as the readable
+statement of the rules and serves day-level traces.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+from numba import njit, prange
+from numba.core import types
+from numba.experimental import structref
+
+from simulator.delays import DelaySampler
+from simulator.engine import BUDGETS, NEVER, Simulation, _pool
+from simulator.invitations import InvitationLimiter
+from simulator.metrics import COUNTS, FLOW_INDEX, FLOWS, STOCKS
+from simulator.playbook import KIND_NAMES, Kind
+from simulator.prospects import UNLIMITED
+from simulator.streams import role_id
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_TO_UNIT = 2.0**-53
+
+CONNECT, MESSAGE, INMAIL, FOLLOWUP = (
+    int(Kind.CONNECT),
+    int(Kind.MESSAGE),
+    int(Kind.INMAIL),
+    int(Kind.FOLLOWUP),
+)
+EMAIL, WHATSAPP, ENGAGE = int(Kind.EMAIL), int(Kind.WHATSAPP), int(Kind.ENGAGE)
+N_KINDS = len(Kind)
+N_BUDGETS = len(BUDGETS)
+INMAIL_BUDGET = next(g for g, kinds in enumerate(BUDGETS) if Kind.INMAIL in kinds)
+
+_F = FLOW_INDEX
+F_CONNECTS, F_NOTES, F_REINVITES = _F["connects_sent"], _F["notes_used"], _F["reinvites_sent"]
+F_MESSAGES = _F["messages_sent"]
+F_INMAILS_PAID, F_INMAILS_FREE = _F["inmails_paid"], _F["inmails_free"]
+F_FOLLOWUPS_PAID, F_FOLLOWUPS_FREE = _F["followups_paid"], _F["followups_free"]
+F_EMAILS, F_EMAILS_UNREACHABLE = _F["emails_sent"], _F["emails_unreachable"]
+F_WHATSAPPS, F_WHATSAPPS_UNREACHABLE = _F["whatsapps_sent"], _F["whatsapps_unreachable"]
+F_ENGAGEMENTS = _F["engagements"]
+F_ACCEPTANCES, F_WITHDRAWALS = _F["acceptances"], _F["withdrawals"]
+F_REPLIES, F_POSITIVE, F_MEETINGS = _F["replies"], _F["positive_replies"], _F["meetings"]
+F_REPLIES_MESSAGE, F_REPLIES_INMAIL = _F["replies_message"], _F["replies_inmail"]
+F_REPLIES_FOLLOWUP, F_REPLIES_EMAIL = _F["replies_followup"], _F["replies_email"]
+F_REPLIES_WHATSAPP = _F["replies_whatsapp"]
+F_GRANTED, F_FORFEITED, F_EXPIRED = (
+    _F["credits_granted"],
+    _F["credits_forfeited"],
+    _F["credits_expired"],
+)
+F_SPENT, F_REFUNDED = _F["credits_spent"], _F["credits_refunded"]
+F_ADDED, F_STARTED = _F["prospects_added"], _F["prospects_started"]
+F_REPLIED, F_EXHAUSTED = _F["prospects_replied"], _F["prospects_exhausted"]
+F_RESTRICTED = _F["restricted_days"]
+S_BALANCE, S_PENDING = STOCKS.index("credit_balance_end"), STOCKS.index("invitations_pending_end")
+S_LIMIT = STOCKS.index("invitation_limit_end")
+
+# rows of a replication's scratch table: one batch of touches and what is known about it
+R_PID, R_STEP, R_KIND, R_CLOSE, R_FLAG = range(5)
+N_SCRATCH = 5
+
+
+class StepTable(NamedTuple):
+    """The strategy's step table (by step) and its per-replication rates and keys."""
+
+    kind: np.ndarray
+    next: np.ndarray
+    reinvite: np.ndarray
+    first_message: np.ndarray
+    note: np.ndarray
+    is_reinvite: np.ndarray
+    entry: np.ndarray
+    fallback: np.ndarray
+    budget: np.ndarray
+    wait_lo: np.ndarray
+    wait_hi: np.ndarray
+    offset: np.ndarray
+    reach: np.ndarray
+    p_main: np.ndarray  # (steps, reps)
+    p_blank: np.ndarray
+    p_free: np.ndarray
+    outcome_keys: np.ndarray  # (steps, reps)
+    wait_keys: np.ndarray
+    reach_keys: np.ndarray
+    cdf: np.ndarray  # every step's delay CDF rows, flattened
+    cdf_start: np.ndarray
+    cdf_len: np.ndarray
+    cdf_per_rep: np.ndarray  # 1 where the step has one CDF row per replication
+
+
+class ListTable(NamedTuple):
+    """The segments' prospect lists and the playbook's entries into them."""
+
+    length: np.ndarray  # by list (the config's segments, in order)
+    offset: np.ndarray
+    share: np.ndarray
+    badge_keys: np.ndarray  # (lists, reps)
+    available: np.ndarray  # (lists, months): prospects on the list by each month
+    added: np.ndarray  # (months,): prospects added to every list that month
+    entry_list: np.ndarray  # by playbook entry
+    entry_new_per_day: np.ndarray
+    entry_first_other: np.ndarray
+    entry_first_op: np.ndarray
+    positive_keys: np.ndarray  # (entries, reps)
+    meeting_keys: np.ndarray
+    positive_share: np.ndarray  # (entries, reps)
+    meeting_share: np.ndarray
+
+
+class RuleTable(NamedTuple):
+    """Plan, credits, invitations and paces: scalars, and the seats' weekly bases."""
+
+    days: int
+    months: int
+    seats: int
+    exhausted_span: int
+    credits_per_month: int
+    credits_cap: int
+    notes_per_month: int  # -1: unlimited
+    open_profile_messages: bool
+    open_cap: int
+    expiry_days: int
+    refunds: bool
+    refund_window: int
+    response_window: int
+    invite_window: int
+    cooldown: int
+    max_pending: int  # -1: none
+    health_window: int
+    base: np.ndarray  # (weeks, reps * seats): the warm-up base limit
+    den: int
+    poor: int
+    good: int
+    floor: int
+    restriction: bool
+    restriction_days: int
+    intercept: float
+    per_pending: float
+    per_low_acceptance: float
+    restriction_keys: np.ndarray  # (reps,)
+    pace: np.ndarray  # (kinds,): daily pace by touch kind (UNLIMITED where none)
+    paced: np.ndarray  # (kinds,): whether that pace is set
+
+
+class _Fields(types.StructRef):
+    """A numba structure passed by reference: functions that take it compile quickly
+    (a tuple of forty arrays is unpacked into every function it is passed to)."""
+
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+@structref.register
+class StepsType(_Fields):
+    pass
+
+
+@structref.register
+class ListsType(_Fields):
+    pass
+
+
+@structref.register
+class RulesType(_Fields):
+    pass
+
+
+@structref.register
+class StateType(_Fields):
+    pass
+
+
+class Steps(structref.StructRefProxy):
+    """A StepTable inside compiled code."""
+
+
+class Lists(structref.StructRefProxy):
+    """A ListTable inside compiled code."""
+
+
+class Rules(structref.StructRefProxy):
+    """A RuleTable inside compiled code."""
+
+
+class _State(structref.StructRefProxy):
+    """One replication's state (a thread's own while it simulates that replication)."""
+
+
+structref.define_proxy(Steps, StepsType, list(StepTable._fields))
+structref.define_proxy(Lists, ListsType, list(ListTable._fields))
+structref.define_proxy(Rules, RulesType, list(RuleTable._fields))
+
+
+@njit
+def _uniform(key: np.uint64, counter: np.int64) -> float:
+    """The same number as :meth:`Streams.uniforms` (SplitMix64 at the counter)."""
+    x = np.uint64(counter + 1) * _GOLDEN + key
+    x ^= x >> np.uint64(30)
+    x *= _M1
+    x ^= x >> np.uint64(27)
+    x *= _M2
+    x ^= x >> np.uint64(31)
+    return np.float64(x >> np.uint64(11)) * _TO_UNIT
+
+
+@njit
+def _delay(st: Steps, step: int, rep: int, v: float) -> int:
+    """Days to an outcome: one plus the number of CDF values <= v (inverse CDF)."""
+    n = st.cdf_len[step]
+    lo = st.cdf_start[step] + (rep * n if st.cdf_per_rep[step] else 0)
+    a, b = 0, n
+    while a < b:  # first index whose CDF value exceeds v
+        m = (a + b) >> 1
+        if st.cdf[lo + m] <= v:
+            a = m + 1
+        else:
+            b = m
+    return a + 1
+
+
+@njit
+def _wait(st: Steps, step: int, rep: int, pid: int) -> int:
+    lo, hi = st.wait_lo[step], st.wait_hi[step]
+    if lo == hi:
+        return lo
+    u = _uniform(st.wait_keys[step, rep], pid - st.offset[step])
+    return lo + int(np.floor(u * (hi - lo + 1)))
+
+
+_STATE_FIELDS = [
+    "flows",  # (months, flows)
+    "by_segment",  # (months, segments)
+    # by prospect
+    "reply_day",
+    "reply_step",
+    "last_close",
+    "seat_of",
+    "badge",
+    "order",  # each list's Open Profile positions, then the others
+    "exhausted_on",  # by day
+    # the touches calendar: a linked list per due day over a pool of nodes
+    "t_head",
+    "t_tail",
+    "t_pid",
+    "t_step",
+    "t_next",
+    # the replies calendar (replies resolve in any order: no tails)
+    "r_head",
+    "r_pid",
+    "r_step",
+    "r_sent",
+    "r_next",
+    "pools",  # [free touch node, touch nodes used, free reply node, reply nodes used]
+    "queue_pid",  # (budgets, capacity): touches waiting for a budget
+    "queue_step",
+    "queue_len",
+    "scratch",  # (N_SCRATCH, capacity): the batch being sent
+    "batch_fresh",  # whether that batch is new prospects' first touches
+    # seats
+    "sent",  # (span, seats): invitations by day sent
+    "accepted",  # by day resolved
+    "withdrawn",
+    "discarded",
+    "pending",
+    "restricted_until",
+    "arrived_through",  # (days, seats): credits arrived by each day's end
+    "arrived",
+    "departed",
+    "left",  # (kinds, seats): today's budget by touch kind
+    "notes_left",
+    "open_left",
+    # lists
+    "op_total",
+    "op_available",  # (lists, months)
+    "next_op",
+    "next_other",
+    # the day's working arrays
+    "has_budget",  # (budgets, seats)
+    "seen",  # (3, seats): touches that asked each seat's budget today, by kind of budget
+    "route_pools",  # (4, 5): the budgets two routes' first touches draw on (see _pools)
+    "present",  # (kinds,): the touch kinds of a batch
+    "limits",  # (seats,): today's invitation limit
+]
+structref.define_proxy(_State, StateType, _STATE_FIELDS)
+
+
+@njit
+def _new_state(total, days, months, seats, lists, span):
+    """A thread's state: allocated once, reset for each replication it simulates."""
+    nodes = total + 16
+    return _State(
+        np.zeros((months, len(FLOWS)), dtype=np.int64),
+        np.zeros((months, lists), dtype=np.int64),
+        np.empty(total, dtype=np.int32),
+        np.empty(total, dtype=np.int32),
+        np.empty(total, dtype=np.int32),
+        np.zeros(total, dtype=np.int64),
+        np.empty(total, dtype=np.bool_),
+        np.empty(total, dtype=np.int64),
+        np.empty(span, dtype=np.int64),
+        np.empty(days, dtype=np.int64),
+        np.empty(days, dtype=np.int64),
+        np.empty(nodes, dtype=np.int64),
+        np.empty(nodes, dtype=np.int64),
+        np.empty(nodes, dtype=np.int64),
+        np.empty(days, dtype=np.int64),
+        np.empty(nodes, dtype=np.int64),
+        np.empty(nodes, dtype=np.int64),
+        np.empty(nodes, dtype=np.int64),
+        np.empty(nodes, dtype=np.int64),
+        np.empty(4, dtype=np.int64),
+        np.empty((N_BUDGETS, total + 1), dtype=np.int64),
+        np.empty((N_BUDGETS, total + 1), dtype=np.int64),
+        np.empty(N_BUDGETS, dtype=np.int64),
+        np.empty((N_SCRATCH, total + 1), dtype=np.int64),
+        False,
+        np.empty((span, seats), dtype=np.int64),
+        np.empty((span, seats), dtype=np.int64),
+        np.empty((span, seats), dtype=np.int64),
+        np.empty((span, seats), dtype=np.int64),
+        np.empty(seats, dtype=np.int64),
+        np.empty(seats, dtype=np.int64),
+        np.empty((days, seats), dtype=np.int64),
+        np.empty(seats, dtype=np.int64),
+        np.empty(seats, dtype=np.int64),
+        np.empty((N_KINDS, seats), dtype=np.int64),
+        np.empty(seats, dtype=np.int64),
+        np.empty(seats, dtype=np.int64),
+        np.empty(lists, dtype=np.int64),
+        np.empty((lists, months), dtype=np.int64),
+        np.empty(lists, dtype=np.int64),
+        np.empty(lists, dtype=np.int64),
+        np.empty((N_BUDGETS, seats), dtype=np.bool_),
+        np.empty((3, seats), dtype=np.int64),
+        np.empty((4, 5), dtype=np.int64),
+        np.empty(N_KINDS, dtype=np.bool_),
+        np.empty(seats, dtype=np.int64),
+    )
+
+
+@njit
+def _reset(s: _State, flows: np.ndarray, by_segment: np.ndarray) -> None:
+    """Everything a replication starts from; what is always written before it is read
+    (the badges, the list order, the batch, the day's budgets) is left as it is."""
+    s.flows = flows
+    s.by_segment = by_segment
+    s.reply_day[:] = NEVER
+    s.reply_step[:] = 0
+    s.last_close[:] = 0
+    s.seat_of[:] = 0
+    s.exhausted_on[:] = 0
+    s.t_head[:] = -1
+    s.t_tail[:] = -1
+    s.r_head[:] = -1
+    s.pools[0] = -1
+    s.pools[1] = 0
+    s.pools[2] = -1
+    s.pools[3] = 0
+    s.queue_len[:] = 0
+    s.sent[:] = 0
+    s.accepted[:] = 0
+    s.withdrawn[:] = 0
+    s.discarded[:] = 0
+    s.pending[:] = 0
+    s.restricted_until[:] = 0
+    s.arrived_through[:] = 0
+    s.arrived[:] = 0
+    s.departed[:] = 0
+    s.notes_left[:] = 0
+    s.open_left[:] = 0
+    s.next_op[:] = 0
+    s.next_other[:] = 0
+    s.limits[:] = 0
+
+
+@njit
+def _grow(nodes: np.ndarray) -> np.ndarray:
+    bigger = np.empty(2 * nodes.size, dtype=nodes.dtype)
+    bigger[: nodes.size] = nodes
+    return bigger
+
+
+@njit
+def _touch_node(s: _State) -> int:
+    """A free node of the touches calendar (a freed one, else a new one)."""
+    node = s.pools[0]
+    if node >= 0:
+        s.pools[0] = s.t_next[node]
+        return node
+    node = s.pools[1]
+    if node == s.t_pid.size:
+        s.t_pid, s.t_step, s.t_next = _grow(s.t_pid), _grow(s.t_step), _grow(s.t_next)
+    s.pools[1] = node + 1
+    return node
+
+
+@njit
+def _reply_node(s: _State) -> int:
+    node = s.pools[2]
+    if node >= 0:
+        s.pools[2] = s.r_next[node]
+        return node
+    node = s.pools[3]
+    if node == s.r_pid.size:
+        s.r_pid, s.r_step = _grow(s.r_pid), _grow(s.r_step)
+        s.r_sent, s.r_next = _grow(s.r_sent), _grow(s.r_next)
+    s.pools[3] = node + 1
+    return node
+
+
+@njit
+def _file_touch(s: _State, days: int, due: int, pid: int, step: int) -> None:
+    if due >= days:
+        return
+    node = _touch_node(s)
+    s.t_pid[node] = pid
+    s.t_step[node] = step
+    s.t_next[node] = -1
+    if s.t_tail[due] < 0:
+        s.t_head[due] = node
+    else:
+        s.t_next[s.t_tail[due]] = node
+    s.t_tail[due] = node
+
+
+@njit
+def _file_reply(s: _State, days: int, due: int, pid: int, step: int, sent: int) -> None:
+    if due >= days:
+        return
+    node = _reply_node(s)
+    s.r_pid[node] = pid
+    s.r_step[node] = step
+    s.r_sent[node] = sent
+    s.r_next[node] = s.r_head[due]  # replies resolve in any order
+    s.r_head[due] = node
+
+
+@njit
+def _exhaust(s: _State, day: int) -> None:
+    s.exhausted_on[day] += 1
+
+
+@njit
+def _settle(
+    s: _State, pid: int, closes: int, ends: bool, fresh: bool, latest: bool, remember: bool
+) -> None:
+    """Engine._settle for one touch: when it closes; exhaustion where the route ends."""
+    if fresh or latest:
+        last = closes
+    else:
+        last = max(s.last_close[pid], closes)
+    if ends and (fresh or s.reply_day[pid] == NEVER):
+        _exhaust(s, last)
+        if remember:
+            s.last_close[pid] = -last
+        return
+    if remember:
+        s.last_close[pid] = last
+
+
+@njit
+def _send_requests(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, want: int) -> None:
+    """Engine._send_requests over the batch's connection requests (rows with kind `want`)."""
+    sc, fresh = s.scratch, s.batch_fresh
+    month = day // 30
+    withdraw_on = day + ru.invite_window
+    for i in range(n):
+        if sc[R_KIND, i] != want:
+            continue
+        pid, step = sc[R_PID, i], sc[R_STEP, i]
+        seat = s.seat_of[pid]
+        note = st.note[step] == 1
+        if note and ru.notes_per_month >= 0:
+            if s.notes_left[seat] > 0:
+                s.notes_left[seat] -= 1
+            else:
+                note = False
+        s.flows[month, F_CONNECTS] += 1
+        if note:
+            s.flows[month, F_NOTES] += 1
+        if st.is_reinvite[step]:
+            s.flows[month, F_REINVITES] += 1
+        s.sent[day, seat] += 1
+        s.pending[seat] += 1
+        p = st.p_main[step, rep] if note else st.p_blank[step, rep]
+        u = _uniform(st.outcome_keys[step, rep], pid - st.offset[step])
+        accepted = u < p
+        closes = day + _delay(st, step, rep, u / p) if accepted else withdraw_on
+        live = fresh or s.reply_day[pid] > closes
+        if not live:
+            s.discarded[closes, seat] += 1
+        elif accepted:
+            s.accepted[closes, seat] += 1
+        else:
+            s.withdrawn[withdraw_on, seat] += 1
+        sc[R_CLOSE, i] = closes
+        sc[R_FLAG, i] = (1 if accepted else 0) + (2 if live else 0)
+    # what follows, filed in the engine's order: messages, re-invitations, fallbacks
+    for i in range(n):
+        if sc[R_KIND, i] == want and sc[R_FLAG, i] == 3:
+            first = st.first_message[sc[R_STEP, i]]
+            if first >= 0:
+                pid = sc[R_PID, i]
+                due = sc[R_CLOSE, i] + _wait(st, first, rep, pid)
+                _file_touch(s, ru.days, due, pid, first)
+    for i in range(n):
+        if sc[R_KIND, i] == want and sc[R_FLAG, i] == 2:
+            again = st.reinvite[sc[R_STEP, i]]
+            if again >= 0:
+                _file_touch(s, ru.days, withdraw_on + ru.cooldown, sc[R_PID, i], again)
+    for i in range(n):
+        if sc[R_KIND, i] == want and sc[R_FLAG, i] == 2:
+            step = sc[R_STEP, i]
+            nxt = st.next[step]
+            if st.reinvite[step] < 0 and nxt >= 0:
+                pid = sc[R_PID, i]
+                _file_touch(s, ru.days, withdraw_on + _wait(st, nxt, rep, pid), pid, nxt)
+    for i in range(n):
+        if sc[R_KIND, i] != want:
+            continue
+        step, flag = sc[R_STEP, i], sc[R_FLAG, i]
+        ends = (flag == 3 and st.first_message[step] < 0) or (
+            flag == 2 and st.reinvite[step] < 0 and st.next[step] < 0
+        )
+        _settle(s, sc[R_PID, i], sc[R_CLOSE, i], ends, fresh, False, not fresh)
+
+
+@njit
+def _send_replyable(
+    s: _State,
+    st: Steps,
+    ru: Rules,
+    rep: int,
+    day: int,
+    n: int,
+    want: int,
+) -> None:
+    """Engine._send_replyable: messages, InMails, follow-ups, emails, WhatsApps."""
+    sc, fresh = s.scratch, s.batch_fresh
+    for i in range(n):
+        if sc[R_KIND, i] != want:
+            continue
+        pid, step = sc[R_PID, i], sc[R_STEP, i]
+        inmail = st.kind[step] == INMAIL or st.kind[step] == FOLLOWUP
+        free = inmail and ru.open_profile_messages and s.badge[pid]
+        p = st.p_free[step, rep] if free else st.p_main[step, rep]
+        u = _uniform(st.outcome_keys[step, rep], pid - st.offset[step])
+        replied = u < p
+        if replied:
+            reply_on = day + _delay(st, step, rep, u / p)
+            if fresh or reply_on < s.reply_day[pid]:
+                s.reply_day[pid] = reply_on
+                s.reply_step[pid] = step
+                _file_reply(s, ru.days, reply_on, pid, step, day)
+        nxt = st.next[step]
+        if nxt >= 0:
+            _file_touch(s, ru.days, day + max(1, _wait(st, nxt, rep, pid)), pid, nxt)
+        ends = nxt < 0 and not (fresh and replied)
+        _settle(s, pid, day + ru.response_window, ends, fresh, True, True)
+
+
+@njit
+def _go_on(
+    s: _State,
+    st: Steps,
+    ru: Rules,
+    rep: int,
+    day: int,
+    n: int,
+    want: int,
+    successor: np.ndarray,
+) -> None:
+    """Engine._go_on: a touch that opens nothing; the route goes on at `successor`."""
+    sc, fresh = s.scratch, s.batch_fresh
+    for i in range(n):
+        if sc[R_KIND, i] != want:
+            continue
+        pid, step = sc[R_PID, i], sc[R_STEP, i]
+        nxt = successor[step]
+        closes = day
+        if nxt >= 0:
+            closes = day + max(1, _wait(st, nxt, rep, pid))
+            _file_touch(s, ru.days, closes, pid, nxt)
+        _settle(s, pid, closes, nxt < 0, fresh, False, True)
+
+
+@njit
+def _send_channel(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, kind: int) -> None:
+    """Engine._send_channel: sent where the prospect has an address, else the fallback
+    (those without are marked kind -1 - kind in the batch)."""
+    sc = s.scratch
+    month = day // 30
+    sent_flow = F_EMAILS if kind == EMAIL else F_WHATSAPPS
+    for i in range(n):
+        if sc[R_KIND, i] != kind:
+            continue
+        pid, step = sc[R_PID, i], sc[R_STEP, i]
+        reach = st.reach[step]
+        has = True
+        if reach < 1.0:
+            has = _uniform(st.reach_keys[step, rep], pid - st.offset[step]) < reach
+        if not has:
+            sc[R_KIND, i] = -1 - kind
+        s.flows[month, sent_flow if has else sent_flow + 1] += 1
+    _send_replyable(s, st, ru, rep, day, n, kind)
+    _go_on(s, st, ru, rep, day, n, -1 - kind, st.fallback)
+
+
+@njit
+def _send(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int) -> None:
+    """Engine._send: the batch in scratch rows R_PID, R_STEP, kind by kind."""
+    sc = s.scratch
+    month = day // 30
+    present = s.present
+    present[:] = False
+    for i in range(n):
+        k = st.kind[sc[R_STEP, i]]
+        sc[R_KIND, i] = k
+        present[k] = True
+    for k in range(N_KINDS):
+        if not present[k]:
+            continue
+        for i in range(n):  # take today's budgets
+            if sc[R_KIND, i] != k:
+                continue
+            pid = sc[R_PID, i]
+            seat = s.seat_of[pid]
+            s.left[INMAIL if k == FOLLOWUP else k, seat] -= 1  # follow-ups take the InMail pace
+            if k == INMAIL or k == FOLLOWUP:
+                if ru.open_profile_messages and s.badge[pid]:
+                    s.open_left[seat] -= 1
+                    s.flows[month, F_INMAILS_FREE if k == INMAIL else F_FOLLOWUPS_FREE] += 1
+                else:
+                    s.departed[seat] += 1  # a credit, oldest lot first
+                    s.flows[month, F_SPENT] += 1
+                    s.flows[month, F_INMAILS_PAID if k == INMAIL else F_FOLLOWUPS_PAID] += 1
+            elif k == MESSAGE:
+                s.flows[month, F_MESSAGES] += 1
+            elif k == ENGAGE:
+                s.flows[month, F_ENGAGEMENTS] += 1
+        if k == CONNECT:
+            _send_requests(s, st, ru, rep, day, n, k)
+        elif k == EMAIL or k == WHATSAPP:
+            _send_channel(s, st, ru, rep, day, n, k)
+        elif k == ENGAGE:
+            _go_on(s, st, ru, rep, day, n, k, st.next)
+        else:
+            _send_replyable(s, st, ru, rep, day, n, k)
+
+
+@njit
+def _resolve_replies(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: int) -> None:
+    """Step 2: a reply counts when it is still its prospect's earliest."""
+    month = day // 30
+    node = s.r_head[day]
+    s.r_head[day] = -1
+    while node >= 0:
+        pid, step, sent = s.r_pid[node], s.r_step[node], s.r_sent[node]
+        following = s.r_next[node]
+        s.r_next[node] = s.pools[2]
+        s.pools[2] = node
+        node = following
+        if s.reply_day[pid] != day or s.reply_step[pid] != step:
+            continue
+        kind = st.kind[step]
+        s.flows[month, F_REPLIES] += 1
+        s.flows[month, F_REPLIED] += 1
+        if kind == MESSAGE:
+            s.flows[month, F_REPLIES_MESSAGE] += 1
+        elif kind == INMAIL:
+            s.flows[month, F_REPLIES_INMAIL] += 1
+        elif kind == FOLLOWUP:
+            s.flows[month, F_REPLIES_FOLLOWUP] += 1
+        elif kind == EMAIL:
+            s.flows[month, F_REPLIES_EMAIL] += 1
+        elif kind == WHATSAPP:
+            s.flows[month, F_REPLIES_WHATSAPP] += 1
+        e = st.entry[step]
+        lst = li.entry_list[e]
+        s.by_segment[month, lst] += 1
+        position = pid - li.offset[lst]
+        if _uniform(li.positive_keys[e, rep], position) < li.positive_share[e, rep]:
+            s.flows[month, F_POSITIVE] += 1
+            if _uniform(li.meeting_keys[e, rep], position) < li.meeting_share[e, rep]:
+                s.flows[month, F_MEETINGS] += 1
+        if (
+            ru.refunds
+            and (kind == INMAIL or kind == FOLLOWUP)
+            and day - sent <= ru.refund_window
+            and not (ru.open_profile_messages and s.badge[pid])
+        ):
+            s.arrived[s.seat_of[pid]] += 1  # a refund arrives as today's lot
+            s.flows[month, F_REFUNDED] += 1
+
+
+@njit
+def _send_scheduled(s: _State, st: Steps, ru: Rules, rep: int, day: int) -> None:
+    """Step 3: scheduled touches that find a budget are sent; the rest wait a day."""
+    seats = ru.seats
+    has = s.has_budget
+    for seat in range(seats):
+        has[0, seat] = s.left[CONNECT, seat] > 0
+        has[1, seat] = s.left[MESSAGE, seat] > 0
+        has[2, seat] = s.left[INMAIL, seat] > 0 and (
+            s.arrived[seat] - s.departed[seat] > 0 or s.open_left[seat] > 0
+        )
+        has[3, seat] = s.left[EMAIL, seat] > 0
+        has[4, seat] = s.left[WHATSAPP, seat] > 0
+        has[5, seat] = s.left[ENGAGE, seat] > 0
+    node = s.t_head[day]
+    s.t_head[day] = -1
+    s.t_tail[day] = -1
+    while node >= 0:
+        step = s.t_step[node]
+        g = st.budget[step]
+        q = s.queue_len[g]
+        s.queue_pid[g, q] = s.t_pid[node]
+        s.queue_step[g, q] = step
+        s.queue_len[g] = q + 1
+        following = s.t_next[node]
+        s.t_next[node] = s.pools[0]
+        s.pools[0] = node
+        node = following
+    seen, seen_free, seen_ok = s.seen[0], s.seen[1], s.seen[2]
+    for g in range(N_BUDGETS):
+        if s.queue_len[g] == 0:
+            continue
+        any_budget = False
+        for seat in range(seats):
+            any_budget |= has[g, seat]
+        if not any_budget:
+            continue
+        seen[:] = 0
+        seen_free[:] = 0
+        seen_ok[:] = 0
+        n = np.int64(0)  # not the constant 0: numba would compile _send for it too
+        kept = 0
+        sc = s.scratch
+        for i in range(s.queue_len[g]):
+            pid, step = s.queue_pid[g, i], s.queue_step[g, i]
+            seat = s.seat_of[pid]
+            if not has[g, seat]:
+                s.queue_pid[g, kept] = pid
+                s.queue_step[g, kept] = step
+                kept += 1
+                continue
+            if s.reply_day[pid] <= day:  # cancelled by a reply
+                continue
+            if g == INMAIL_BUDGET:
+                # a credit (or the Open Profile cap) first; what fits then takes the pace
+                if ru.open_profile_messages and s.badge[pid]:
+                    ok = seen_free[seat] < s.open_left[seat]
+                    seen_free[seat] += 1
+                else:
+                    ok = seen[seat] < s.arrived[seat] - s.departed[seat]
+                    seen[seat] += 1
+                if ok and ru.paced[INMAIL]:
+                    ok = seen_ok[seat] < s.left[INMAIL, seat]
+                    seen_ok[seat] += 1
+            else:
+                kind = st.kind[step]
+                if kind != CONNECT and not ru.paced[kind]:
+                    ok = True
+                else:
+                    ok = seen[seat] < s.left[kind, seat]
+                    seen[seat] += 1
+            if ok:
+                sc[R_PID, n] = pid
+                sc[R_STEP, n] = step
+                n += 1
+            else:
+                s.queue_pid[g, kept] = pid
+                s.queue_step[g, kept] = step
+                kept += 1
+        s.queue_len[g] = kept
+        if n:
+            s.batch_fresh = False
+            _send(s, st, ru, rep, day, n)
+
+
+@njit
+def _among_next(s: _State, lst: int, start: int, wanted: int, length: int) -> int:
+    """How many of the next `wanted` prospects in list order carry the badge."""
+    i, j = s.next_op[lst], s.next_other[lst]
+    op_total = s.op_total[lst]
+    other_total = length - op_total
+    count = 0
+    for _ in range(wanted):
+        if i < op_total and (
+            j >= other_total or s.order[start + i] < s.order[start + op_total + j]
+        ):
+            count += 1
+            i += 1
+        elif j < other_total:
+            j += 1
+        else:
+            break
+    return count
+
+
+@njit
+def _pools(
+    s: _State, st: Steps, ru: Rules, step: int, seat: int, open_profile: bool, out: np.ndarray
+) -> None:
+    """The budgets a route's first touch draws on, by name: -1 where it draws on none.
+
+    out[0] invitations, [1] a paced channel or engagement, [2] the InMail pace,
+    [3] the Open Profile cap, [4] credits."""
+    out[:] = -1
+    kind = st.kind[step]
+    if kind == CONNECT:
+        out[0] = s.left[CONNECT, seat]
+    elif kind == EMAIL or kind == WHATSAPP or kind == ENGAGE:
+        if ru.paced[kind]:
+            out[1] = s.left[kind, seat]
+    elif open_profile and ru.open_profile_messages:
+        out[2] = s.left[INMAIL, seat]
+        out[3] = s.open_left[seat]
+    else:
+        out[2] = s.left[INMAIL, seat]
+        out[4] = s.arrived[seat] - s.departed[seat]
+
+
+@njit
+def _start_new(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: int) -> None:
+    """Step 4: start new prospects, seat by seat, segment by segment, in list order."""
+    month = day // 30
+    pools_op, pools_other = s.route_pools[0], s.route_pools[1]
+    kind_op, kind_other = s.route_pools[2], s.route_pools[3]
+    sc = s.scratch
+    for seat in range(ru.seats):
+        for e in range(li.entry_list.size):
+            lst = li.entry_list[e]
+            length = li.length[lst]
+            start = li.offset[lst]
+            op_here = s.op_available[lst, month]
+            avail_op = op_here - s.next_op[lst]
+            avail_other = (li.available[lst, month] - op_here) - s.next_other[lst]
+            if avail_op == 0 and avail_other == 0:
+                continue
+            first_op, first_other = li.entry_first_op[e], li.entry_first_other[e]
+            _pools(s, st, ru, first_op, seat, True, pools_op)
+            _pools(s, st, ru, first_other, seat, False, pools_other)
+            kind_op[:] = pools_op >= 0
+            kind_other[:] = pools_other >= 0
+            # a paced channel pool is shared only between touches of the same kind
+            same_channel = st.kind[first_op] == st.kind[first_other]
+            wanted = min(li.entry_new_per_day[e], avail_op + avail_other)
+            cap_op, cap_other = avail_op, avail_other
+            for name in range(5):
+                shared = kind_op[name] and kind_other[name] and (name != 1 or same_channel)
+                if shared:
+                    wanted = min(wanted, pools_op[name])
+                else:
+                    if kind_op[name]:
+                        cap_op = min(cap_op, pools_op[name])
+                    if kind_other[name]:
+                        cap_other = min(cap_other, pools_other[name])
+            if wanted == 0:
+                continue
+            in_order = _among_next(s, lst, start, wanted, length)
+            n_op = min(max(max(in_order, wanted - cap_other), 0), cap_op)
+            n_other = min(max(max(wanted - in_order, wanted - cap_op), 0), cap_other)
+            op_total = s.op_total[lst]
+            first_op_index = s.next_op[lst]
+            first_other_index = s.next_other[lst]
+            s.next_op[lst] += n_op
+            s.next_other[lst] += n_other
+            for route in range(2):
+                count = n_op if route == 0 else n_other
+                if count <= 0:
+                    continue
+                step = first_op if route == 0 else first_other
+                for k in range(count):
+                    if route == 0:
+                        position = s.order[start + first_op_index + k]
+                    else:
+                        position = s.order[start + op_total + first_other_index + k]
+                    pid = start + position
+                    s.seat_of[pid] = seat
+                    sc[R_PID, k] = pid
+                    sc[R_STEP, k] = step
+                s.flows[month, F_STARTED] += count
+                s.batch_fresh = True
+                _send(s, st, ru, rep, day, count)
+
+
+@njit
+def _limit_in_force(s: _State, ru: Rules, unit: int, seat: int, day: int) -> int:
+    """floor(base * health factor) in exact integers (InvitationLimiter.limit_in_force)."""
+    base = ru.base[day // 7, unit]
+    a = 0
+    t = 0
+    for d in range(max(0, day - ru.health_window), day):
+        a += s.accepted[d, seat]
+        t += s.accepted[d, seat] + s.withdrawn[d, seat]
+    if t == 0:
+        return base
+    den, p, g, f = ru.den, ru.poor, ru.good, ru.floor
+    if a * den >= g * t:
+        return base
+    if a * den <= p * t:
+        return (base * f) // den
+    num = f * t * (g - p) + (den - f) * (a * den - p * t)
+    return (base * num) // (den * t * (g - p))
+
+
+@njit
+def _acceptance_rate(s: _State, ru: Rules, seat: int, day: int) -> float:
+    a = 0
+    t = 0
+    for d in range(max(0, day - ru.health_window), day):
+        a += s.accepted[d, seat]
+        t += s.accepted[d, seat] + s.withdrawn[d, seat]
+    return a / max(t, 1) if t > 0 else 1.0
+
+
+@njit
+def _replication(
+    s: _State,
+    rep: int,
+    st: Steps,
+    li: Lists,
+    ru: Rules,
+    flows_out: np.ndarray,
+    stocks_out: np.ndarray,
+    segments_out: np.ndarray,
+) -> None:
+    """One replication's months, day by day in the order of MODEL.md section 10."""
+    days, seats = ru.days, ru.seats
+    _reset(s, flows_out[rep], segments_out[rep])
+    # the lists: badges, and each list's Open Profile positions before the others
+    for lst in range(li.length.size):
+        start, length, share = li.offset[lst], li.length[lst], li.share[lst]
+        n_op = 0
+        for position in range(length):
+            if share <= 0.0:
+                has = False
+            elif share >= 1.0:
+                has = True
+            else:
+                has = _uniform(li.badge_keys[lst, rep], position) < share
+            s.badge[start + position] = has
+            n_op += has
+        s.op_total[lst] = n_op
+        i, j = 0, n_op
+        month = 0
+        for position in range(length):
+            while month < ru.months and li.available[lst, month] <= position:
+                s.op_available[lst, month] = i  # badges among the first `available`
+                month += 1
+            if s.badge[start + position]:
+                s.order[start + i] = position
+                i += 1
+            else:
+                s.order[start + j] = position
+                j += 1
+        for rest in range(month, ru.months):
+            s.op_available[lst, rest] = i
+    limits = s.limits
+    for day in range(days):
+        month = day // 30
+        # step 1: expiry, month start, today's allowances
+        for seat in range(seats):
+            if day > 0:
+                s.arrived_through[day - 1, seat] = s.arrived[seat]
+            lot_day = day - ru.expiry_days
+            if lot_day >= 0:
+                expired = max(0, s.arrived_through[lot_day, seat] - s.departed[seat])
+                s.departed[seat] += expired
+                s.flows[month, F_EXPIRED] += expired
+        if day % 30 == 0:
+            for seat in range(seats):
+                balance = s.arrived[seat] - s.departed[seat]
+                added = min(ru.credits_per_month, max(0, ru.credits_cap - balance))
+                s.arrived[seat] += added
+                s.flows[month, F_GRANTED] += ru.credits_per_month
+                s.flows[month, F_FORFEITED] += ru.credits_per_month - added
+                s.notes_left[seat] = ru.notes_per_month if ru.notes_per_month >= 0 else UNLIMITED
+                s.open_left[seat] = ru.open_cap
+            s.flows[month, F_ADDED] += li.added[month]
+        if ru.restriction:
+            for seat in range(seats):
+                if s.restricted_until[seat] <= day:
+                    low = 1.0 - _acceptance_rate(s, ru, seat, day)
+                    z = (
+                        ru.intercept
+                        + ru.per_pending * s.pending[seat]
+                        + ru.per_low_acceptance * low
+                    )
+                    probability = 1.0 / (1.0 + np.exp(-z))
+                    u = _uniform(ru.restriction_keys[rep], day * seats + seat)
+                    if u < probability:
+                        s.restricted_until[seat] = day + ru.restriction_days
+                if s.restricted_until[seat] > day:
+                    s.flows[month, F_RESTRICTED] += 1
+        for seat in range(seats):
+            limit = _limit_in_force(s, ru, rep * seats + seat, seat, day)
+            limits[seat] = limit
+            recent = 0
+            for d in range(max(0, day - 6), day):
+                recent += s.sent[d, seat]
+            allowed = max(0, limit - recent)
+            allowed = min(allowed, ru.pace[CONNECT])
+            if s.restricted_until[seat] > day:
+                allowed = 0
+            for k in range(N_KINDS):
+                s.left[k, seat] = ru.pace[k]
+            # step 2: invitations accepted or withdrawn today are no longer pending
+            s.pending[seat] -= s.accepted[day, seat] + s.withdrawn[day, seat]
+            s.pending[seat] -= s.discarded[day, seat]
+            if ru.max_pending >= 0:
+                allowed = min(allowed, max(0, ru.max_pending - s.pending[seat]))
+            s.left[CONNECT, seat] = allowed
+            s.flows[month, F_ACCEPTANCES] += s.accepted[day, seat]
+            s.flows[month, F_WITHDRAWALS] += s.withdrawn[day, seat]
+        _resolve_replies(s, st, li, ru, rep, day)
+        # step 3: scheduled touches, first in first out; steps 4 and 5: new starts
+        _send_scheduled(s, st, ru, rep, day)
+        _start_new(s, st, li, ru, rep, day)
+        s.flows[month, F_EXHAUSTED] += s.exhausted_on[day]
+        if day % 30 == 29:
+            for seat in range(seats):
+                stocks_out[rep, month, S_BALANCE] += s.arrived[seat] - s.departed[seat]
+                stocks_out[rep, month, S_PENDING] += s.pending[seat]
+                stocks_out[rep, month, S_LIMIT] += limits[seat]
+
+
+@njit(parallel=True, cache=True)
+def _replications(
+    st: Steps,
+    li: Lists,
+    ru: Rules,
+    flows: np.ndarray,
+    stocks: np.ndarray,
+    segments: np.ndarray,
+    chunks: int,
+) -> None:
+    """Every replication of the block, in `chunks` runs of consecutive replications
+    spread over the threads; each run allocates its state once and resets it."""
+    reps = flows.shape[0]
+    total = 0
+    for lst in range(li.length.size):
+        total += li.length[lst]
+    span = max(ru.days + ru.invite_window + 1, ru.exhausted_span)
+    for chunk in prange(chunks):
+        s = _new_state(total, ru.days, ru.months, ru.seats, li.length.size, span)
+        for rep in range(chunk * reps // chunks, (chunk + 1) * reps // chunks):
+            _replication(s, rep, st, li, ru, flows, stocks, segments)
+
+
+def _per_rep(value, reps: int) -> np.ndarray:
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), (reps,)))
+
+
+def _steps(sim: Simulation) -> Steps:
+    cdfs, starts, lengths, per_rep = [], [], [], []
+    at = 0
+    for sampler in sim.samplers:
+        table = np.atleast_2d(sampler._cdf)  # one row, or one per replication
+        starts.append(at)
+        lengths.append(table.shape[1])
+        per_rep.append(not isinstance(sampler, DelaySampler))
+        cdfs.append(table.ravel())
+        at += table.size
+    i64 = np.int64
+    table = StepTable(
+        kind=sim.step_kind.astype(i64),
+        next=sim.step_next.astype(i64),
+        reinvite=sim.step_reinvite.astype(i64),
+        first_message=sim.step_first_message.astype(i64),
+        note=sim.step_note.astype(i64),
+        is_reinvite=sim.step_is_reinvite.astype(i64),
+        entry=sim.step_entry.astype(i64),
+        fallback=sim.step_fallback.astype(i64),
+        budget=sim.step_budget.astype(i64),
+        wait_lo=sim.step_wait_lo.astype(i64),
+        wait_hi=sim.step_wait_hi.astype(i64),
+        offset=sim.step_offset.astype(i64),
+        reach=sim.step_reach.astype(np.float64),
+        p_main=np.ascontiguousarray(sim.p_main, dtype=np.float64),
+        p_blank=np.ascontiguousarray(sim.p_blank, dtype=np.float64),
+        p_free=np.ascontiguousarray(sim.p_free, dtype=np.float64),
+        outcome_keys=np.ascontiguousarray(sim.outcome_keys, dtype=np.uint64),
+        wait_keys=np.ascontiguousarray(sim.wait_keys, dtype=np.uint64),
+        reach_keys=np.ascontiguousarray(sim.reach_keys, dtype=np.uint64),
+        cdf=np.concatenate(cdfs) if cdfs else np.zeros(0),
+        cdf_start=np.array(starts, dtype=i64),
+        cdf_len=np.array(lengths, dtype=i64),
+        cdf_per_rep=np.array(per_rep, dtype=np.bool_),
+    )
+    return Steps(*table)
+
+
+def _lists(sim: Simulation) -> Lists:
+    cfg, prospects, reps = sim.config, sim.prospects, sim.reps
+    names = list(cfg.segments)
+    months = sim.months
+    book = sim.book
+    entries = range(len(sim.entry_segment))
+    added = np.zeros(months, dtype=np.int64)
+    for month in range(months):
+        for seg in cfg.segments.values():
+            added[month] += seg.size if month == 0 else seg.new_per_month
+    table = ListTable(
+        length=np.array([prospects.lists[n].length for n in names], dtype=np.int64),
+        offset=np.array([prospects.offset[n] for n in names], dtype=np.int64),
+        share=np.array([cfg.segments[n].open_profile_share for n in names], dtype=np.float64),
+        badge_keys=np.array(
+            [
+                prospects.streams.stream_keys(prospects.lists[n].key, role_id("open_profile"))
+                for n in names
+            ],
+            dtype=np.uint64,
+        ).reshape(len(names), reps),
+        available=np.array(
+            [prospects.lists[n].available_by_month for n in names], dtype=np.int64
+        ).reshape(len(names), months),
+        added=added,
+        entry_list=np.array([names.index(sim.entry_segment[e]) for e in entries], dtype=np.int64),
+        entry_new_per_day=np.array(
+            [_pool(entry.new_per_day) for entry in sim.strategy.playbook], dtype=np.int64
+        ),
+        entry_first_other=np.array([book.routes[e][0].first_step for e in entries], dtype=np.int64),
+        entry_first_op=np.array([book.routes[e][1].first_step for e in entries], dtype=np.int64),
+        positive_keys=np.array([sim.funnel_keys[e][0] for e in entries], dtype=np.uint64).reshape(
+            -1, reps
+        ),
+        meeting_keys=np.array([sim.funnel_keys[e][1] for e in entries], dtype=np.uint64).reshape(
+            -1, reps
+        ),
+        positive_share=np.array([_per_rep(sim.funnel_shares[e][0], reps) for e in entries]).reshape(
+            -1, reps
+        ),
+        meeting_share=np.array([_per_rep(sim.funnel_shares[e][1], reps) for e in entries]).reshape(
+            -1, reps
+        ),
+    )
+    return Lists(*table)
+
+
+def _rules(sim: Simulation, limiter: InvitationLimiter) -> Rules:
+    cfg, plan = sim.config, sim.plan
+    inv = cfg.invitations
+    pace = sim.strategy.daily_pace
+    # follow-ups take the InMail pace
+    by_kind = [getattr(pace, "inmail" if k == Kind.FOLLOWUP else KIND_NAMES[k]) for k in Kind]
+    paces = np.array([_pool(value) for value in by_kind], dtype=np.int64)
+    paced = np.array([value is not None for value in by_kind], dtype=np.bool_)
+    r = inv.restriction
+    table = RuleTable(
+        days=sim.days,
+        months=sim.months,
+        seats=sim.seats,
+        exhausted_span=sim.days + sim.horizon_pad + int(sim.step_wait_hi.max(initial=0)) + 2,
+        credits_per_month=int(plan.credits_per_month),
+        credits_cap=int(plan.credits_cap),
+        notes_per_month=-1 if plan.notes_per_month is None else int(plan.notes_per_month),
+        open_profile_messages=bool(plan.open_profile_messages),
+        open_cap=int(cfg.inmail.open_profile_monthly_cap),
+        expiry_days=int(cfg.inmail.credit_expiry_days),
+        refunds=bool(cfg.inmail.refunds),
+        refund_window=int(cfg.inmail.refund_window_days),
+        response_window=int(cfg.response_window_days),
+        invite_window=int(inv.invite_window_days),
+        cooldown=int(inv.reinvite_cooldown_days),
+        max_pending=-1 if inv.max_pending is None else int(inv.max_pending),
+        health_window=int(inv.health_window_days),
+        base=np.ascontiguousarray(limiter._base, dtype=np.int64),
+        den=int(limiter._den),
+        poor=int(limiter._poor),
+        good=int(limiter._good),
+        floor=int(limiter._floor),
+        restriction=bool(r.enabled),
+        restriction_days=int(r.restriction_days),
+        intercept=float(r.intercept),
+        per_pending=float(r.per_pending),
+        per_low_acceptance=float(r.per_low_acceptance),
+        restriction_keys=np.ascontiguousarray(sim.restriction_keys, dtype=np.uint64),
+        pace=paces,
+        paced=paced,
+    )
+    return Rules(*table)
+
+
+def run_compiled(sim: Simulation, threads: int | None = None) -> np.ndarray | None:
+    """Monthly counts of the block, (replications, months, counts), as Simulation.run
+    gives them; None where the health factor's exact integers would overflow 64 bits
+    (the vectorised engine then falls back on Python integers)."""
+    reps, months = sim.reps, sim.months
+    weekly = np.repeat(np.broadcast_to(sim.prospects.parameters.weekly_limit(), reps), sim.seats)
+    limiter = InvitationLimiter(sim.config.invitations, sim.units, sim.days, weekly)
+    if not limiter._exact_in_int64:
+        return None
+    n_segments = len(sim.config.segments)
+    flows = np.zeros((reps, months, len(FLOWS)), dtype=np.int64)
+    stocks = np.zeros((reps, months, len(STOCKS)), dtype=np.int64)
+    segments = np.zeros((reps, months, n_segments), dtype=np.int64)
+    previous = numba.get_num_threads()
+    if threads is not None:
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        chunks = min(reps, 8 * numba.get_num_threads())  # a few per thread, to balance
+        _replications(
+            _steps(sim), _lists(sim), _rules(sim, limiter), flows, stocks, segments, chunks
+        )
+    finally:
+        numba.set_num_threads(previous)
+    started = flows[:, :, FLOW_INDEX["prospects_started"]]
+    replied = flows[:, :, FLOW_INDEX["prospects_replied"]]
+    exhausted = flows[:, :, FLOW_INDEX["prospects_exhausted"]]
+    stocks[:, :, STOCKS.index("prospects_in_flight_end")] = np.cumsum(
+        started - replied - exhausted, axis=1
+    )
+    monthly = np.concatenate([flows, stocks, segments], axis=2)
+    assert monthly.shape[2] == len(COUNTS) + n_segments
+    return monthly
