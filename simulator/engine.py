@@ -930,7 +930,7 @@ def simulate_block(
     """Monthly counts (reps, months, counts) per strategy for these replications, every
     strategy on the same prospect lists (common random numbers).
 
-    The compiled loop (:mod:`simulator.kernel`, on `threads` cores, default all) runs
+    The compiled loop (:mod:`simulator.kernel`, on `threads` threads, default every core) runs
     them unless ``OUTREACH_SIM_ENGINE=numpy`` asks for this module's vectorised loop;
     both give identical counts."""
     from simulator.kernel import run_compiled  # compiled on first use

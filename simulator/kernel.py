@@ -3,8 +3,8 @@
 The vectorised engine (:mod:`simulator.engine`) moves every replication of a block
 together through the day, touch batch by touch batch; each touch passes through a few
 dozen whole-array steps. Here numba compiles the same rules into one loop per
-replication, run on every core (``prange``), so a touch costs tens of nanoseconds and a
-block's state is one replication's at a time per thread.
+replication, run on every core (threads of this process, without the GIL), so a touch
+costs tens of nanoseconds and a thread's state is one replication's at a time.
 
 It is the same model, draw for draw: the same counter-based uniforms keyed by
 prospect and role, the same set-up (the engine's :class:`~simulator.engine.Simulation`
@@ -17,11 +17,14 @@ statement of the rules and serves day-level traces.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
-import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from numba.core import types
 from numba.experimental import structref
 
@@ -73,6 +76,9 @@ F_REPLIED, F_EXHAUSTED = _F["prospects_replied"], _F["prospects_exhausted"]
 F_RESTRICTED = _F["restricted_days"]
 S_BALANCE, S_PENDING = STOCKS.index("credit_balance_end"), STOCKS.index("invitations_pending_end")
 S_LIMIT = STOCKS.index("invitation_limit_end")
+
+#: replications per task when a block is spread over threads
+RANGE = 64
 
 # rows of a replication's scratch table: one batch of touches and what is known about it
 R_PID, R_STEP, R_KIND, R_CLOSE, R_FLAG = range(5)
@@ -210,7 +216,7 @@ structref.define_proxy(Lists, ListsType, list(ListTable._fields))
 structref.define_proxy(Rules, RulesType, list(RuleTable._fields))
 
 
-@njit
+@njit(inline="always")
 def _uniform(key: np.uint64, counter: np.int64) -> float:
     """The same number as :meth:`Streams.uniforms` (SplitMix64 at the counter)."""
     x = np.uint64(counter + 1) * _GOLDEN + key
@@ -222,32 +228,48 @@ def _uniform(key: np.uint64, counter: np.int64) -> float:
     return np.float64(x >> np.uint64(11)) * _TO_UNIT
 
 
-@njit
-def _delay(st: Steps, step: int, rep: int, v: float) -> int:
+# The hot loops take the arrays they use out of the structures once, before the loop:
+# every read of a structure's field counts a reference (two atomic operations).
+
+
+@njit(inline="always")
+def _cdfs(st: Steps) -> tuple:
+    return st.cdf, st.cdf_start, st.cdf_len, st.cdf_per_rep
+
+
+@njit(inline="always")
+def _waits(st: Steps) -> tuple:
+    return st.wait_lo, st.wait_hi, st.wait_keys, st.offset
+
+
+@njit(inline="always")
+def _delay(cdfs: tuple, step: int, rep: int, v: float) -> int:
     """Days to an outcome: one plus the number of CDF values <= v (inverse CDF)."""
-    n = st.cdf_len[step]
-    lo = st.cdf_start[step] + (rep * n if st.cdf_per_rep[step] else 0)
+    cdf, cdf_start, cdf_len, cdf_per_rep = cdfs
+    n = cdf_len[step]
+    lo = cdf_start[step] + (rep * n if cdf_per_rep[step] else 0)
     a, b = 0, n
     while a < b:  # first index whose CDF value exceeds v
         m = (a + b) >> 1
-        if st.cdf[lo + m] <= v:
+        if cdf[lo + m] <= v:
             a = m + 1
         else:
             b = m
     return a + 1
 
 
-@njit
-def _wait(st: Steps, step: int, rep: int, pid: int) -> int:
-    lo, hi = st.wait_lo[step], st.wait_hi[step]
+@njit(inline="always")
+def _wait(waits: tuple, step: int, rep: int, pid: int) -> int:
+    wait_lo, wait_hi, wait_keys, offset = waits
+    lo, hi = wait_lo[step], wait_hi[step]
     if lo == hi:
         return lo
-    u = _uniform(st.wait_keys[step, rep], pid - st.offset[step])
+    u = _uniform(wait_keys[step, rep], pid - offset[step])
     return lo + int(np.floor(u * (hi - lo + 1)))
 
 
 _STATE_FIELDS = [
-    "flows",  # (months, flows)
+    "flows",  # (months, flows): this replication's counts
     "by_segment",  # (months, segments)
     # by prospect
     "reply_day",
@@ -358,11 +380,11 @@ def _new_state(total, days, months, seats, lists, span):
 
 
 @njit
-def _reset(s: _State, flows: np.ndarray, by_segment: np.ndarray) -> None:
+def _reset(s: _State) -> None:
     """Everything a replication starts from; what is always written before it is read
     (the badges, the list order, the batch, the day's budgets) is left as it is."""
-    s.flows = flows
-    s.by_segment = by_segment
+    s.flows[:] = 0
+    s.by_segment[:] = 0
     s.reply_day[:] = NEVER
     s.reply_step[:] = 0
     s.last_close[:] = 0
@@ -399,21 +421,7 @@ def _grow(nodes: np.ndarray) -> np.ndarray:
     return bigger
 
 
-@njit
-def _touch_node(s: _State) -> int:
-    """A free node of the touches calendar (a freed one, else a new one)."""
-    node = s.pools[0]
-    if node >= 0:
-        s.pools[0] = s.t_next[node]
-        return node
-    node = s.pools[1]
-    if node == s.t_pid.size:
-        s.t_pid, s.t_step, s.t_next = _grow(s.t_pid), _grow(s.t_step), _grow(s.t_next)
-    s.pools[1] = node + 1
-    return node
-
-
-@njit
+@njit(inline="always")
 def _reply_node(s: _State) -> int:
     node = s.pools[2]
     if node >= 0:
@@ -427,22 +435,36 @@ def _reply_node(s: _State) -> int:
     return node
 
 
-@njit
-def _file_touch(s: _State, days: int, due: int, pid: int, step: int) -> None:
+@njit(inline="always")
+def _calendar(s: _State) -> tuple:
+    return s.t_head, s.t_tail, s.t_pid, s.t_step, s.t_next, s.pools
+
+
+@njit(inline="always")
+def _file_touch(calendar: tuple, days: int, due: int, pid: int, step: int) -> None:
+    """File a touch under its due day, after those filed before it."""
     if due >= days:
         return
-    node = _touch_node(s)
-    s.t_pid[node] = pid
-    s.t_step[node] = step
-    s.t_next[node] = -1
-    if s.t_tail[due] < 0:
-        s.t_head[due] = node
+    head, tail, pids, steps, following, pools = calendar
+    node = pools[0]  # a freed node, else a new one: a prospect has one touch pending at most
+    if node >= 0:
+        pools[0] = following[node]
     else:
-        s.t_next[s.t_tail[due]] = node
-    s.t_tail[due] = node
+        node = pools[1]
+        if node == pids.size:
+            raise IndexError("more touches pending than prospects")
+        pools[1] = node + 1
+    pids[node] = pid
+    steps[node] = step
+    following[node] = -1
+    if tail[due] < 0:
+        head[due] = node
+    else:
+        following[tail[due]] = node
+    tail[due] = node
 
 
-@njit
+@njit(inline="always")
 def _file_reply(s: _State, days: int, due: int, pid: int, step: int, sent: int) -> None:
     if due >= days:
         return
@@ -454,94 +476,107 @@ def _file_reply(s: _State, days: int, due: int, pid: int, step: int, sent: int) 
     s.r_head[due] = node
 
 
-@njit
-def _exhaust(s: _State, day: int) -> None:
-    s.exhausted_on[day] += 1
+@njit(inline="always")
+def _closes(s: _State) -> tuple:
+    return s.last_close, s.reply_day, s.exhausted_on
 
 
-@njit
+@njit(inline="always")
 def _settle(
-    s: _State, pid: int, closes: int, ends: bool, fresh: bool, latest: bool, remember: bool
+    closes_: tuple, pid: int, closes: int, ends: bool, fresh: bool, latest: bool, remember: bool
 ) -> None:
     """Engine._settle for one touch: when it closes; exhaustion where the route ends."""
+    last_close, reply_day, exhausted_on = closes_
     if fresh or latest:
         last = closes
     else:
-        last = max(s.last_close[pid], closes)
-    if ends and (fresh or s.reply_day[pid] == NEVER):
-        _exhaust(s, last)
+        last = max(last_close[pid], closes)
+    if ends and (fresh or reply_day[pid] == NEVER):
+        exhausted_on[last] += 1
         if remember:
-            s.last_close[pid] = -last
+            last_close[pid] = -last
         return
     if remember:
-        s.last_close[pid] = last
+        last_close[pid] = last
 
 
 @njit
 def _send_requests(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, want: int) -> None:
     """Engine._send_requests over the batch's connection requests (rows with kind `want`)."""
-    sc, fresh = s.scratch, s.batch_fresh
+    sc, fresh, flows, seat_of = s.scratch, s.batch_fresh, s.flows, s.seat_of
+    notes_left, sent, pending, reply_day = s.notes_left, s.sent, s.pending, s.reply_day
+    discarded, accepted, withdrawn = s.discarded, s.accepted, s.withdrawn
+    note_of, is_reinvite, p_main, p_blank = st.note, st.is_reinvite, st.p_main, st.p_blank
+    keys, offset, first_message, reinvite, next_of = (
+        st.outcome_keys,
+        st.offset,
+        st.first_message,
+        st.reinvite,
+        st.next,
+    )
+    cdfs, waits, calendar, closes_ = _cdfs(st), _waits(st), _calendar(s), _closes(s)
+    days, notes_per_month = ru.days, ru.notes_per_month
     month = day // 30
     withdraw_on = day + ru.invite_window
     for i in range(n):
         if sc[R_KIND, i] != want:
             continue
         pid, step = sc[R_PID, i], sc[R_STEP, i]
-        seat = s.seat_of[pid]
-        note = st.note[step] == 1
-        if note and ru.notes_per_month >= 0:
-            if s.notes_left[seat] > 0:
-                s.notes_left[seat] -= 1
+        seat = seat_of[pid]
+        note = note_of[step] == 1
+        if note and notes_per_month >= 0:
+            if notes_left[seat] > 0:
+                notes_left[seat] -= 1
             else:
                 note = False
-        s.flows[month, F_CONNECTS] += 1
+        flows[month, F_CONNECTS] += 1
         if note:
-            s.flows[month, F_NOTES] += 1
-        if st.is_reinvite[step]:
-            s.flows[month, F_REINVITES] += 1
-        s.sent[day, seat] += 1
-        s.pending[seat] += 1
-        p = st.p_main[step, rep] if note else st.p_blank[step, rep]
-        u = _uniform(st.outcome_keys[step, rep], pid - st.offset[step])
-        accepted = u < p
-        closes = day + _delay(st, step, rep, u / p) if accepted else withdraw_on
-        live = fresh or s.reply_day[pid] > closes
+            flows[month, F_NOTES] += 1
+        if is_reinvite[step]:
+            flows[month, F_REINVITES] += 1
+        sent[day, seat] += 1
+        pending[seat] += 1
+        p = p_main[step, rep] if note else p_blank[step, rep]
+        u = _uniform(keys[step, rep], pid - offset[step])
+        is_accepted = u < p
+        closes = day + _delay(cdfs, step, rep, u / p) if is_accepted else withdraw_on
+        live = fresh or reply_day[pid] > closes
         if not live:
-            s.discarded[closes, seat] += 1
-        elif accepted:
-            s.accepted[closes, seat] += 1
+            discarded[closes, seat] += 1
+        elif is_accepted:
+            accepted[closes, seat] += 1
         else:
-            s.withdrawn[withdraw_on, seat] += 1
+            withdrawn[withdraw_on, seat] += 1
         sc[R_CLOSE, i] = closes
-        sc[R_FLAG, i] = (1 if accepted else 0) + (2 if live else 0)
+        sc[R_FLAG, i] = (1 if is_accepted else 0) + (2 if live else 0)
     # what follows, filed in the engine's order: messages, re-invitations, fallbacks
     for i in range(n):
         if sc[R_KIND, i] == want and sc[R_FLAG, i] == 3:
-            first = st.first_message[sc[R_STEP, i]]
+            first = first_message[sc[R_STEP, i]]
             if first >= 0:
                 pid = sc[R_PID, i]
-                due = sc[R_CLOSE, i] + _wait(st, first, rep, pid)
-                _file_touch(s, ru.days, due, pid, first)
+                due = sc[R_CLOSE, i] + _wait(waits, first, rep, pid)
+                _file_touch(calendar, days, due, pid, first)
     for i in range(n):
         if sc[R_KIND, i] == want and sc[R_FLAG, i] == 2:
-            again = st.reinvite[sc[R_STEP, i]]
+            again = reinvite[sc[R_STEP, i]]
             if again >= 0:
-                _file_touch(s, ru.days, withdraw_on + ru.cooldown, sc[R_PID, i], again)
+                _file_touch(calendar, days, withdraw_on + ru.cooldown, sc[R_PID, i], again)
     for i in range(n):
         if sc[R_KIND, i] == want and sc[R_FLAG, i] == 2:
             step = sc[R_STEP, i]
-            nxt = st.next[step]
-            if st.reinvite[step] < 0 and nxt >= 0:
+            nxt = next_of[step]
+            if reinvite[step] < 0 and nxt >= 0:
                 pid = sc[R_PID, i]
-                _file_touch(s, ru.days, withdraw_on + _wait(st, nxt, rep, pid), pid, nxt)
+                _file_touch(calendar, days, withdraw_on + _wait(waits, nxt, rep, pid), pid, nxt)
     for i in range(n):
         if sc[R_KIND, i] != want:
             continue
         step, flag = sc[R_STEP, i], sc[R_FLAG, i]
-        ends = (flag == 3 and st.first_message[step] < 0) or (
-            flag == 2 and st.reinvite[step] < 0 and st.next[step] < 0
+        ends = (flag == 3 and first_message[step] < 0) or (
+            flag == 2 and reinvite[step] < 0 and next_of[step] < 0
         )
-        _settle(s, sc[R_PID, i], sc[R_CLOSE, i], ends, fresh, False, not fresh)
+        _settle(closes_, sc[R_PID, i], sc[R_CLOSE, i], ends, fresh, False, not fresh)
 
 
 @njit
@@ -555,27 +590,43 @@ def _send_replyable(
     want: int,
 ) -> None:
     """Engine._send_replyable: messages, InMails, follow-ups, emails, WhatsApps."""
-    sc, fresh = s.scratch, s.batch_fresh
+    sc, fresh, badge, reply_day, reply_step = (
+        s.scratch,
+        s.batch_fresh,
+        s.badge,
+        s.reply_day,
+        s.reply_step,
+    )
+    kind_of, p_free, p_main, keys, offset, next_of = (
+        st.kind,
+        st.p_free,
+        st.p_main,
+        st.outcome_keys,
+        st.offset,
+        st.next,
+    )
+    cdfs, waits, calendar, closes_ = _cdfs(st), _waits(st), _calendar(s), _closes(s)
+    days, open_profile_messages, window = ru.days, ru.open_profile_messages, ru.response_window
     for i in range(n):
         if sc[R_KIND, i] != want:
             continue
         pid, step = sc[R_PID, i], sc[R_STEP, i]
-        inmail = st.kind[step] == INMAIL or st.kind[step] == FOLLOWUP
-        free = inmail and ru.open_profile_messages and s.badge[pid]
-        p = st.p_free[step, rep] if free else st.p_main[step, rep]
-        u = _uniform(st.outcome_keys[step, rep], pid - st.offset[step])
+        inmail = kind_of[step] == INMAIL or kind_of[step] == FOLLOWUP
+        free = inmail and open_profile_messages and badge[pid]
+        p = p_free[step, rep] if free else p_main[step, rep]
+        u = _uniform(keys[step, rep], pid - offset[step])
         replied = u < p
         if replied:
-            reply_on = day + _delay(st, step, rep, u / p)
-            if fresh or reply_on < s.reply_day[pid]:
-                s.reply_day[pid] = reply_on
-                s.reply_step[pid] = step
-                _file_reply(s, ru.days, reply_on, pid, step, day)
-        nxt = st.next[step]
+            reply_on = day + _delay(cdfs, step, rep, u / p)
+            if fresh or reply_on < reply_day[pid]:
+                reply_day[pid] = reply_on
+                reply_step[pid] = step
+                _file_reply(s, days, reply_on, pid, step, day)
+        nxt = next_of[step]
         if nxt >= 0:
-            _file_touch(s, ru.days, day + max(1, _wait(st, nxt, rep, pid)), pid, nxt)
+            _file_touch(calendar, days, day + max(1, _wait(waits, nxt, rep, pid)), pid, nxt)
         ends = nxt < 0 and not (fresh and replied)
-        _settle(s, pid, day + ru.response_window, ends, fresh, True, True)
+        _settle(closes_, pid, day + window, ends, fresh, True, True)
 
 
 @njit
@@ -591,6 +642,7 @@ def _go_on(
 ) -> None:
     """Engine._go_on: a touch that opens nothing; the route goes on at `successor`."""
     sc, fresh = s.scratch, s.batch_fresh
+    waits, calendar, closes_ = _waits(st), _calendar(s), _closes(s)
     for i in range(n):
         if sc[R_KIND, i] != want:
             continue
@@ -598,29 +650,29 @@ def _go_on(
         nxt = successor[step]
         closes = day
         if nxt >= 0:
-            closes = day + max(1, _wait(st, nxt, rep, pid))
-            _file_touch(s, ru.days, closes, pid, nxt)
-        _settle(s, pid, closes, nxt < 0, fresh, False, True)
+            closes = day + max(1, _wait(waits, nxt, rep, pid))
+            _file_touch(calendar, ru.days, closes, pid, nxt)
+        _settle(closes_, pid, closes, nxt < 0, fresh, False, True)
 
 
 @njit
 def _send_channel(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, kind: int) -> None:
     """Engine._send_channel: sent where the prospect has an address, else the fallback
     (those without are marked kind -1 - kind in the batch)."""
-    sc = s.scratch
+    sc, flows, reach_of, keys, offset = s.scratch, s.flows, st.reach, st.reach_keys, st.offset
     month = day // 30
     sent_flow = F_EMAILS if kind == EMAIL else F_WHATSAPPS
     for i in range(n):
         if sc[R_KIND, i] != kind:
             continue
         pid, step = sc[R_PID, i], sc[R_STEP, i]
-        reach = st.reach[step]
+        reach = reach_of[step]
         has = True
         if reach < 1.0:
-            has = _uniform(st.reach_keys[step, rep], pid - st.offset[step]) < reach
+            has = _uniform(keys[step, rep], pid - offset[step]) < reach
         if not has:
             sc[R_KIND, i] = -1 - kind
-        s.flows[month, sent_flow if has else sent_flow + 1] += 1
+        flows[month, sent_flow if has else sent_flow + 1] += 1
     _send_replyable(s, st, ru, rep, day, n, kind)
     _go_on(s, st, ru, rep, day, n, -1 - kind, st.fallback)
 
@@ -628,12 +680,12 @@ def _send_channel(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, k
 @njit
 def _send(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int) -> None:
     """Engine._send: the batch in scratch rows R_PID, R_STEP, kind by kind."""
-    sc = s.scratch
+    sc, present, kind_of, seat_of, left = s.scratch, s.present, st.kind, s.seat_of, s.left
+    flows, badge, open_left, departed = s.flows, s.badge, s.open_left, s.departed
     month = day // 30
-    present = s.present
     present[:] = False
     for i in range(n):
-        k = st.kind[sc[R_STEP, i]]
+        k = kind_of[sc[R_STEP, i]]
         sc[R_KIND, i] = k
         present[k] = True
     for k in range(N_KINDS):
@@ -643,20 +695,20 @@ def _send(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int) -> None:
             if sc[R_KIND, i] != k:
                 continue
             pid = sc[R_PID, i]
-            seat = s.seat_of[pid]
-            s.left[INMAIL if k == FOLLOWUP else k, seat] -= 1  # follow-ups take the InMail pace
+            seat = seat_of[pid]
+            left[INMAIL if k == FOLLOWUP else k, seat] -= 1  # follow-ups take the InMail pace
             if k == INMAIL or k == FOLLOWUP:
-                if ru.open_profile_messages and s.badge[pid]:
-                    s.open_left[seat] -= 1
-                    s.flows[month, F_INMAILS_FREE if k == INMAIL else F_FOLLOWUPS_FREE] += 1
+                if ru.open_profile_messages and badge[pid]:
+                    open_left[seat] -= 1
+                    flows[month, F_INMAILS_FREE if k == INMAIL else F_FOLLOWUPS_FREE] += 1
                 else:
-                    s.departed[seat] += 1  # a credit, oldest lot first
-                    s.flows[month, F_SPENT] += 1
-                    s.flows[month, F_INMAILS_PAID if k == INMAIL else F_FOLLOWUPS_PAID] += 1
+                    departed[seat] += 1  # a credit, oldest lot first
+                    flows[month, F_SPENT] += 1
+                    flows[month, F_INMAILS_PAID if k == INMAIL else F_FOLLOWUPS_PAID] += 1
             elif k == MESSAGE:
-                s.flows[month, F_MESSAGES] += 1
+                flows[month, F_MESSAGES] += 1
             elif k == ENGAGE:
-                s.flows[month, F_ENGAGEMENTS] += 1
+                flows[month, F_ENGAGEMENTS] += 1
         if k == CONNECT:
             _send_requests(s, st, ru, rep, day, n, k)
         elif k == EMAIL or k == WHATSAPP:
@@ -671,15 +723,17 @@ def _send(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int) -> None:
 def _resolve_replies(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: int) -> None:
     """Step 2: a reply counts when it is still its prospect's earliest."""
     month = day // 30
+    r_pid, r_step, r_sent, r_next, pools = s.r_pid, s.r_step, s.r_sent, s.r_next, s.pools
+    reply_day, reply_step = s.reply_day, s.reply_step
     node = s.r_head[day]
     s.r_head[day] = -1
     while node >= 0:
-        pid, step, sent = s.r_pid[node], s.r_step[node], s.r_sent[node]
-        following = s.r_next[node]
-        s.r_next[node] = s.pools[2]
-        s.pools[2] = node
+        pid, step, sent = r_pid[node], r_step[node], r_sent[node]
+        following = r_next[node]
+        r_next[node] = pools[2]
+        pools[2] = node
         node = following
-        if s.reply_day[pid] != day or s.reply_step[pid] != step:
+        if reply_day[pid] != day or reply_step[pid] != step:
             continue
         kind = st.kind[step]
         s.flows[month, F_REPLIES] += 1
@@ -726,21 +780,25 @@ def _send_scheduled(s: _State, st: Steps, ru: Rules, rep: int, day: int) -> None
         has[3, seat] = s.left[EMAIL, seat] > 0
         has[4, seat] = s.left[WHATSAPP, seat] > 0
         has[5, seat] = s.left[ENGAGE, seat] > 0
+    queue_pid, queue_step, queue_len = s.queue_pid, s.queue_step, s.queue_len
+    t_pid, t_step, t_next, pools, budget = s.t_pid, s.t_step, s.t_next, s.pools, st.budget
     node = s.t_head[day]
     s.t_head[day] = -1
     s.t_tail[day] = -1
     while node >= 0:
-        step = s.t_step[node]
-        g = st.budget[step]
-        q = s.queue_len[g]
-        s.queue_pid[g, q] = s.t_pid[node]
-        s.queue_step[g, q] = step
-        s.queue_len[g] = q + 1
-        following = s.t_next[node]
-        s.t_next[node] = s.pools[0]
-        s.pools[0] = node
+        step = t_step[node]
+        g = budget[step]
+        q = queue_len[g]
+        queue_pid[g, q] = t_pid[node]
+        queue_step[g, q] = step
+        queue_len[g] = q + 1
+        following = t_next[node]
+        t_next[node] = pools[0]
+        pools[0] = node
         node = following
     seen, seen_free, seen_ok = s.seen[0], s.seen[1], s.seen[2]
+    sc, seat_of, reply_day, badge, kind_of = s.scratch, s.seat_of, s.reply_day, s.badge, st.kind
+    open_left, arrived, departed, left, paced = s.open_left, s.arrived, s.departed, s.left, ru.paced
     for g in range(N_BUDGETS):
         if s.queue_len[g] == 0:
             continue
@@ -754,44 +812,43 @@ def _send_scheduled(s: _State, st: Steps, ru: Rules, rep: int, day: int) -> None
         seen_ok[:] = 0
         n = np.int64(0)  # not the constant 0: numba would compile _send for it too
         kept = 0
-        sc = s.scratch
-        for i in range(s.queue_len[g]):
-            pid, step = s.queue_pid[g, i], s.queue_step[g, i]
-            seat = s.seat_of[pid]
+        for i in range(queue_len[g]):
+            pid, step = queue_pid[g, i], queue_step[g, i]
+            seat = seat_of[pid]
             if not has[g, seat]:
-                s.queue_pid[g, kept] = pid
-                s.queue_step[g, kept] = step
+                queue_pid[g, kept] = pid
+                queue_step[g, kept] = step
                 kept += 1
                 continue
-            if s.reply_day[pid] <= day:  # cancelled by a reply
+            if reply_day[pid] <= day:  # cancelled by a reply
                 continue
             if g == INMAIL_BUDGET:
                 # a credit (or the Open Profile cap) first; what fits then takes the pace
-                if ru.open_profile_messages and s.badge[pid]:
-                    ok = seen_free[seat] < s.open_left[seat]
+                if ru.open_profile_messages and badge[pid]:
+                    ok = seen_free[seat] < open_left[seat]
                     seen_free[seat] += 1
                 else:
-                    ok = seen[seat] < s.arrived[seat] - s.departed[seat]
+                    ok = seen[seat] < arrived[seat] - departed[seat]
                     seen[seat] += 1
-                if ok and ru.paced[INMAIL]:
-                    ok = seen_ok[seat] < s.left[INMAIL, seat]
+                if ok and paced[INMAIL]:
+                    ok = seen_ok[seat] < left[INMAIL, seat]
                     seen_ok[seat] += 1
             else:
-                kind = st.kind[step]
-                if kind != CONNECT and not ru.paced[kind]:
+                kind = kind_of[step]
+                if kind != CONNECT and not paced[kind]:
                     ok = True
                 else:
-                    ok = seen[seat] < s.left[kind, seat]
+                    ok = seen[seat] < left[kind, seat]
                     seen[seat] += 1
             if ok:
                 sc[R_PID, n] = pid
                 sc[R_STEP, n] = step
                 n += 1
             else:
-                s.queue_pid[g, kept] = pid
-                s.queue_step[g, kept] = step
+                queue_pid[g, kept] = pid
+                queue_step[g, kept] = step
                 kept += 1
-        s.queue_len[g] = kept
+        queue_len[g] = kept
         if n:
             s.batch_fresh = False
             _send(s, st, ru, rep, day, n)
@@ -947,7 +1004,7 @@ def _replication(
 ) -> None:
     """One replication's months, day by day in the order of MODEL.md section 10."""
     days, seats = ru.days, ru.seats
-    _reset(s, flows_out[rep], segments_out[rep])
+    _reset(s)
     # the lists: badges, and each list's Open Profile positions before the others
     for lst in range(li.length.size):
         start, length, share = li.offset[lst], li.length[lst], li.share[lst]
@@ -1043,9 +1100,12 @@ def _replication(
                 stocks_out[rep, month, S_BALANCE] += s.arrived[seat] - s.departed[seat]
                 stocks_out[rep, month, S_PENDING] += s.pending[seat]
                 stocks_out[rep, month, S_LIMIT] += limits[seat]
+    # counted in the thread's own arrays, copied out once (threads share the outputs)
+    flows_out[rep] = s.flows
+    segments_out[rep] = s.by_segment
 
 
-@njit(parallel=True, cache=True)
+@njit(nogil=True, cache=True)
 def _replications(
     st: Steps,
     li: Lists,
@@ -1053,23 +1113,32 @@ def _replications(
     flows: np.ndarray,
     stocks: np.ndarray,
     segments: np.ndarray,
-    chunks: int,
+    first: int,
+    end: int,
 ) -> None:
-    """Every replication of the block, in `chunks` runs of consecutive replications
-    spread over the threads; each run allocates its state once and resets it."""
-    reps = flows.shape[0]
+    """Replications first .. end - 1 of the block, on one state allocated once and reset
+    for each. Without the GIL: threads of this process run other ranges alongside."""
     total = 0
     for lst in range(li.length.size):
         total += li.length[lst]
     span = max(ru.days + ru.invite_window + 1, ru.exhausted_span)
-    for chunk in prange(chunks):
-        s = _new_state(total, ru.days, ru.months, ru.seats, li.length.size, span)
-        for rep in range(chunk * reps // chunks, (chunk + 1) * reps // chunks):
-            _replication(s, rep, st, li, ru, flows, stocks, segments)
+    s = _new_state(total, ru.days, ru.months, ru.seats, li.length.size, span)
+    for rep in range(first, end):
+        _replication(s, rep, st, li, ru, flows, stocks, segments)
+
+
+def default_threads() -> int:
+    """This machine's cores, or one in a worker process (whose siblings use the others)."""
+    if multiprocessing.parent_process() is not None:
+        return 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
 
 
 def _per_rep(value, reps: int) -> np.ndarray:
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, dtype=np.float64), (reps,)))
+    return np.array(np.broadcast_to(np.asarray(value, dtype=np.float64), (reps,)))
 
 
 def _steps(sim: Simulation) -> Steps:
@@ -1097,12 +1166,12 @@ def _steps(sim: Simulation) -> Steps:
         wait_hi=sim.step_wait_hi.astype(i64),
         offset=sim.step_offset.astype(i64),
         reach=sim.step_reach.astype(np.float64),
-        p_main=np.ascontiguousarray(sim.p_main, dtype=np.float64),
-        p_blank=np.ascontiguousarray(sim.p_blank, dtype=np.float64),
-        p_free=np.ascontiguousarray(sim.p_free, dtype=np.float64),
-        outcome_keys=np.ascontiguousarray(sim.outcome_keys, dtype=np.uint64),
-        wait_keys=np.ascontiguousarray(sim.wait_keys, dtype=np.uint64),
-        reach_keys=np.ascontiguousarray(sim.reach_keys, dtype=np.uint64),
+        p_main=np.array(sim.p_main, dtype=np.float64),
+        p_blank=np.array(sim.p_blank, dtype=np.float64),
+        p_free=np.array(sim.p_free, dtype=np.float64),
+        outcome_keys=np.array(sim.outcome_keys, dtype=np.uint64),
+        wait_keys=np.array(sim.wait_keys, dtype=np.uint64),
+        reach_keys=np.array(sim.reach_keys, dtype=np.uint64),
         cdf=np.concatenate(cdfs) if cdfs else np.zeros(0),
         cdf_start=np.array(starts, dtype=i64),
         cdf_len=np.array(lengths, dtype=i64),
@@ -1185,7 +1254,7 @@ def _rules(sim: Simulation, limiter: InvitationLimiter) -> Rules:
         cooldown=int(inv.reinvite_cooldown_days),
         max_pending=-1 if inv.max_pending is None else int(inv.max_pending),
         health_window=int(inv.health_window_days),
-        base=np.ascontiguousarray(limiter._base, dtype=np.int64),
+        base=np.array(limiter._base, dtype=np.int64),
         den=int(limiter._den),
         poor=int(limiter._poor),
         good=int(limiter._good),
@@ -1195,7 +1264,7 @@ def _rules(sim: Simulation, limiter: InvitationLimiter) -> Rules:
         intercept=float(r.intercept),
         per_pending=float(r.per_pending),
         per_low_acceptance=float(r.per_low_acceptance),
-        restriction_keys=np.ascontiguousarray(sim.restriction_keys, dtype=np.uint64),
+        restriction_keys=np.array(sim.restriction_keys, dtype=np.uint64),
         pace=paces,
         paced=paced,
     )
@@ -1215,16 +1284,30 @@ def run_compiled(sim: Simulation, threads: int | None = None) -> np.ndarray | No
     flows = np.zeros((reps, months, len(FLOWS)), dtype=np.int64)
     stocks = np.zeros((reps, months, len(STOCKS)), dtype=np.int64)
     segments = np.zeros((reps, months, n_segments), dtype=np.int64)
-    previous = numba.get_num_threads()
-    if threads is not None:
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
-    try:
-        chunks = min(reps, 8 * numba.get_num_threads())  # a few per thread, to balance
-        _replications(
-            _steps(sim), _lists(sim), _rules(sim, limiter), flows, stocks, segments, chunks
-        )
-    finally:
-        numba.set_num_threads(previous)
+    outputs = (flows, stocks, segments)
+    own = threading.local()
+
+    def simulate(lo: int, hi: int) -> None:
+        # each thread reads its own copy of the tables: reads of shared arrays count
+        # references on a cache line that every core would keep taking from the others
+        if not hasattr(own, "tables"):
+            own.tables = (_steps(sim), _lists(sim), _rules(sim, limiter))
+        _replications(*own.tables, *outputs, lo, hi)
+
+    threads = default_threads() if threads is None else threads
+    if threads <= 1 or reps < 2 * RANGE:
+        simulate(0, reps)
+    else:  # short ranges, so that an interrupt waits for little
+        with ThreadPoolExecutor(threads) as pool:
+            futures = [
+                pool.submit(simulate, lo, min(reps, lo + RANGE)) for lo in range(0, reps, RANGE)
+            ]
+            try:
+                for future in futures:
+                    future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
     started = flows[:, :, FLOW_INDEX["prospects_started"]]
     replied = flows[:, :, FLOW_INDEX["prospects_replied"]]
     exhausted = flows[:, :, FLOW_INDEX["prospects_exhausted"]]
