@@ -1,4 +1,4 @@
-"""The command line: ``outreach-sim run``, ``report``, ``validate`` and ``calibrate``.
+"""The command line: ``outreach-sim run``, ``sweep``, ``report``, ``validate`` and ``calibrate``.
 
 A thin shell around the API. A config mistake prints one line per error (file, field
 path, reason) and exits with code 2, never a traceback; Ctrl-C stops with one line.
@@ -44,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
         help="processes to run blocks on; the numbers are the same for any count "
         "(default: one per core, up to 4, for 1,000 replications or more)",
     )
+    _add_backend_options(run_cmd)
+    run_cmd.add_argument(
+        "--stream",
+        action="store_true",
+        help="keep only the summary (summary.json, no runs.parquet, monthly.parquet nor "
+        "report): memory stays flat whatever --runs; percentiles within 0.5%%",
+    )
     run_cmd.add_argument("--quiet", action="store_true", help="no progress bar, no table")
     run_cmd.add_argument(
         "--no-report",
@@ -68,6 +75,38 @@ def _parser() -> argparse.ArgumentParser:
     )
     calibrate.add_argument("--force", action="store_true", help="replace an existing --out")
     return parser
+
+
+def _add_backend_options(command: argparse.ArgumentParser) -> None:
+    """--scheduler and --chunk, shared by run and sweep (--workers is each one's own)."""
+    command.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the chunks on Dask: 'local' starts a local cluster of --workers processes "
+        "(default 2), an address (tcp://host:8786) uses a running `dask scheduler`",
+    )
+    command.add_argument(
+        "--chunk",
+        type=int,
+        metavar="N",
+        help="replications per chunk (default: as many as fit in memory, one chunk per "
+        "worker at least); the numbers are the same for any chunk size",
+    )
+
+
+def _check_backend_options(args: argparse.Namespace) -> None:
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError([f"--workers: must be at least 1, got {args.workers}"])
+    if args.chunk is not None and args.chunk < 1:
+        raise ConfigError([f"--chunk: must be at least 1, got {args.chunk}"])
+
+
+def _open_backend(args: argparse.Namespace, replications: int):
+    from simulator.backends import open_backend
+
+    if args.scheduler == "local":
+        return open_backend(args.workers or 2, "local")
+    return open_backend(args.workers or default_workers(replications), args.scheduler)
 
 
 def _money(x: float) -> str:
@@ -162,7 +201,8 @@ def default_workers(replications: int) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from simulator.api import run
+    from simulator.api import check_memory, run, run_streaming
+    from simulator.calibration import posterior_config
     from simulator.output import ResultsExistError, default_folder, write_results
 
     config = load_config(args.config)
@@ -170,14 +210,14 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError([f"--runs: must be at least 1, got {args.runs}"])
     if args.seed is not None and args.seed < 0:
         raise ConfigError([f"--seed: must be 0 or more, got {args.seed}"])
-    if args.workers is not None and args.workers < 1:
-        raise ConfigError([f"--workers: must be at least 1, got {args.workers}"])
+    _check_backend_options(args)
     folder = args.out or default_folder(Path("results"), config.name)
     if folder.exists() and not args.force:
         raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
     replications = args.runs or config.replications
     seed = config.seed if args.seed is None else args.seed
-    workers = args.workers or default_workers(replications)
+    if not args.stream:  # refused up front, before a cluster starts
+        check_memory(posterior_config(config), replications, args.workers or 1)
     print(
         f"{config.name}: simulating {replications} replications of "
         f"{len(config.strategies)} strategies, seed {seed}",
@@ -185,9 +225,13 @@ def _run(args: argparse.Namespace) -> int:
     )
     bar, update = _progress(replications * len(config.strategies), args.quiet)
     try:
-        results = run(
-            config, replications=args.runs, seed=args.seed, progress=update, workers=workers
-        )
+        with _open_backend(args, replications) as backend:
+            if args.stream:
+                results = run_streaming(
+                    config, args.runs, args.seed, args.chunk, update, backend=backend
+                )
+            else:
+                results = run(config, args.runs, args.seed, args.chunk, update, backend=backend)
     finally:
         if bar is not None:
             bar.close()
@@ -197,7 +241,7 @@ def _run(args: argparse.Namespace) -> int:
         force=args.force,
         command=["outreach-sim", *sys.argv[1:]],
         source_text=args.config.read_text(encoding="utf-8"),
-        extra=None if args.no_report else _reporter(args.quiet, warn_folder=folder),
+        extra=None if args.no_report or args.stream else _reporter(args.quiet, folder),
     )
     if not args.quiet:
         print(headline_table(results))

@@ -14,7 +14,8 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from simulator.api import RATIOS, Results
+from simulator.api import RATIOS, Results, StreamedResults
 
 #: the config file as written, comments and all (the report reads sources from them)
 SOURCE_FILE = "config_source.yaml"
@@ -49,7 +50,7 @@ def _json_number(value: Any) -> Any:
     return value
 
 
-def summary_dict(results: Results) -> dict[str, Any]:
+def summary_dict(results: Results | StreamedResults) -> dict[str, Any]:
     """summary.json: strategy -> metric -> statistic -> value."""
     out: dict[str, Any] = {}
     for row in results.summary.to_dict(orient="records"):
@@ -60,11 +61,18 @@ def summary_dict(results: Results) -> dict[str, Any]:
             if k not in ("strategy", "metric") and (ratio or k not in ("pooled", "share_infinite"))
         }
         out.setdefault(str(row["strategy"]), {})[row["metric"]] = stats
+    streamed = isinstance(results, StreamedResults)
     return {
         "config": results.config.name,
         "seed": results.seed,
         "replications": results.replications,
         "horizon_months": results.config.horizon_months,
+        # streamed runs read percentiles from a sketch, within this relative error
+        "percentiles": (
+            {"method": "ddsketch", "relative_accuracy": results.quantile_accuracy}
+            if streamed
+            else {"method": "exact"}
+        ),
         "strategies": out,
         "comparisons": [
             {key: _json_number(value) for key, value in row.items()}
@@ -79,7 +87,7 @@ def default_folder(results_root: Path, config_name: str) -> Path:
 
 
 def write_results(
-    results: Results,
+    results: Results | StreamedResults,
     folder: Path,
     *,
     force: bool = False,
@@ -91,15 +99,11 @@ def write_results(
 
     `source_text` (the config file as written) is kept as config_source.yaml; `extra` is
     called with the staging folder once the data files are in it (the report), so that
-    its files arrive with the rest."""
-    folder = Path(folder)
-    if folder.exists() and not force:
-        raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
-    try:
-        results.runs.to_parquet(staging / "runs.parquet", index=False)
-        results.monthly.to_parquet(staging / "monthly.parquet", index=False)
+    its files arrive with the rest. A streamed run has no runs.parquet nor monthly.parquet."""
+    with staged_folder(folder, force) as staging:
+        if isinstance(results, Results):
+            results.runs.to_parquet(staging / "runs.parquet", index=False)
+            results.monthly.to_parquet(staging / "monthly.parquet", index=False)
         (staging / "summary.json").write_text(
             json.dumps(summary_dict(results), indent=2, sort_keys=False) + "\n"
         )
@@ -111,6 +115,7 @@ def write_results(
             "config_sha256": results.config.digest(),
             "seed": results.seed,
             "replications": results.replications,
+            "per_replication_files": isinstance(results, Results),
             "command": command if command is not None else sys.argv,
             "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         }
@@ -119,10 +124,23 @@ def write_results(
             (staging / SOURCE_FILE).write_text(source_text, encoding="utf-8")
         if extra is not None:
             extra(staging)
+    return Path(folder)
+
+
+@contextmanager
+def staged_folder(folder: Path, force: bool = False) -> Iterator[Path]:
+    """A hidden staging folder beside `folder`, renamed into place once the block has
+    written everything into it (and removed if it fails or is interrupted)."""
+    folder = Path(folder)
+    if folder.exists() and not force:
+        raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
+    try:
+        yield staging
         if folder.exists():  # --force: replace only once the new result is complete
             shutil.rmtree(folder)
         os.replace(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return folder
