@@ -57,6 +57,25 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write the data files only (build the report later with: outreach-sim report DIR)",
     )
+    sweep_cmd = commands.add_parser(
+        "sweep",
+        help="run a config at every point of its sweep: section (a grid or a Latin "
+        "hypercube) and write a table and charts",
+    )
+    sweep_cmd.add_argument("config", type=Path, help="a config with a sweep: section")
+    sweep_cmd.add_argument(
+        "--runs", type=int, help="replications per point (default: sweep.replications)"
+    )
+    sweep_cmd.add_argument("--seed", type=int, help="seed (default: the config's)")
+    sweep_cmd.add_argument(
+        "--out", type=Path, help="results folder (default: results/<config>-sweep-<time>)"
+    )
+    sweep_cmd.add_argument("--force", action="store_true", help="replace an existing --out")
+    sweep_cmd.add_argument(
+        "--workers", type=int, default=None, help="processes (default: one per core, up to 4)"
+    )
+    _add_backend_options(sweep_cmd)
+    sweep_cmd.add_argument("--quiet", action="store_true", help="no progress bar, no table")
     report_cmd = commands.add_parser(
         "report", help="write report.html and report.md (charts in charts/) into a results folder"
     )
@@ -251,6 +270,72 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def sweep_text(table, metric: str, best) -> str:
+    """The sweep's best points, as a sales lead reads them."""
+    from simulator.sweep import headline_value
+
+    value = headline_value(table, metric)
+    pick = value.idxmin() if metric.startswith("cost") else value.idxmax()
+    row = table.loc[pick]
+    lines = [
+        f"best {metric.replace('_', ' ')}: {value[pick]:,.2f} at point {row['point']} "
+        f"({row['strategy']})"
+    ]
+    for item in best.to_dict(orient="records"):
+        lines.append(
+            f"budget {_money(item['budget'])}: {item['meetings_mean']:.1f} meetings "
+            f"(mean cost {_money(item['cost_mean'])}) at point {item['point']} "
+            f"({item['strategy']})"
+        )
+    return "\n".join(lines)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from simulator.output import ResultsExistError, default_folder, write_sweep
+    from simulator.sweep import best_by_budget, default_budgets, design, load_sweep, run_sweep
+
+    plan = load_sweep(args.config)
+    if args.runs is not None and args.runs < 1:
+        raise ConfigError([f"--runs: must be at least 1, got {args.runs}"])
+    if args.seed is not None and args.seed < 0:
+        raise ConfigError([f"--seed: must be 0 or more, got {args.seed}"])
+    _check_backend_options(args)
+    folder = args.out or default_folder(Path("results"), f"{plan.base.name}-sweep")
+    if folder.exists() and not args.force:
+        raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
+    replications = args.runs or plan.sweep.replications or plan.base.replications
+    seed = plan.base.seed if args.seed is None else args.seed
+    points = len(design(plan.sweep, plan.base.seed if plan.sweep.seed is None else plan.sweep.seed))
+    total = points * replications * len(plan.base.strategies)
+    print(
+        f"{plan.base.name}: sweeping {points} points x {replications} replications of "
+        f"{len(plan.base.strategies)} strategies, seed {seed}",
+        flush=True,
+    )
+    bar, update = _progress(total, args.quiet, desc="sweeping")
+    try:
+        with _open_backend(args, total) as backend:
+            table = run_sweep(plan, replications, seed, args.chunk, update, backend)
+    finally:
+        if bar is not None:
+            bar.close()
+    written = write_sweep(
+        table,
+        plan,
+        folder,
+        replications=replications,
+        seed=seed,
+        force=args.force,
+        command=["outreach-sim", *sys.argv[1:]],
+        source_text=args.config.read_text(encoding="utf-8"),
+    )
+    if not args.quiet:
+        budgets = plan.sweep.budgets or default_budgets(table)
+        print(sweep_text(table, plan.sweep.metric, best_by_budget(table, budgets)))
+    print(f"sweep written to {written} (sweep.csv, sweep.parquet, charts/)")
+    return 0
+
+
 def _report(args: argparse.Namespace) -> int:
     folder = args.folder
     if not (folder / "run.json").is_file():
@@ -271,12 +356,33 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    if _has_sweep(args.config):
+        from simulator.sweep import design, load_sweep, point_config
+
+        plan = load_sweep(args.config)
+        seed = plan.base.seed if plan.sweep.seed is None else plan.sweep.seed
+        points = design(plan.sweep, seed)
+        for index, point in enumerate(points):
+            point_config(plan, index, point)
+        print(f"{args.config}: ok (a sweep of {len(points)} points, every one valid)")
+        return 0
     config = load_config(args.config)
     print(
         f"{args.config}: ok ({len(config.segments)} segments, "
         f"{len(config.strategies)} strategies, {config.horizon_months} months)"
     )
     return 0
+
+
+def _has_sweep(path: Path) -> bool:
+    """Whether a config file has a sweep: section (read loosely: errors come later)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and "sweep" in data
 
 
 def calibration_text(table) -> str:
@@ -328,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.command == "run":
                 return _run(args)
+            if args.command == "sweep":
+                return _sweep(args)
             if args.command == "report":
                 return _report(args)
             if args.command == "calibrate":

@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from simulator.api import RATIOS, Results, StreamedResults
+from simulator.streaming import QUANTILE_ACCURACY
 
 #: the config file as written, comments and all (the report reads sources from them)
 SOURCE_FILE = "config_source.yaml"
@@ -144,3 +145,58 @@ def staged_folder(folder: Path, force: bool = False) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def write_sweep(
+    table: Any,
+    plan: Any,
+    folder: Path,
+    *,
+    replications: int,
+    seed: int,
+    force: bool = False,
+    command: list[str] | None = None,
+    source_text: str | None = None,
+) -> Path:
+    """Write a sweep's folder atomically: sweep.parquet and sweep.csv (one row per point
+    and strategy), best_by_budget.csv, sweep.json, run.json, the config as written, and
+    charts/ (heatmap and pareto, PNG and SVG)."""
+    from simulator.charts import save
+    from simulator.sweep import best_by_budget, default_budgets
+    from simulator.sweep_charts import heatmap_chart, pareto_chart
+
+    budgets = plan.sweep.budgets or default_budgets(table)
+    with staged_folder(folder, force) as staging:
+        table.to_parquet(staging / "sweep.parquet", index=False)
+        table.to_csv(staging / "sweep.csv", index=False)
+        best_by_budget(table, budgets).to_csv(staging / "best_by_budget.csv", index=False)
+        about = {
+            "config": plan.base.name,
+            "method": plan.sweep.method,
+            "axes": {
+                path: plan.sweep.model_dump(mode="json")["axes"][path] for path in plan.sweep.axes
+            },
+            "points": int(table["point"].nunique()),
+            "replications_per_point": replications,
+            "seed": seed,
+            "budgets": budgets,
+            "percentiles": {"method": "ddsketch", "relative_accuracy": QUANTILE_ACCURACY},
+        }
+        (staging / "sweep.json").write_text(json.dumps(about, indent=2) + "\n")
+        meta = {
+            "package_version": package_version(),
+            "config_name": plan.base.name,
+            "config_sha256": plan.base.digest(),
+            "seed": seed,
+            "replications": replications,
+            "command": command if command is not None else sys.argv,
+            "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        (staging / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
+        if source_text is not None:
+            (staging / SOURCE_FILE).write_text(source_text, encoding="utf-8")
+        axes = list(plan.sweep.axes)
+        grid = plan.sweep.method == "grid"
+        save(heatmap_chart(table, axes, plan.sweep.metric, grid), staging / "charts", "heatmap")
+        save(pareto_chart(table, axes, budgets), staging / "charts", "pareto")
+    return Path(folder)
