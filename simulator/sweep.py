@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
 from scipy.stats import qmc
 
 from simulator.api import _chunk_summary, chunks
@@ -56,14 +56,27 @@ class Range(Model):
         return self
 
 
-Values = Annotated[list[Any], Field(min_length=1)]
+def _axis(value: Any) -> list[Any] | Range:
+    """An axis is a list of values (a grid, or choices on a hypercube) or a range."""
+    if isinstance(value, list):
+        if not value:
+            raise ValueError("an axis needs at least one value")
+        return value
+    if isinstance(value, dict):
+        return Range.model_validate(value)
+    if isinstance(value, Range):
+        return value
+    raise ValueError(f"expected a list of values or {{low, high}}, got {value!r}")
+
+
+Axis = Annotated[Any, AfterValidator(_axis)]
 
 
 class Sweep(Model):
     """The ``sweep:`` section of a config."""
 
     method: Literal["grid", "latin_hypercube"] = "grid"
-    axes: Annotated[dict[str, Values | Range], Field(min_length=1)]
+    axes: Annotated[dict[str, Axis], Field(min_length=1)]
     points: Annotated[int, Field(ge=1, le=MOST_POINTS)] | None = None
     seed: Annotated[int, Field(ge=0)] | None = None
     replications: Annotated[int, Field(ge=1)] | None = None

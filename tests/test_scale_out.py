@@ -117,9 +117,7 @@ def dies_the_first_time(job: tuple[tuple, str]) -> RunSummary:
     return _chunk_summary(task)
 
 
-def test_a_chunk_whose_worker_dies_is_rerun_and_the_numbers_do_not_change(
-    tmp_path, dask_cluster
-):
+def test_a_chunk_whose_worker_dies_is_rerun_and_the_numbers_do_not_change(tmp_path, dask_cluster):
     tasks = chunks(CONFIG, REPLICATIONS, SEED, 60, 2)
     marker = str(tmp_path / "died-once")
     jobs = [(task, marker if i == 1 else str(tmp_path)) for i, task in enumerate(tasks)]
