@@ -7,7 +7,10 @@
     results.monthly        # one row per strategy, replication and month
 
 Replications are simulated in blocks that bound memory; every draw is keyed by the
-replication's global index, so the numbers do not depend on the block size.
+replication's global index, so the numbers do not depend on the block size, nor on the
+backend that runs the blocks (``simulator.backends``). ``run_streaming`` keeps only
+mergeable summaries of each block (``simulator.streaming``): millions of replications
+in bounded memory, without the per-replication tables.
 """
 
 from __future__ import annotations
@@ -20,35 +23,22 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from simulator.backends import Backend, InProcess, LocalProcesses
 from simulator.calibration import posterior_config
 from simulator.config import Config
 from simulator.engine import simulate_block
-from simulator.metrics import COUNTS, FLOWS, SENT_BY_KIND, columns
-from simulator.stats import describe, describe_ratio, ratio_or_inf
-from simulator.uncertainty import COLUMN_PREFIX, draws_for_replications
-from simulator.workers import run_on_workers
-
-#: metrics summarised per strategy, in report order
-SUMMARY_METRICS: tuple[str, ...] = (
-    "cost_per_reply",
-    "cost_per_positive_reply",
-    "cost_per_meeting",
-    "replies",
-    "positive_replies",
-    "meetings",
-    "cost",
-    "connects_sent",
-    "credits_spent",
-    "credits_refunded",
-    "credits_forfeited",
-    "credits_expired",
-    "prospects_exhausted",
+from simulator.metrics import (
+    COUNTS,
+    FLOWS,
+    RATIOS,
+    SENT_BY_KIND,
+    SUMMARY_METRICS,
+    columns,
 )
-RATIOS = {
-    "cost_per_reply": "replies",
-    "cost_per_positive_reply": "positive_replies",
-    "cost_per_meeting": "meetings",
-}
+from simulator.stats import describe, describe_ratio, ratio_or_inf
+from simulator.streaming import QUANTILE_ACCURACY, RunSummary
+from simulator.uncertainty import COLUMN_PREFIX, draws_for_replications
+
 # bytes of engine state per block of replications: large blocks amortise the engine's
 # per-day work over more replications (10,000 of a typical config fit, under 1 GiB)
 MEMORY_PER_BLOCK = 768 * 2**20
@@ -127,7 +117,7 @@ def check_memory(config: Config, replications: int, workers: int = 1) -> None:
     raise ResourceError(
         f"--runs: {replications} replications need about {need / 2**30:.1f} GiB, "
         f"{have / 2**30:.1f} GiB is available; at most about {fits} fit "
-        f"(or shorten the horizon, or run fewer strategies)"
+        f"(or use --stream, which keeps only the summary in memory)"
     )
 
 
@@ -141,6 +131,25 @@ def _block_task(args: tuple[Config, int, int, int]) -> tuple[int, dict[str, np.n
     return lo, simulate_block(config, np.arange(lo, hi), seed)
 
 
+def _backend(workers: int, backend: Backend | None) -> Backend:
+    if backend is not None:
+        return backend
+    return LocalProcesses(workers) if workers > 1 else InProcess()
+
+
+def chunks(
+    config: Config, replications: int, seed: int, block: int | None, parallelism: int
+) -> list[tuple[Config, int, int, int]]:
+    """Tasks (config, first, end, seed) covering replications 0 .. replications-1: blocks
+    within the memory bound, and at least one per worker."""
+    block = block or block_size(config, replications)
+    if parallelism > 1:
+        block = max(1, min(block, -(-replications // parallelism)))
+    return [
+        (config, lo, min(replications, lo + block), seed) for lo in range(0, replications, block)
+    ]
+
+
 def simulate_counts(
     config: Config,
     replications: int,
@@ -148,14 +157,14 @@ def simulate_counts(
     block: int | None = None,
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
+    backend: Backend | None = None,
 ) -> dict[str, np.ndarray]:
     """Monthly counts per strategy: arrays (replications, months, counts).
 
-    Blocks of replications run in this process, or on `workers` processes; every draw is
-    keyed by the replication's global index, so the numbers are the same either way."""
-    block = block or block_size(config, replications)
-    if workers > 1:  # one block per worker at least
-        block = max(1, min(block, -(-replications // workers)))
+    Blocks of replications run in this process, on `workers` processes, or on `backend`;
+    every draw is keyed by the replication's global index, so the numbers are the same
+    either way."""
+    backend = _backend(workers, backend)
     out = {
         name: np.zeros(
             (replications, config.horizon_months, len(columns(list(config.segments)))),
@@ -163,28 +172,27 @@ def simulate_counts(
         )
         for name in config.strategies
     }
-    tasks = [
-        (config, lo, min(replications, lo + block), seed) for lo in range(0, replications, block)
-    ]
 
-    def collect(lo: int, counts: dict[str, np.ndarray]) -> None:
+    def collect(result: tuple[int, dict[str, np.ndarray]]) -> None:
+        lo, counts = result
         for name, array in counts.items():
             out[name][lo : lo + array.shape[0]] = array
         if progress is not None:
             progress(next(iter(counts.values())).shape[0] * len(counts))
 
-    if workers > 1 and len(tasks) > 1:
-        run_on_workers(_block_task, tasks, workers, lambda result: collect(*result))
-    else:
-        for task in tasks:
-            collect(*_block_task(task))
+    tasks = chunks(config, replications, seed, block, backend.parallelism)
+    backend.map(_block_task, tasks, collect)
     return out
 
 
 def _tables(
-    config: Config, counts: dict[str, np.ndarray], drawn: dict[str, np.ndarray]
+    config: Config,
+    counts: dict[str, np.ndarray],
+    drawn: dict[str, np.ndarray],
+    first: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The runs and monthly tables; `drawn`: each replication's uncertain parameters."""
+    """The runs and monthly tables; `drawn`: each replication's uncertain parameters;
+    `first`: the global index of the first replication of `counts`."""
     months = config.horizon_months
     runs_parts, monthly_parts = [], []
     for name, array in counts.items():
@@ -192,7 +200,7 @@ def _tables(
         names = columns(list(config.segments))
         monthly = pd.DataFrame(array.reshape(n_reps * months, len(names)), columns=names)
         monthly.insert(0, "month", np.tile(np.arange(months), n_reps))
-        monthly.insert(0, "replication", np.repeat(np.arange(n_reps), months))
+        monthly.insert(0, "replication", np.repeat(np.arange(first, first + n_reps), months))
         monthly.insert(0, "strategy", name)
         for part, amount in monthly_costs(config, name, monthly).items():
             monthly[part] = amount
@@ -203,7 +211,7 @@ def _tables(
             runs[stock] = array[:, -1, len(FLOWS) + i]
         for i, segment_flow in enumerate(names[len(COUNTS) :]):
             runs[segment_flow] = array[:, :, len(COUNTS) + i].sum(axis=1)
-        runs.insert(0, "replication", np.arange(n_reps))
+        runs.insert(0, "replication", np.arange(first, first + n_reps))
         runs.insert(0, "strategy", name)
         for part in COST_PARTS:
             runs[part] = monthly[part].to_numpy().reshape(n_reps, months).sum(axis=1)
@@ -264,19 +272,86 @@ def run(
     block: int | None = None,
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
+    backend: Backend | None = None,
 ) -> Results:
     """Simulate every strategy of `config` on common random numbers.
 
     Rates with `observed:` results run on their posterior (`simulator.calibration`); the
     results' config is that posterior config.
 
-    `workers` > 1 spreads blocks of replications over that many processes; the results
-    are identical to an in-process run."""
+    `workers` > 1 spreads blocks of replications over that many processes, `backend`
+    over a Dask cluster (``simulator.backends``); the results are identical to an
+    in-process run."""
     replications = replications or config.replications
     seed = config.seed if seed is None else seed
     config = posterior_config(config)  # observed results update their rates' priors
     check_memory(config, replications, workers)
-    counts = simulate_counts(config, replications, seed, block, progress, workers)
+    counts = simulate_counts(config, replications, seed, block, progress, workers, backend)
     drawn = draws_for_replications(config, seed, replications)
     runs, monthly = _tables(config, counts, drawn)
     return Results(config, seed, replications, runs, monthly, summarise(runs))
+
+
+@dataclass
+class StreamedResults:
+    """What a streamed run gives back: its summary, without per-replication tables (so
+    no paired comparisons either: those need the replications side by side)."""
+
+    config: Config
+    seed: int
+    replications: int
+    summary: pd.DataFrame
+    quantile_accuracy: float = QUANTILE_ACCURACY
+
+    @property
+    def comparisons(self) -> pd.DataFrame:
+        return pd.DataFrame()
+
+
+def _chunk_summary(args: tuple[Config, int, int, int]) -> RunSummary:
+    """Simulate one chunk and keep only its summary (what a worker sends back)."""
+    config, lo, hi, seed = args
+    counts = simulate_block(config, np.arange(lo, hi), seed)
+    runs, _ = _tables(config, counts, {}, first=lo)
+    return RunSummary.of_runs(runs)
+
+
+def summarise_streaming(
+    config: Config,
+    replications: int,
+    seed: int,
+    block: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    backend: Backend | None = None,
+) -> RunSummary:
+    """The merged summary of every chunk of replications (config already resolved)."""
+    backend = backend or InProcess()
+    total = RunSummary()
+
+    def collect(summary: RunSummary) -> None:
+        total.merge(summary)
+        if progress is not None:
+            progress(summary.replications * len(summary.strategies))
+
+    backend.map(
+        _chunk_summary, chunks(config, replications, seed, block, backend.parallelism), collect
+    )
+    return total
+
+
+def run_streaming(
+    config: Config,
+    replications: int | None = None,
+    seed: int | None = None,
+    block: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    backend: Backend | None = None,
+) -> StreamedResults:
+    """As :func:`run`, keeping only the summary: memory stays that of one block per
+    worker, whatever the number of replications. Means, MCSE, pooled ratios and shares
+    are those of :func:`run` bit for bit; percentiles are within QUANTILE_ACCURACY."""
+    replications = replications or config.replications
+    seed = config.seed if seed is None else seed
+    config = posterior_config(config)
+    summary = summarise_streaming(config, replications, seed, block, progress, backend)
+    return StreamedResults(config, seed, replications, summary.table(order=list(config.strategies)))

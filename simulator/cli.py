@@ -1,4 +1,4 @@
-"""The command line: ``outreach-sim run``, ``report``, ``validate`` and ``calibrate``.
+"""The command line: ``outreach-sim run``, ``sweep``, ``report``, ``validate`` and ``calibrate``.
 
 A thin shell around the API. A config mistake prints one line per error (file, field
 path, reason) and exits with code 2, never a traceback; Ctrl-C stops with one line.
@@ -44,12 +44,38 @@ def _parser() -> argparse.ArgumentParser:
         help="processes to run blocks on; the numbers are the same for any count "
         "(default: one per core, up to 4, for 1,000 replications or more)",
     )
+    _add_backend_options(run_cmd)
+    run_cmd.add_argument(
+        "--stream",
+        action="store_true",
+        help="keep only the summary (summary.json, no runs.parquet, monthly.parquet nor "
+        "report): memory stays flat whatever --runs; percentiles within 0.5%%",
+    )
     run_cmd.add_argument("--quiet", action="store_true", help="no progress bar, no table")
     run_cmd.add_argument(
         "--no-report",
         action="store_true",
         help="write the data files only (build the report later with: outreach-sim report DIR)",
     )
+    sweep_cmd = commands.add_parser(
+        "sweep",
+        help="run a config at every point of its sweep: section (a grid or a Latin "
+        "hypercube) and write a table and charts",
+    )
+    sweep_cmd.add_argument("config", type=Path, help="a config with a sweep: section")
+    sweep_cmd.add_argument(
+        "--runs", type=int, help="replications per point (default: sweep.replications)"
+    )
+    sweep_cmd.add_argument("--seed", type=int, help="seed (default: the config's)")
+    sweep_cmd.add_argument(
+        "--out", type=Path, help="results folder (default: results/<config>-sweep-<time>)"
+    )
+    sweep_cmd.add_argument("--force", action="store_true", help="replace an existing --out")
+    sweep_cmd.add_argument(
+        "--workers", type=int, default=None, help="processes (default: one per core, up to 4)"
+    )
+    _add_backend_options(sweep_cmd)
+    sweep_cmd.add_argument("--quiet", action="store_true", help="no progress bar, no table")
     report_cmd = commands.add_parser(
         "report", help="write report.html and report.md (charts in charts/) into a results folder"
     )
@@ -68,6 +94,38 @@ def _parser() -> argparse.ArgumentParser:
     )
     calibrate.add_argument("--force", action="store_true", help="replace an existing --out")
     return parser
+
+
+def _add_backend_options(command: argparse.ArgumentParser) -> None:
+    """--scheduler and --chunk, shared by run and sweep (--workers is each one's own)."""
+    command.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the chunks on Dask: 'local' starts a local cluster of --workers processes "
+        "(default 2), an address (tcp://host:8786) uses a running `dask scheduler`",
+    )
+    command.add_argument(
+        "--chunk",
+        type=int,
+        metavar="N",
+        help="replications per chunk (default: as many as fit in memory, one chunk per "
+        "worker at least); the numbers are the same for any chunk size",
+    )
+
+
+def _check_backend_options(args: argparse.Namespace) -> None:
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError([f"--workers: must be at least 1, got {args.workers}"])
+    if args.chunk is not None and args.chunk < 1:
+        raise ConfigError([f"--chunk: must be at least 1, got {args.chunk}"])
+
+
+def _open_backend(args: argparse.Namespace, replications: int):
+    from simulator.backends import open_backend
+
+    if args.scheduler == "local":
+        return open_backend(args.workers or 2, "local")
+    return open_backend(args.workers or default_workers(replications), args.scheduler)
 
 
 def _money(x: float) -> str:
@@ -162,7 +220,8 @@ def default_workers(replications: int) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from simulator.api import run
+    from simulator.api import check_memory, run, run_streaming
+    from simulator.calibration import posterior_config
     from simulator.output import ResultsExistError, default_folder, write_results
 
     config = load_config(args.config)
@@ -170,14 +229,14 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigError([f"--runs: must be at least 1, got {args.runs}"])
     if args.seed is not None and args.seed < 0:
         raise ConfigError([f"--seed: must be 0 or more, got {args.seed}"])
-    if args.workers is not None and args.workers < 1:
-        raise ConfigError([f"--workers: must be at least 1, got {args.workers}"])
+    _check_backend_options(args)
     folder = args.out or default_folder(Path("results"), config.name)
     if folder.exists() and not args.force:
         raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
     replications = args.runs or config.replications
     seed = config.seed if args.seed is None else args.seed
-    workers = args.workers or default_workers(replications)
+    if not args.stream:  # refused up front, before a cluster starts
+        check_memory(posterior_config(config), replications, args.workers or 1)
     print(
         f"{config.name}: simulating {replications} replications of "
         f"{len(config.strategies)} strategies, seed {seed}",
@@ -185,9 +244,13 @@ def _run(args: argparse.Namespace) -> int:
     )
     bar, update = _progress(replications * len(config.strategies), args.quiet)
     try:
-        results = run(
-            config, replications=args.runs, seed=args.seed, progress=update, workers=workers
-        )
+        with _open_backend(args, replications) as backend:
+            if args.stream:
+                results = run_streaming(
+                    config, args.runs, args.seed, args.chunk, update, backend=backend
+                )
+            else:
+                results = run(config, args.runs, args.seed, args.chunk, update, backend=backend)
     finally:
         if bar is not None:
             bar.close()
@@ -197,13 +260,79 @@ def _run(args: argparse.Namespace) -> int:
         force=args.force,
         command=["outreach-sim", *sys.argv[1:]],
         source_text=args.config.read_text(encoding="utf-8"),
-        extra=None if args.no_report else _reporter(args.quiet, warn_folder=folder),
+        extra=None if args.no_report or args.stream else _reporter(args.quiet, folder),
     )
     if not args.quiet:
         print(headline_table(results))
     print(f"results written to {written}")
     if (written / "report.html").exists():
         print(f"report: {written / 'report.html'}")
+    return 0
+
+
+def sweep_text(table, metric: str, best) -> str:
+    """The sweep's best points, as a sales lead reads them."""
+    from simulator.sweep import headline_value
+
+    value = headline_value(table, metric)
+    pick = value.idxmin() if metric.startswith("cost") else value.idxmax()
+    row = table.loc[pick]
+    lines = [
+        f"best {metric.replace('_', ' ')}: {value[pick]:,.2f} at point {row['point']} "
+        f"({row['strategy']})"
+    ]
+    for item in best.to_dict(orient="records"):
+        lines.append(
+            f"budget {_money(item['budget'])}: {item['meetings_mean']:.1f} meetings "
+            f"(mean cost {_money(item['cost_mean'])}) at point {item['point']} "
+            f"({item['strategy']})"
+        )
+    return "\n".join(lines)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from simulator.output import ResultsExistError, default_folder, write_sweep
+    from simulator.sweep import best_by_budget, default_budgets, design, load_sweep, run_sweep
+
+    plan = load_sweep(args.config)
+    if args.runs is not None and args.runs < 1:
+        raise ConfigError([f"--runs: must be at least 1, got {args.runs}"])
+    if args.seed is not None and args.seed < 0:
+        raise ConfigError([f"--seed: must be 0 or more, got {args.seed}"])
+    _check_backend_options(args)
+    folder = args.out or default_folder(Path("results"), f"{plan.base.name}-sweep")
+    if folder.exists() and not args.force:
+        raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
+    replications = args.runs or plan.sweep.replications or plan.base.replications
+    seed = plan.base.seed if args.seed is None else args.seed
+    points = len(design(plan.sweep, plan.base.seed if plan.sweep.seed is None else plan.sweep.seed))
+    total = points * replications * len(plan.base.strategies)
+    print(
+        f"{plan.base.name}: sweeping {points} points x {replications} replications of "
+        f"{len(plan.base.strategies)} strategies, seed {seed}",
+        flush=True,
+    )
+    bar, update = _progress(total, args.quiet, desc="sweeping")
+    try:
+        with _open_backend(args, total) as backend:
+            table = run_sweep(plan, replications, seed, args.chunk, update, backend)
+    finally:
+        if bar is not None:
+            bar.close()
+    written = write_sweep(
+        table,
+        plan,
+        folder,
+        replications=replications,
+        seed=seed,
+        force=args.force,
+        command=["outreach-sim", *sys.argv[1:]],
+        source_text=args.config.read_text(encoding="utf-8"),
+    )
+    if not args.quiet:
+        budgets = plan.sweep.budgets or default_budgets(table)
+        print(sweep_text(table, plan.sweep.metric, best_by_budget(table, budgets)))
+    print(f"sweep written to {written} (sweep.csv, sweep.parquet, charts/)")
     return 0
 
 
@@ -227,12 +356,33 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    if _has_sweep(args.config):
+        from simulator.sweep import design, load_sweep, point_config
+
+        plan = load_sweep(args.config)
+        seed = plan.base.seed if plan.sweep.seed is None else plan.sweep.seed
+        points = design(plan.sweep, seed)
+        for index, point in enumerate(points):
+            point_config(plan, index, point)
+        print(f"{args.config}: ok (a sweep of {len(points)} points, every one valid)")
+        return 0
     config = load_config(args.config)
     print(
         f"{args.config}: ok ({len(config.segments)} segments, "
         f"{len(config.strategies)} strategies, {config.horizon_months} months)"
     )
     return 0
+
+
+def _has_sweep(path: Path) -> bool:
+    """Whether a config file has a sweep: section (read loosely: errors come later)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and "sweep" in data
 
 
 def calibration_text(table) -> str:
@@ -284,6 +434,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.command == "run":
                 return _run(args)
+            if args.command == "sweep":
+                return _sweep(args)
             if args.command == "report":
                 return _report(args)
             if args.command == "calibrate":

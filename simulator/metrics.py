@@ -82,3 +82,25 @@ SENT_BY_KIND: dict[str, tuple[str, ...]] = {
     "whatsapp": ("whatsapps_sent",),
     "engage": ("engagements",),
 }
+
+#: metrics summarised per strategy, in report order
+SUMMARY_METRICS: tuple[str, ...] = (
+    "cost_per_reply",
+    "cost_per_positive_reply",
+    "cost_per_meeting",
+    "replies",
+    "positive_replies",
+    "meetings",
+    "cost",
+    "connects_sent",
+    "credits_spent",
+    "credits_refunded",
+    "credits_forfeited",
+    "credits_expired",
+    "prospects_exhausted",
+)
+RATIOS = {
+    "cost_per_reply": "replies",
+    "cost_per_positive_reply": "positive_replies",
+    "cost_per_meeting": "meetings",
+}

@@ -14,7 +14,8 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -22,7 +23,8 @@ from typing import Any
 
 import yaml
 
-from simulator.api import RATIOS, Results
+from simulator.api import RATIOS, Results, StreamedResults
+from simulator.streaming import QUANTILE_ACCURACY
 
 #: the config file as written, comments and all (the report reads sources from them)
 SOURCE_FILE = "config_source.yaml"
@@ -49,7 +51,7 @@ def _json_number(value: Any) -> Any:
     return value
 
 
-def summary_dict(results: Results) -> dict[str, Any]:
+def summary_dict(results: Results | StreamedResults) -> dict[str, Any]:
     """summary.json: strategy -> metric -> statistic -> value."""
     out: dict[str, Any] = {}
     for row in results.summary.to_dict(orient="records"):
@@ -60,11 +62,18 @@ def summary_dict(results: Results) -> dict[str, Any]:
             if k not in ("strategy", "metric") and (ratio or k not in ("pooled", "share_infinite"))
         }
         out.setdefault(str(row["strategy"]), {})[row["metric"]] = stats
+    streamed = isinstance(results, StreamedResults)
     return {
         "config": results.config.name,
         "seed": results.seed,
         "replications": results.replications,
         "horizon_months": results.config.horizon_months,
+        # streamed runs read percentiles from a sketch, within this relative error
+        "percentiles": (
+            {"method": "ddsketch", "relative_accuracy": results.quantile_accuracy}
+            if streamed
+            else {"method": "exact"}
+        ),
         "strategies": out,
         "comparisons": [
             {key: _json_number(value) for key, value in row.items()}
@@ -79,7 +88,7 @@ def default_folder(results_root: Path, config_name: str) -> Path:
 
 
 def write_results(
-    results: Results,
+    results: Results | StreamedResults,
     folder: Path,
     *,
     force: bool = False,
@@ -91,15 +100,11 @@ def write_results(
 
     `source_text` (the config file as written) is kept as config_source.yaml; `extra` is
     called with the staging folder once the data files are in it (the report), so that
-    its files arrive with the rest."""
-    folder = Path(folder)
-    if folder.exists() and not force:
-        raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
-    try:
-        results.runs.to_parquet(staging / "runs.parquet", index=False)
-        results.monthly.to_parquet(staging / "monthly.parquet", index=False)
+    its files arrive with the rest. A streamed run has no runs.parquet nor monthly.parquet."""
+    with staged_folder(folder, force) as staging:
+        if isinstance(results, Results):
+            results.runs.to_parquet(staging / "runs.parquet", index=False)
+            results.monthly.to_parquet(staging / "monthly.parquet", index=False)
         (staging / "summary.json").write_text(
             json.dumps(summary_dict(results), indent=2, sort_keys=False) + "\n"
         )
@@ -111,6 +116,7 @@ def write_results(
             "config_sha256": results.config.digest(),
             "seed": results.seed,
             "replications": results.replications,
+            "per_replication_files": isinstance(results, Results),
             "command": command if command is not None else sys.argv,
             "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         }
@@ -119,10 +125,78 @@ def write_results(
             (staging / SOURCE_FILE).write_text(source_text, encoding="utf-8")
         if extra is not None:
             extra(staging)
+    return Path(folder)
+
+
+@contextmanager
+def staged_folder(folder: Path, force: bool = False) -> Iterator[Path]:
+    """A hidden staging folder beside `folder`, renamed into place once the block has
+    written everything into it (and removed if it fails or is interrupted)."""
+    folder = Path(folder)
+    if folder.exists() and not force:
+        raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
+    try:
+        yield staging
         if folder.exists():  # --force: replace only once the new result is complete
             shutil.rmtree(folder)
         os.replace(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return folder
+
+
+def write_sweep(
+    table: Any,
+    plan: Any,
+    folder: Path,
+    *,
+    replications: int,
+    seed: int,
+    force: bool = False,
+    command: list[str] | None = None,
+    source_text: str | None = None,
+) -> Path:
+    """Write a sweep's folder atomically: sweep.parquet and sweep.csv (one row per point
+    and strategy), best_by_budget.csv, sweep.json, run.json, the config as written, and
+    charts/ (heatmap and pareto, PNG and SVG)."""
+    from simulator.charts import save
+    from simulator.sweep import best_by_budget, default_budgets
+    from simulator.sweep_charts import heatmap_chart, pareto_chart
+
+    budgets = plan.sweep.budgets or default_budgets(table)
+    with staged_folder(folder, force) as staging:
+        table.to_parquet(staging / "sweep.parquet", index=False)
+        table.to_csv(staging / "sweep.csv", index=False)
+        best_by_budget(table, budgets).to_csv(staging / "best_by_budget.csv", index=False)
+        about = {
+            "config": plan.base.name,
+            "method": plan.sweep.method,
+            "axes": {
+                path: plan.sweep.model_dump(mode="json")["axes"][path] for path in plan.sweep.axes
+            },
+            "points": int(table["point"].nunique()),
+            "replications_per_point": replications,
+            "seed": seed,
+            "budgets": budgets,
+            "percentiles": {"method": "ddsketch", "relative_accuracy": QUANTILE_ACCURACY},
+        }
+        (staging / "sweep.json").write_text(json.dumps(about, indent=2) + "\n")
+        meta = {
+            "package_version": package_version(),
+            "config_name": plan.base.name,
+            "config_sha256": plan.base.digest(),
+            "seed": seed,
+            "replications": replications,
+            "command": command if command is not None else sys.argv,
+            "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        (staging / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
+        if source_text is not None:
+            (staging / SOURCE_FILE).write_text(source_text, encoding="utf-8")
+        axes = list(plan.sweep.axes)
+        grid = plan.sweep.method == "grid"
+        save(heatmap_chart(table, axes, plan.sweep.metric, grid), staging / "charts", "heatmap")
+        save(pareto_chart(table, axes, budgets), staging / "charts", "pareto")
+    return Path(folder)

@@ -1,0 +1,184 @@
+"""The two pictures of a sweep: a heatmap of one metric over the first two axes, and the
+Pareto front of cost against meetings across points, the best point per budget marked.
+
+Same conventions as ``simulator.charts`` (built without pyplot, dollars on money axes,
+each strategy its colour).
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from simulator.charts import Dollars, colours, dollars, new_figure, plain, style
+from simulator.sweep import best_by_budget, headline_value, pareto_front
+from simulator.tables import is_money, label, strategies
+
+
+def _lower_is_better(metric: str) -> bool:
+    return is_money(metric) or metric in ("credits_forfeited", "credits_expired")
+
+
+def _fmt(metric: str, value: float, precise: bool = False) -> str:
+    if math.isnan(value):
+        return "–"
+    if is_money(metric):
+        return plain(f"${value:,.2f}" if precise else dollars(value))
+    return f"{value:,.0f}" if abs(value) >= 100 and not precise else f"{value:,.1f}"
+
+
+def _tick(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def heatmap_chart(table: pd.DataFrame, axes: list[str], metric: str, grid: bool) -> Figure:
+    """`metric` (pooled for a cost per reply, else the mean) over the first two axes, one
+    panel per strategy. With more axes, each cell shows the best point over the others;
+    a Latin hypercube's scattered points are drawn as coloured dots."""
+    names = strategies(table)
+    x_axis = axes[0]
+    y_axis = axes[1] if len(axes) > 1 else None
+    better_low = _lower_is_better(metric)
+    with style():
+        fig = new_figure(min(4.6 * len(names), 14) + 2.4, 4.6)
+        panels = np.atleast_1d(fig.subplots(1, len(names), squeeze=False)[0])
+        value = headline_value(table, metric)
+        finite = value[np.isfinite(value)]
+        vmin, vmax = (finite.min(), finite.max()) if len(finite) else (0.0, 1.0)
+        precise = vmax - vmin < 0.05 * max(abs(vmax), 1e-9)  # close values: show cents
+        cmap = "viridis_r" if better_low else "viridis"
+        image = None
+        for ax, name in zip(panels, names, strict=True):
+            rows = table[table["strategy"] == name].assign(value=value)
+            ax.set_title(plain(name))
+            ax.set_xlabel(short(x_axis))
+            ax.set_ylabel(short(y_axis) if y_axis else "")
+            ax.grid(False)
+            if not grid and y_axis is not None:
+                image = ax.scatter(
+                    rows[x_axis],
+                    rows[y_axis],
+                    c=rows["value"],
+                    cmap=cmap,
+                    vmin=vmin,
+                    vmax=vmax,
+                    s=36,
+                    edgecolors="none",
+                )
+                continue
+            keys = [x_axis] if y_axis is None else [y_axis, x_axis]
+            best = rows.groupby(keys, sort=False)["value"].agg("min" if better_low else "max")
+            xs = list(dict.fromkeys(rows[x_axis]))
+            ys = list(dict.fromkeys(rows[y_axis])) if y_axis else [None]
+            cells = np.full((len(ys), len(xs)), np.nan)
+            for (i, y), (j, x) in ((a, b) for a in enumerate(ys) for b in enumerate(xs)):
+                cells[i, j] = best.get(x if y_axis is None else (y, x), np.nan)
+            image = ax.imshow(cells, cmap=cmap, vmin=vmin, vmax=vmax, origin="lower", aspect="auto")
+            ax.set_xticks(range(len(xs)), [_tick(x) for x in xs])
+            ax.set_yticks(range(len(ys)), [_tick(y) for y in ys] if y_axis else [""])
+            middle = (vmin + vmax) / 2
+            for (i, j), cell in np.ndenumerate(cells):
+                dark = (cell > middle) == better_low  # text on the dark end of the map
+                ax.text(
+                    j,
+                    i,
+                    _fmt(metric, cell, precise),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if dark else "black",
+                )
+        what = "pooled" if metric.startswith("cost_per") else "mean"
+        title = f"{label(metric)} ({what}) by {short(x_axis)}"
+        title += f" and {short(y_axis)}" if y_axis else ""
+        if grid and len(axes) > 2:
+            title += f"; each cell the best over {', '.join(map(short, axes[2:]))}"
+        if len(finite):
+            spread = dollars(vmax - vmin) if is_money(metric) else f"{vmax - vmin:,.3g}"
+            title += f"\n(highest minus lowest: {spread}; set it against the MCSE columns of"
+            title += " sweep.csv before reading much into a colour)"
+        lines = [textwrap.fill(line, 80) for line in title.split("\n")]
+        fig.suptitle(plain("\n".join(lines)), fontsize=9.5)
+        if image is not None:
+            bar = fig.colorbar(image, ax=list(panels), shrink=0.9)
+            bar.set_label(plain(label(metric)))
+            if is_money(metric):
+                bar.formatter = Dollars()
+    return fig
+
+
+def short(path: str) -> str:
+    """An axis's dotted path, short enough for a chart (its last two parts)."""
+    return ".".join(path.split(".")[-2:])
+
+
+def _describe_point(row: pd.Series, axes: list[str]) -> str:
+    values = ", ".join(f"{short(a)}={_tick(row[a])}" for a in axes)
+    return f"point {row['point']} {row['strategy']}: {values}"
+
+
+def pareto_chart(table: pd.DataFrame, axes: list[str], budgets: list[float]) -> Figure:
+    """Mean cost against mean meetings of every point and strategy; the front (no point
+    gives more meetings for less) joined; at each budget, the point with the most
+    meetings within it starred."""
+    names = strategies(table)
+    palette = colours(names)
+    front = pareto_front(table)
+    best = best_by_budget(table, budgets)
+    with style():
+        fig = new_figure(8.5, 5.2)
+        ax = fig.subplots()
+        for name in names:
+            rows = table[table["strategy"] == name]
+            ax.scatter(
+                rows["cost_mean"],
+                rows["meetings_mean"],
+                s=18,
+                alpha=0.55,
+                color=palette[name],
+                label=plain(name),
+                edgecolors="none",
+            )
+        ax.plot(
+            front["cost_mean"],
+            front["meetings_mean"],
+            color="0.25",
+            lw=1.2,
+            drawstyle="steps-post",
+            label="Pareto front",
+            zorder=3,
+        )
+        for budget in best["budget"] if len(best) else []:
+            ax.axvline(budget, color="0.5", lw=0.8, ls="--", zorder=1)
+        for _, group in best.groupby("point", sort=False) if len(best) else []:
+            row = group.iloc[0]
+            within = " and ".join(dollars(b) for b in group["budget"])
+            ax.scatter(
+                [row["cost_mean"]],
+                [row["meetings_mean"]],
+                marker="*",
+                s=220,
+                color=palette[row["strategy"]],
+                edgecolors="black",
+                linewidths=0.8,
+                zorder=4,
+                label=plain(
+                    f"best within {within}: {_describe_point(row, axes)}, "
+                    f"{row['meetings_mean']:,.1f} meetings for {dollars(row['cost_mean'])}"
+                ),
+            )
+        ax.set_xlabel("Mean cost over the horizon")
+        ax.set_ylabel("Mean meetings over the horizon")
+        ax.xaxis.set_major_formatter(Dollars())
+        ax.set_ylim(bottom=0)
+        ax.set_title(
+            f"Cost against meetings across {table['point'].nunique()} points "
+            "(dashed lines: budgets; each mean's MCSE is in sweep.csv)"
+        )
+        fig.legend(loc="outside lower center", ncols=1)
+    return fig

@@ -1,0 +1,181 @@
+"""Sweeps: points put their values in by dotted path, answers that are known come out,
+and a bad sweep section is one line naming the field (docs/config.md, "sweep")."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from simulator.cli import main
+from simulator.sweep import Range, Sweep, best_by_budget, design, load_sweep, run_sweep
+
+MONTHS = 2
+FEE = 60.0  # premium_business, per seat and month
+# A connect-only campaign where every reply is a meeting, and a seat's only cost is its
+# plan fee plus labour at `costs.hourly_rate`: a point's cost with hourly_rate 0 is
+# exactly seats * FEE * MONTHS, and the rate changes costs but no outcome.
+CONFIG = {
+    "name": "seats",
+    "horizon_months": MONTHS,
+    "replications": 100,
+    "seed": 4,
+    "costs": {"minutes_per_touch": {"connect": 1, "message": 2}},
+    "segments": {
+        "mid": {
+            "size": 3000,
+            "rates": {
+                "accept_with_note": 0.35,
+                "reply_after_accept": [0.2],
+                "positive_share": 1.0,
+                "meeting_share": 1.0,
+            },
+        }
+    },
+    "strategies": {
+        "connect": {
+            "plan": "premium_business",
+            "daily_pace": {"connect": 10},
+            "playbook": [
+                {
+                    "segment": "mid",
+                    "touches": [{"kind": "connect", "note": True, "on_accept": [{"wait_days": 0}]}],
+                }
+            ],
+        }
+    },
+}
+SWEEP = {
+    "method": "grid",
+    "axes": {"accounts": [1, 2, 3], "costs.hourly_rate": [0, 30, 60]},
+    "budgets": [1.5 * FEE * MONTHS, 2.5 * FEE * MONTHS, 3.5 * FEE * MONTHS],
+}
+
+
+def write(tmp_path: Path, sweep: dict, **config) -> Path:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump({**CONFIG, **config, "sweep": sweep}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory) -> pd.DataFrame:
+    return run_sweep(load_sweep(write(tmp_path_factory.mktemp("sweep"), SWEEP)))
+
+
+def test_every_point_of_the_grid_is_a_row_with_its_values(table):
+    assert len(table) == 9
+    assert list(table["accounts"]) == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert list(table["costs.hourly_rate"]) == [0, 30, 60] * 3
+    assert (table["replications"] == 100).all()
+
+
+def test_more_seats_give_more_replies_beyond_monte_carlo_error(table):
+    by_seats = table[table["costs.hourly_rate"] == 0].set_index("accounts")
+    for fewer, more in ((1, 2), (2, 3)):
+        gap = by_seats.loc[more, "replies_mean"] - by_seats.loc[fewer, "replies_mean"]
+        error = math.hypot(by_seats.loc[more, "replies_mcse"], by_seats.loc[fewer, "replies_mcse"])
+        assert gap > 4 * error, (fewer, more, gap, error)
+
+
+def test_the_hourly_rate_changes_costs_and_no_outcome(table):
+    """Every point runs on the same seed: the same prospects answer the same way."""
+    for _, group in table.groupby("accounts"):
+        assert group["replies_mean"].nunique() == 1
+        assert group["meetings_mean"].nunique() == 1
+        assert group["cost_mean"].is_monotonic_increasing
+    free_labour = table[table["costs.hourly_rate"] == 0]
+    assert (free_labour["cost_mean"] == free_labour["accounts"] * FEE * MONTHS).all()
+    assert (free_labour["cost_mcse"] == 0).all()
+
+
+def test_the_cheapest_cost_per_meeting_and_the_best_point_per_budget_are_the_known_ones(table):
+    best = table.loc[table["cost_per_meeting_pooled"].idxmin()]
+    assert best["costs.hourly_rate"] == 0  # labour is the only difference at a seat count
+    within = best_by_budget(table, SWEEP["budgets"])
+    # each budget buys one more seat without labour: the most seats it affords are best
+    assert list(within["accounts"]) == [1, 2, 3]
+    assert list(within["costs.hourly_rate"]) == [0, 0, 0]
+
+
+def test_a_latin_hypercube_puts_one_point_in_each_slice_of_every_axis():
+    sweep = Sweep(
+        method="latin_hypercube",
+        points=20,
+        seed=3,
+        axes={
+            "accounts": Range(low=1, high=20, integer=True),
+            "segments.mid.rates.accept_with_note": Range(low=0.2, high=0.4),
+            "plan": ["premium_business", "sales_navigator_core"],
+        },
+    )
+    points = design(sweep, seed=0)
+    assert points == design(sweep, seed=0)  # seeded by sweep.seed: the same points
+    assert sorted(p["accounts"] for p in points) == list(range(1, 21))
+    rates = np.array([p["segments.mid.rates.accept_with_note"] for p in points])
+    assert sorted(np.floor((rates - 0.2) / 0.01).astype(int)) == list(range(20))
+    assert sorted(p["plan"] for p in points).count("premium_business") == 10
+
+
+def test_sweep_writes_the_table_the_charts_and_refuses_to_overwrite(tmp_path, capsys):
+    path = write(tmp_path, {"axes": {"accounts": [1, 2], "plan": ["premium_business"]}})
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--runs", "20", "--out", str(out), "--quiet"]) == 0
+    files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    for name in (
+        "sweep.parquet",
+        "sweep.csv",
+        "sweep.json",
+        "run.json",
+        "best_by_budget.csv",
+        "charts/heatmap.png",
+        "charts/heatmap.svg",
+        "charts/pareto.png",
+        "charts/pareto.svg",
+        "config_source.yaml",
+    ):
+        assert name in files
+    written = pd.read_parquet(out / "sweep.parquet")
+    assert list(written["accounts"]) == [1, 2] and set(written["plan"]) == {"premium_business"}
+    assert main(["sweep", str(path), "--runs", "20", "--out", str(out), "--quiet"]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("sweep", "message"),
+    [
+        (
+            {"axes": {"accounts": {"low": 1, "high": 3}}},
+            "sweep.axes.accounts: a range needs method: latin_hypercube",
+        ),
+        (
+            {"method": "latin_hypercube", "axes": {"accounts": {"low": 1, "high": 3}}},
+            "sweep.points: a latin_hypercube needs a number of points",
+        ),
+        (
+            {"axes": {"segments.nope.size": [10]}},
+            "sweep.axes.segments.nope.size: no such field 'segments.nope' (known here: mid)",
+        ),
+        (
+            {"axes": {"accounts": [1, 0]}},
+            "(sweep point 1: accounts=0): accounts: Input should be greater than or equal to 1",
+        ),
+        ({"axes": {"plan": ["gold"]}}, "strategies.connect.plan: unknown plan 'gold'"),
+        ({"axes": {"accounts": []}}, "sweep.axes.accounts"),
+        (
+            {"axes": {"accounts": [1]}, "metric": "happiness"},
+            "sweep.metric: unknown metric 'happiness'",
+        ),
+    ],
+)
+def test_a_bad_sweep_is_one_line_naming_the_field_and_exit_code_2(tmp_path, capsys, sweep, message):
+    path = write(tmp_path, sweep)
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(str(path)), err
+    assert message in err[0], err
+    assert not (tmp_path / "out").exists()
