@@ -1,15 +1,17 @@
-"""Speed of the vectorised engine against the per-prospect reference, in one process.
+"""Speed of the engine against the per-prospect reference, in one process.
 
     python benchmarks/engine_speed.py                 # the issue's configs, 10,000 runs
     python benchmarks/engine_speed.py --runs 2000 --oracle-runs 10
 
-For each config and strategy it prints the engine's time and replications per second
-in this process, the reference's replications per second on the same scenario, their
-ratio, and the peak resident memory of a fresh process running that strategy through
-the API (as `outreach-sim run` does, in blocks that bound memory); then
-the wall time of the whole config through the API with 1 and 2 worker processes. A
-numpy micro-benchmark taken in the same run makes figures from different machines
-comparable (seconds divided by it give "machine-free" units).
+First the time to compile the engine's loop (numba; once per machine, then cached).
+Then, for each config and strategy: the compiled loop's time and replications per
+second in this process on every core, and on one thread; the vectorised numpy engine's
+replications per second (on at most --numpy-runs); the reference's replications per
+second on the same scenario; the ratio of the compiled loop to the reference; and the
+peak resident memory of a fresh process running that strategy through the API (as
+`outreach-sim run` does). Last, the wall time of the whole config through the API in
+one process and with 2 worker processes. A numpy micro-benchmark taken in the same run
+makes figures from different machines comparable.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from reference import simulate_reference  # noqa: E402
 
 from simulator import load_config, run  # noqa: E402
 from simulator.engine import ProspectLists, Simulation  # noqa: E402
+from simulator.kernel import run_compiled  # noqa: E402
 from simulator.uncertainty import draws_for_replications  # noqa: E402
 
 PEAK = """
@@ -66,13 +69,22 @@ def numpy_score() -> float:
     return time.perf_counter() - start
 
 
-def measure(config_path: Path, runs: int, oracle_runs: int) -> None:
+def compiled_seconds(config, strategy: str, runs: int, threads: int | None) -> float:
+    start = time.perf_counter()
+    lists = ProspectLists(config, np.arange(runs), 1, badges=False)
+    run_compiled(Simulation(config, strategy, lists), threads)
+    return time.perf_counter() - start
+
+
+def measure(config_path: Path, runs: int, oracle_runs: int, numpy_runs: int) -> None:
     config = load_config(config_path)
     for strategy in config.strategies:
-        reps = np.arange(runs)
+        engine_s = compiled_seconds(config, strategy, runs, None)
+        one_thread_s = compiled_seconds(config, strategy, min(runs, 2000), 1)
+        n_numpy = min(runs, numpy_runs)
         start = time.perf_counter()
-        Simulation(config, strategy, ProspectLists(config, reps, 1)).run()
-        engine_s = time.perf_counter() - start
+        Simulation(config, strategy, ProspectLists(config, np.arange(n_numpy), 1)).run()
+        numpy_rate = n_numpy / (time.perf_counter() - start)
         start = time.perf_counter()
         drawn = draws_for_replications(config, 1, oracle_runs)  # rates drawn per replication
         simulate_reference(config, strategy, oracle_runs, seed=1, parameters=drawn)
@@ -80,7 +92,8 @@ def measure(config_path: Path, runs: int, oracle_runs: int) -> None:
         engine_rate, oracle_rate = runs / engine_s, oracle_runs / oracle_s
         print(
             f"{config_path.stem:<19} {strategy:<29} {runs:>6} runs {engine_s:6.2f} s "
-            f"{engine_rate:7.0f} runs/s | reference {oracle_rate:6.2f} runs/s | "
+            f"{engine_rate:7.0f} runs/s (1 thread {min(runs, 2000) / one_thread_s:6.0f}) | "
+            f"numpy {numpy_rate:5.0f} runs/s | reference {oracle_rate:6.2f} runs/s | "
             f"ratio {engine_rate / oracle_rate:5.0f}x | peak "
             f"{peak_mib(config_path, strategy, runs):5.0f} MiB",
             flush=True,
@@ -99,6 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--oracle-runs", type=int, default=20)
+    parser.add_argument("--numpy-runs", type=int, default=2000)
     parser.add_argument(
         "configs",
         nargs="*",
@@ -110,8 +124,15 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(f"numpy micro-benchmark: {numpy_score():.3f} s (lower is a faster machine)")
+    start = time.perf_counter()
+    first = load_config(ROOT / args.configs[0])
+    compiled_seconds(first, next(iter(first.strategies)), 1, 1)
+    print(
+        f"compiling the engine's loop (or loading it from numba's cache): "
+        f"{time.perf_counter() - start:.1f} s"
+    )
     for path in args.configs:
-        measure(ROOT / path, args.runs, args.oracle_runs)
+        measure(ROOT / path, args.runs, args.oracle_runs, args.numpy_runs)
 
 
 if __name__ == "__main__":

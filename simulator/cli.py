@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -72,7 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep_cmd.add_argument("--force", action="store_true", help="replace an existing --out")
     sweep_cmd.add_argument(
-        "--workers", type=int, default=None, help="processes (default: one per core, up to 4)"
+        "--workers",
+        type=int,
+        default=None,
+        help="processes (default 1: the engine already uses every core)",
     )
     _add_backend_options(sweep_cmd)
     sweep_cmd.add_argument("--quiet", action="store_true", help="no progress bar, no table")
@@ -205,18 +207,9 @@ def _reporter(quiet: bool, warn_folder: Path | None = None):
 
 
 def default_workers(replications: int) -> int:
-    """One process per core (up to 4) when a run is large enough to gain from them."""
-    if replications < 1000:
-        return 1
-    return max(
-        1,
-        min(
-            4,
-            len(os.sched_getaffinity(0))
-            if hasattr(os, "sched_getaffinity")
-            else (os.cpu_count() or 1),
-        ),
-    )
+    """One process: the engine's compiled loop already runs on every core (threads of
+    the process); worker processes would add their start-up and nothing else."""
+    return 1
 
 
 def _run(args: argparse.Namespace) -> int:
