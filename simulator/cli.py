@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="processes to run blocks on; the numbers are the same for any count "
-        "(default: one per core, up to 4, for 1,000 replications or more)",
+        "(default 1: the engine already uses every core)",
     )
     _add_backend_options(run_cmd)
     run_cmd.add_argument(
