@@ -6,9 +6,10 @@ peak memory of streamed runs of growing size, and the time of a sweep.
         --sweep-points 4 --sweep-runs 200               # a quick look
 
 It prints
-- replications per second of `tiered_hybrid` streamed in this process and on a local
-  Dask cluster of 2 workers (the ratio nears 2 for runs long enough to hide the
-  cluster's start-up and each chunk's fixed cost);
+- replications per second of `tiered_hybrid` streamed in this process on one thread and
+  on every core, and on a local Dask cluster of 2 single-threaded workers (against one
+  thread, the ratios near 2 on 2 cores for runs long enough to hide the cluster's
+  start-up and each chunk's fixed cost);
 - the peak resident memory of a fresh process streaming each of --memory-runs
   replications (it should stay flat: only one chunk is ever held);
 - the wall time of a sweep of --sweep-points points of --sweep-runs replications each.
@@ -17,6 +18,7 @@ It prints
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -39,18 +41,27 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def speed(replications: int, chunk: int | None) -> tuple[float, float]:
-    """Replications per second in-process and on 2 local Dask workers (start-up included)."""
+def speed(replications: int, chunk: int | None) -> tuple[float, float, float]:
+    """Replications per second streamed in this process on one thread and on every core,
+    and on a local Dask cluster of 2 single-threaded workers (start-up included)."""
     config = load_config(CONFIG)
-    started = time.perf_counter()
-    alone = run_streaming(config, replications, 1, chunk, backend=InProcess()).summary
-    in_process = replications / (time.perf_counter() - started)
-    started = time.perf_counter()
+
+    def timed(backend, threads: str | None = None) -> tuple[float, object]:
+        if threads is not None:
+            os.environ["OUTREACH_SIM_THREADS"] = threads
+        try:
+            started = time.perf_counter()
+            summary = run_streaming(config, replications, 1, chunk, backend=backend).summary
+            return replications / (time.perf_counter() - started), summary
+        finally:
+            os.environ.pop("OUTREACH_SIM_THREADS", None)
+
+    one_thread, alone = timed(InProcess(), "1")
+    every_core, _ = timed(InProcess())
     with DaskBackend(workers=2) as backend:
-        spread = run_streaming(config, replications, 1, chunk, backend=backend).summary
-    on_two = replications / (time.perf_counter() - started)
+        on_two, spread = timed(backend)
     assert alone.equals(spread), "the Dask run must give the in-process numbers"
-    return in_process, on_two
+    return one_thread, every_core, on_two
 
 
 def peak_memory(replications: int) -> float:
@@ -103,13 +114,21 @@ def main() -> None:
     )
     parser.add_argument("--sweep-points", type=int, default=100)
     parser.add_argument("--sweep-runs", type=int, default=2000)
-    parser.add_argument("--sweep-workers", type=int, default=2)
+    parser.add_argument(
+        "--sweep-workers", type=int, default=1, help="Dask workers (1: in this process)"
+    )
     args = parser.parse_args()
 
-    in_process, on_two = speed(args.speed_runs, args.chunk)
+    one_thread, every_core, on_two = speed(args.speed_runs, args.chunk)
     print(f"tiered_hybrid, {args.speed_runs:,} replications streamed:")
-    print(f"  in-process        {in_process:8.1f} replications/s")
-    print(f"  2 Dask workers    {on_two:8.1f} replications/s  ({on_two / in_process:.2f}x)")
+    print(f"  in-process, 1 thread       {one_thread:8.1f} replications/s")
+    print(
+        f"  in-process, every core     {every_core:8.1f} replications/s  "
+        f"({every_core / one_thread:.2f}x)"
+    )
+    print(
+        f"  2 Dask workers, 1 thread   {on_two:8.1f} replications/s  ({on_two / one_thread:.2f}x)"
+    )
     print("peak resident memory of a streamed run (fresh process, in-process):")
     for replications in args.memory_runs:
         print(f"  {replications:>12,} replications  {peak_memory(replications):8.0f} MiB")

@@ -1128,7 +1128,10 @@ def _replications(
 
 
 def default_threads() -> int:
-    """This machine's cores, or one in a worker process (whose siblings use the others)."""
+    """``OUTREACH_SIM_THREADS`` if set, else one in a worker process (whose siblings use
+    the other cores), else every core of this machine."""
+    if os.environ.get("OUTREACH_SIM_THREADS"):
+        return max(1, int(os.environ["OUTREACH_SIM_THREADS"]))
     if multiprocessing.parent_process() is not None:
         return 1
     try:
