@@ -228,8 +228,10 @@ def _uniform(key: np.uint64, counter: np.int64) -> float:
     return np.float64(x >> np.uint64(11)) * _TO_UNIT
 
 
-# The hot loops take the arrays they use out of the structures once, before the loop:
-# every read of a structure's field counts a reference (two atomic operations).
+# The hot loops take the arrays they use out of the structures once, before the loop,
+# and hand them to small functions in tuples: every read of a structure's field, and
+# every array unpacked from a tuple inside a loop body, counts a reference (two atomic
+# operations), which would cost more than the rest of a touch.
 
 
 @njit(inline="always")
@@ -242,7 +244,7 @@ def _waits(st: Steps) -> tuple:
     return st.wait_lo, st.wait_hi, st.wait_keys, st.offset
 
 
-@njit(inline="always")
+@njit
 def _delay(cdfs: tuple, step: int, rep: int, v: float) -> int:
     """Days to an outcome: one plus the number of CDF values <= v (inverse CDF)."""
     cdf, cdf_start, cdf_len, cdf_per_rep = cdfs
@@ -258,7 +260,7 @@ def _delay(cdfs: tuple, step: int, rep: int, v: float) -> int:
     return a + 1
 
 
-@njit(inline="always")
+@njit
 def _wait(waits: tuple, step: int, rep: int, pid: int) -> int:
     wait_lo, wait_hi, wait_keys, offset = waits
     lo, hi = wait_lo[step], wait_hi[step]
@@ -421,7 +423,7 @@ def _grow(nodes: np.ndarray) -> np.ndarray:
     return bigger
 
 
-@njit(inline="always")
+@njit
 def _reply_node(s: _State) -> int:
     node = s.pools[2]
     if node >= 0:
@@ -440,7 +442,7 @@ def _calendar(s: _State) -> tuple:
     return s.t_head, s.t_tail, s.t_pid, s.t_step, s.t_next, s.pools
 
 
-@njit(inline="always")
+@njit
 def _file_touch(calendar: tuple, days: int, due: int, pid: int, step: int) -> None:
     """File a touch under its due day, after those filed before it."""
     if due >= days:
@@ -464,7 +466,7 @@ def _file_touch(calendar: tuple, days: int, due: int, pid: int, step: int) -> No
     tail[due] = node
 
 
-@njit(inline="always")
+@njit
 def _file_reply(s: _State, days: int, due: int, pid: int, step: int, sent: int) -> None:
     if due >= days:
         return
@@ -481,7 +483,7 @@ def _closes(s: _State) -> tuple:
     return s.last_close, s.reply_day, s.exhausted_on
 
 
-@njit(inline="always")
+@njit
 def _settle(
     closes_: tuple, pid: int, closes: int, ends: bool, fresh: bool, latest: bool, remember: bool
 ) -> None:
