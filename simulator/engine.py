@@ -100,9 +100,7 @@ class ProspectLists:
     """The segments' lists for a block of replications, shared by every strategy, with the
     block's drawn parameters (MODEL.md section 8), so every strategy sees the same."""
 
-    def __init__(
-        self, config: Config, replications: np.ndarray, seed: int, badges: bool = True
-    ):
+    def __init__(self, config: Config, replications: np.ndarray, seed: int, badges: bool = True):
         self.streams = Streams(seed, replications)
         self.reps = replications.size
         self.parameters = Parameters(config, draw_parameters(config, self.streams))
