@@ -464,6 +464,8 @@ def _file_touch(
             pools[0] = following[node]
         else:
             node = pools[1]
+            if node == pids.size:  # cannot happen: kept as a guard on the memory
+                raise IndexError("more touches pending than prospects")
             pools[1] = node + 1
         pids[node] = pid
         steps[node] = step
