@@ -44,3 +44,22 @@ def test_threads_and_chunks_change_nothing() -> None:
     np.testing.assert_array_equal(
         run_compiled(Simulation(config, "tiered_hybrid", half), threads=2), one[20:]
     )
+
+
+def test_engine_and_thread_settings_change_no_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    """OUTREACH_SIM_ENGINE=numpy (the vectorised engine) and OUTREACH_SIM_THREADS give the
+    counts of the default, the compiled loop on every core."""
+    from simulator.engine import simulate_block
+    from simulator.kernel import default_threads
+
+    config = load_config(Path(__file__).parents[1] / "configs" / "open_profile_first.yaml")
+    reps = np.arange(150)
+    default = simulate_block(config, reps, 4)
+    monkeypatch.setenv("OUTREACH_SIM_THREADS", "1")
+    assert default_threads() == 1
+    one_thread = simulate_block(config, reps, 4)
+    monkeypatch.setenv("OUTREACH_SIM_ENGINE", "numpy")
+    vectorised = simulate_block(config, reps, 4)
+    for name in config.strategies:
+        np.testing.assert_array_equal(one_thread[name], default[name])
+        np.testing.assert_array_equal(vectorised[name], default[name])
