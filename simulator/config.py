@@ -805,6 +805,10 @@ def load_config(path: str | Path) -> Config:
     except yaml.YAMLError as error:
         reason = str(error).replace("\n", " ")
         raise ConfigError([f"{source}: (top level): not valid YAML: {reason}"]) from None
+    if isinstance(data, dict) and "sweep" in data:
+        raise ConfigError(
+            [f"{source}: sweep: a sweep config runs with `outreach-sim sweep {source}`"]
+        )
     if isinstance(data, dict) and "name" not in data:
         data = {"name": path.stem, **data}
     return parse_config(data, source)

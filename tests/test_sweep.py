@@ -179,3 +179,10 @@ def test_a_bad_sweep_is_one_line_naming_the_field_and_exit_code_2(tmp_path, caps
     assert len(err) == 1 and err[0].startswith(str(path)), err
     assert message in err[0], err
     assert not (tmp_path / "out").exists()
+
+
+def test_run_on_a_sweep_config_points_to_the_sweep_command(capsys):
+    path = Path(__file__).parents[1] / "configs" / "sweep_tiered_hybrid.yaml"
+    assert main(["run", str(path), "--runs", "10"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "outreach-sim sweep" in err[0] and "sweep:" in err[0]
