@@ -789,6 +789,8 @@ def _send(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int) -> None:
 @njit
 def _resolve_replies(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: int) -> None:
     """Step 2: a reply counts when it is still its prospect's earliest."""
+    if s.r_head[day] < 0:  # (before taking any array: each one taken costs two calls)
+        return
     month = day // 30
     r_pid, r_step, r_sent, r_next, pools = s.r_pid, s.r_step, s.r_sent, s.r_next, s.pools
     reply_day, reply_step = s.reply_day, s.reply_step
@@ -836,6 +838,8 @@ def _resolve_replies(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: 
 @njit
 def _send_scheduled(s: _State, st: Steps, ru: Rules, rep: int, day: int) -> None:
     """Step 3: scheduled touches that find a budget are sent; the rest wait a day."""
+    if s.t_head[day] < 0 and not s.queue_len.any():  # nothing due, nothing waiting
+        return
     seats = ru.seats
     has = s.has_budget
     for seat in range(seats):
