@@ -17,26 +17,18 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from simulator.api import RATIOS
+from simulator.metrics import SUMMARY_METRICS
 from simulator.stats import describe, describe_ratio
 
-#: the metrics a report summarises, in report order (those present in a runs table)
+#: the metrics a report summarises, in report order (those present in a runs table): the
+#: summary's, with the parts of the cost after the cost
+_COST_AT = SUMMARY_METRICS.index("cost") + 1
 METRICS: tuple[str, ...] = (
-    "cost_per_reply",
-    "cost_per_positive_reply",
-    "cost_per_meeting",
-    "replies",
-    "positive_replies",
-    "meetings",
-    "cost",
-    "cost_fees",  # the parts of the cost, where the runs table has them
+    *SUMMARY_METRICS[:_COST_AT],
+    "cost_fees",
     "cost_sends",
     "cost_labour",
-    "credits_spent",
-    "credits_refunded",
-    "credits_forfeited",
-    "credits_expired",
-    "connects_sent",
-    "prospects_exhausted",
+    *SUMMARY_METRICS[_COST_AT:],
 )
 
 #: how a metric reads in a table or on an axis (units in brackets)
