@@ -115,7 +115,12 @@ def _add_backend_options(command: argparse.ArgumentParser) -> None:
     )
 
 
-def _check_backend_options(args: argparse.Namespace) -> None:
+def _check_run_options(args: argparse.Namespace) -> None:
+    """--runs, --seed, --workers and --chunk, shared by run and sweep."""
+    if args.runs is not None and args.runs < 1:
+        raise ConfigError([f"--runs: must be at least 1, got {args.runs}"])
+    if args.seed is not None and args.seed < 0:
+        raise ConfigError([f"--seed: must be 0 or more, got {args.seed}"])
     if args.workers is not None and args.workers < 1:
         raise ConfigError([f"--workers: must be at least 1, got {args.workers}"])
     if args.chunk is not None and args.chunk < 1:
@@ -218,11 +223,7 @@ def _run(args: argparse.Namespace) -> int:
     from simulator.output import ResultsExistError, default_folder, write_results
 
     config = load_config(args.config)
-    if args.runs is not None and args.runs < 1:
-        raise ConfigError([f"--runs: must be at least 1, got {args.runs}"])
-    if args.seed is not None and args.seed < 0:
-        raise ConfigError([f"--seed: must be 0 or more, got {args.seed}"])
-    _check_backend_options(args)
+    _check_run_options(args)
     folder = args.out or default_folder(Path("results"), config.name)
     if folder.exists() and not args.force:
         raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
@@ -288,11 +289,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from simulator.sweep import best_by_budget, default_budgets, design, load_sweep, run_sweep
 
     plan = load_sweep(args.config)
-    if args.runs is not None and args.runs < 1:
-        raise ConfigError([f"--runs: must be at least 1, got {args.runs}"])
-    if args.seed is not None and args.seed < 0:
-        raise ConfigError([f"--seed: must be 0 or more, got {args.seed}"])
-    _check_backend_options(args)
+    _check_run_options(args)
     folder = args.out or default_folder(Path("results"), f"{plan.base.name}-sweep")
     if folder.exists() and not args.force:
         raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
