@@ -25,9 +25,10 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
-from numba.core import cgutils, types
+from numba.core import types
+from numba.core.datamodel import models
 from numba.experimental import structref
-from numba.extending import intrinsic
+from numba.extending import intrinsic, register_model
 
 from simulator.delays import DelaySampler
 from simulator.engine import BUDGETS, NEVER, Simulation, _pool
@@ -196,6 +197,71 @@ class StateType(_Fields):
     pass
 
 
+# Numba counts a reference whenever a structure or an array is bound to a name: on
+# entering every function it is passed to (inlined or not), on every read of a field,
+# and again on the way out; a call each time, tens of thousands per replication, which
+# cost more than the touches themselves. The day loop therefore works on borrowed
+# views of its structures: the same memory, typed so that nothing in it is counted,
+# while the owners (held by _replications) keep it alive.
+
+
+class _Borrowed(types.Array):
+    """An array that compiled code never counts references to. Views of it are
+    ordinary arrays."""
+
+    def __init__(self, array: types.Array):
+        self.array = array
+        super().__init__(
+            array.dtype,
+            array.ndim,
+            array.layout,
+            readonly=not array.mutable,
+            name=f"borrowed {array.name}",
+            aligned=array.aligned,
+        )
+
+    def __repr__(self) -> str:  # a structure's type is named (and told apart) by this
+        return f"Borrowed({self.array!r})"
+
+
+class _BorrowedArrayModel(models.ArrayModel):
+    def traverse(self, builder):
+        return []
+
+
+#: fields a borrowed state still counts: the reply pool grows, and the state owns the
+#: bigger arrays
+_COUNTED = frozenset({"r_pid", "r_step", "r_sent", "r_next"})
+
+
+class _BorrowedFields(_Fields):
+    def preprocess_fields(self, fields):
+        return tuple(
+            (name, _Borrowed(t) if isinstance(t, types.Array) and name not in _COUNTED else t)
+            for name, t in super().preprocess_fields(fields)
+        )
+
+
+class _BorrowedRefModel(models.StructRefModel):
+    def traverse(self, builder):
+        return []
+
+
+_BORROWED = {}
+for _owned in (StepsType, ListsType, RulesType, StateType):
+    _borrowed = structref.register(type(f"Borrowed{_owned.__name__}", (_BorrowedFields,), {}))
+    _BORROWED[_owned] = _borrowed
+    register_model(_borrowed)(_BorrowedRefModel)
+register_model(_Borrowed)(_BorrowedArrayModel)
+
+
+@intrinsic
+def _borrow(typingctx, struct):
+    """The same structure, borrowed (the caller keeps `struct` alive meanwhile)."""
+    borrowed = _BORROWED[type(struct)](struct.field_dict.items())
+    return borrowed(struct), lambda context, builder, signature, args: args[0]
+
+
 class Steps(structref.StructRefProxy):
     """A StepTable inside compiled code."""
 
@@ -229,10 +295,8 @@ def _uniform(key: np.uint64, counter: np.int64) -> float:
     return np.float64(x >> np.uint64(11)) * _TO_UNIT
 
 
-# The hot loops take the arrays they use out of the structures once, before the loop,
-# and hand them to small functions in tuples: every read of a structure's field, and
-# every array unpacked from a tuple inside a loop body, counts a reference (two atomic
-# operations), which would cost more than the rest of a touch.
+# The hot loops take what they use out of the structures once, before the loop, and
+# hand it to the per-touch helpers in tuples.
 
 
 @njit(inline="always")
@@ -444,21 +508,10 @@ def _calendar(s: _State) -> tuple:
 
 
 @njit(inline="always")
-def _file_touch(
-    head: np.ndarray,
-    tail: np.ndarray,
-    pids: np.ndarray,
-    steps: np.ndarray,
-    following: np.ndarray,
-    pools: np.ndarray,
-    days: int,
-    due: int,
-    pid: int,
-    step: int,
-) -> None:
-    """File a touch under its due day, after those filed before it (one way out: a
-    function with several exits counts references to its arrays on every call)."""
-    if due < days:
+def _file_touch(calendar: tuple, due: int, pid: int, step: int) -> None:
+    """File a touch under its due day, after those filed before it."""
+    head, tail, pids, steps, following, pools = calendar
+    if due < head.size:
         node = pools[0]  # a freed node, else a new one: one touch pending per prospect
         if node >= 0:
             pools[0] = following[node]
@@ -496,20 +549,10 @@ def _closes(s: _State) -> tuple:
 
 @njit(inline="always")
 def _settle(
-    last_close: np.ndarray,
-    reply_day: np.ndarray,
-    exhausted_on: np.ndarray,
-    pid: int,
-    closes: int,
-    ends: bool,
-    fresh: bool,
-    latest: bool,
-    remember: bool,
+    closing: tuple, pid: int, closes: int, ends: bool, fresh: bool, latest: bool, remember: bool
 ) -> None:
-    """Engine._settle for one touch: when it closes; exhaustion where the route ends.
-
-    (Arrays as arguments and one way out: a function with several exits counts
-    references to its arrays on every call.)"""
+    """Engine._settle for one touch: when it closes; exhaustion where the route ends."""
+    last_close, reply_day, exhausted_on = closing
     last = closes if fresh or latest else max(last_close[pid], closes)
     exhausted = ends and (fresh or reply_day[pid] == NEVER)
     if exhausted:
@@ -533,9 +576,8 @@ def _send_requests(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, 
         st.next,
     )
     cdfs, waits = _cdfs(st), _waits(st)
-    t_head, t_tail, t_pid, t_step, t_next, pools = _calendar(s)
-    last_close, reply_day_, exhausted_on = _closes(s)
-    days, notes_per_month = ru.days, ru.notes_per_month
+    calendar, closing = _calendar(s), _closes(s)
+    notes_per_month = ru.notes_per_month
     month = day // 30
     withdraw_on = day + ru.invite_window
     for i in range(n):
@@ -576,41 +618,19 @@ def _send_requests(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, 
             if first >= 0:
                 pid = sc[R_PID, i]
                 due = sc[R_CLOSE, i] + _wait(waits, first, rep, pid)
-                _file_touch(t_head, t_tail, t_pid, t_step, t_next, pools, days, due, pid, first)
+                _file_touch(calendar, due, pid, first)
     for i in range(n):
         if sc[R_KIND, i] == want and sc[R_FLAG, i] == 2:
             again = reinvite[sc[R_STEP, i]]
             if again >= 0:
-                _file_touch(
-                    t_head,
-                    t_tail,
-                    t_pid,
-                    t_step,
-                    t_next,
-                    pools,
-                    days,
-                    withdraw_on + ru.cooldown,
-                    sc[R_PID, i],
-                    again,
-                )
+                _file_touch(calendar, withdraw_on + ru.cooldown, sc[R_PID, i], again)
     for i in range(n):
         if sc[R_KIND, i] == want and sc[R_FLAG, i] == 2:
             step = sc[R_STEP, i]
             nxt = next_of[step]
             if reinvite[step] < 0 and nxt >= 0:
                 pid = sc[R_PID, i]
-                _file_touch(
-                    t_head,
-                    t_tail,
-                    t_pid,
-                    t_step,
-                    t_next,
-                    pools,
-                    days,
-                    withdraw_on + _wait(waits, nxt, rep, pid),
-                    pid,
-                    nxt,
-                )
+                _file_touch(calendar, withdraw_on + _wait(waits, nxt, rep, pid), pid, nxt)
     for i in range(n):
         if sc[R_KIND, i] != want:
             continue
@@ -618,17 +638,7 @@ def _send_requests(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, 
         ends = (flag == 3 and first_message[step] < 0) or (
             flag == 2 and reinvite[step] < 0 and next_of[step] < 0
         )
-        _settle(
-            last_close,
-            reply_day_,
-            exhausted_on,
-            sc[R_PID, i],
-            sc[R_CLOSE, i],
-            ends,
-            fresh,
-            False,
-            not fresh,
-        )
+        _settle(closing, sc[R_PID, i], sc[R_CLOSE, i], ends, fresh, False, not fresh)
 
 
 @njit
@@ -658,8 +668,7 @@ def _send_replyable(
         st.next,
     )
     cdfs, waits = _cdfs(st), _waits(st)
-    t_head, t_tail, t_pid, t_step, t_next, pools = _calendar(s)
-    last_close, reply_day_, exhausted_on = _closes(s)
+    calendar, closing = _calendar(s), _closes(s)
     days, open_profile_messages, window = ru.days, ru.open_profile_messages, ru.response_window
     for i in range(n):
         if sc[R_KIND, i] != want:
@@ -678,20 +687,9 @@ def _send_replyable(
                 _file_reply(s, days, reply_on, pid, step, day)
         nxt = next_of[step]
         if nxt >= 0:
-            _file_touch(
-                t_head,
-                t_tail,
-                t_pid,
-                t_step,
-                t_next,
-                pools,
-                days,
-                day + max(1, _wait(waits, nxt, rep, pid)),
-                pid,
-                nxt,
-            )
+            _file_touch(calendar, day + max(1, _wait(waits, nxt, rep, pid)), pid, nxt)
         ends = nxt < 0 and not (fresh and replied)
-        _settle(last_close, reply_day_, exhausted_on, pid, day + window, ends, fresh, True, True)
+        _settle(closing, pid, day + window, ends, fresh, True, True)
 
 
 @njit
@@ -708,8 +706,7 @@ def _go_on(
     """Engine._go_on: a touch that opens nothing; the route goes on at `successor`."""
     sc, fresh = s.scratch, s.batch_fresh
     waits = _waits(st)
-    t_head, t_tail, t_pid, t_step, t_next, pools = _calendar(s)
-    last_close, reply_day_, exhausted_on = _closes(s)
+    calendar, closing = _calendar(s), _closes(s)
     for i in range(n):
         if sc[R_KIND, i] != want:
             continue
@@ -718,8 +715,8 @@ def _go_on(
         closes = day
         if nxt >= 0:
             closes = day + max(1, _wait(waits, nxt, rep, pid))
-            _file_touch(t_head, t_tail, t_pid, t_step, t_next, pools, ru.days, closes, pid, nxt)
-        _settle(last_close, reply_day_, exhausted_on, pid, closes, nxt < 0, fresh, False, True)
+            _file_touch(calendar, closes, pid, nxt)
+        _settle(closing, pid, closes, nxt < 0, fresh, False, True)
 
 
 @njit
@@ -1175,165 +1172,6 @@ def _replication(
     segments_out[rep] = s.by_segment
 
 
-@intrinsic
-def _uncounted(typingctx, value):
-    """An array that is never reference-counted (its owner keeps it alive); anything else
-    as it is. Every array a function takes from a structure is counted on entry and on
-    exit, two atomic operations each: with dozens of arrays and thousands of calls per
-    replication, that was most of the loop's time."""
-
-    def codegen(context, builder, signature, args):
-        if not isinstance(value, types.Array):
-            return args[0]
-        array = cgutils.create_struct_proxy(value)(context, builder, value=args[0])
-        array.meminfo = cgutils.get_null_value(array.meminfo.type)
-        array.parent = cgutils.get_null_value(array.parent.type)
-        return array._getvalue()
-
-    return value(value), codegen
-
-
-@njit
-def _uncounted_state(s):
-    """A state whose arrays are those of `s`, uncounted (`s` must outlive it)."""
-    return _State(
-        _uncounted(s.flows),
-        _uncounted(s.by_segment),
-        _uncounted(s.reply_day),
-        _uncounted(s.reply_step),
-        _uncounted(s.last_close),
-        _uncounted(s.seat_of),
-        _uncounted(s.badge),
-        _uncounted(s.order),
-        _uncounted(s.exhausted_on),
-        _uncounted(s.t_head),
-        _uncounted(s.t_tail),
-        _uncounted(s.t_pid),
-        _uncounted(s.t_step),
-        _uncounted(s.t_next),
-        _uncounted(s.r_head),
-        _uncounted(s.r_pid),
-        _uncounted(s.r_step),
-        _uncounted(s.r_sent),
-        _uncounted(s.r_next),
-        _uncounted(s.pools),
-        _uncounted(s.queue_pid),
-        _uncounted(s.queue_step),
-        _uncounted(s.queue_len),
-        _uncounted(s.scratch),
-        _uncounted(s.batch_fresh),
-        _uncounted(s.sent),
-        _uncounted(s.accepted),
-        _uncounted(s.withdrawn),
-        _uncounted(s.discarded),
-        _uncounted(s.pending),
-        _uncounted(s.restricted_until),
-        _uncounted(s.arrived_through),
-        _uncounted(s.arrived),
-        _uncounted(s.departed),
-        _uncounted(s.left),
-        _uncounted(s.notes_left),
-        _uncounted(s.open_left),
-        _uncounted(s.op_total),
-        _uncounted(s.op_available),
-        _uncounted(s.next_op),
-        _uncounted(s.next_other),
-        _uncounted(s.has_budget),
-        _uncounted(s.seen),
-        _uncounted(s.route_pools),
-        _uncounted(s.present),
-        _uncounted(s.limits),
-    )
-
-
-@njit
-def _uncounted_steps(st):
-    """The step table, uncounted (the caller holds it)."""
-    return Steps(
-        _uncounted(st.kind),
-        _uncounted(st.next),
-        _uncounted(st.reinvite),
-        _uncounted(st.first_message),
-        _uncounted(st.note),
-        _uncounted(st.is_reinvite),
-        _uncounted(st.entry),
-        _uncounted(st.fallback),
-        _uncounted(st.budget),
-        _uncounted(st.wait_lo),
-        _uncounted(st.wait_hi),
-        _uncounted(st.offset),
-        _uncounted(st.reach),
-        _uncounted(st.p_main),
-        _uncounted(st.p_blank),
-        _uncounted(st.p_free),
-        _uncounted(st.outcome_keys),
-        _uncounted(st.wait_keys),
-        _uncounted(st.reach_keys),
-        _uncounted(st.cdf),
-        _uncounted(st.cdf_start),
-        _uncounted(st.cdf_len),
-        _uncounted(st.cdf_per_rep),
-    )
-
-
-@njit
-def _uncounted_lists(li):
-    """The lists, uncounted (the caller holds them)."""
-    return Lists(
-        _uncounted(li.length),
-        _uncounted(li.offset),
-        _uncounted(li.share),
-        _uncounted(li.badge_keys),
-        _uncounted(li.available),
-        _uncounted(li.added),
-        _uncounted(li.entry_list),
-        _uncounted(li.entry_new_per_day),
-        _uncounted(li.entry_first_other),
-        _uncounted(li.entry_first_op),
-        _uncounted(li.positive_keys),
-        _uncounted(li.meeting_keys),
-        _uncounted(li.positive_share),
-        _uncounted(li.meeting_share),
-    )
-
-
-@njit
-def _uncounted_rules(ru):
-    """The rules, uncounted (the caller holds them)."""
-    return Rules(
-        _uncounted(ru.days),
-        _uncounted(ru.months),
-        _uncounted(ru.seats),
-        _uncounted(ru.exhausted_span),
-        _uncounted(ru.credits_per_month),
-        _uncounted(ru.credits_cap),
-        _uncounted(ru.notes_per_month),
-        _uncounted(ru.open_profile_messages),
-        _uncounted(ru.open_cap),
-        _uncounted(ru.expiry_days),
-        _uncounted(ru.refunds),
-        _uncounted(ru.refund_window),
-        _uncounted(ru.response_window),
-        _uncounted(ru.invite_window),
-        _uncounted(ru.cooldown),
-        _uncounted(ru.max_pending),
-        _uncounted(ru.health_window),
-        _uncounted(ru.base),
-        _uncounted(ru.den),
-        _uncounted(ru.poor),
-        _uncounted(ru.good),
-        _uncounted(ru.floor),
-        _uncounted(ru.restriction),
-        _uncounted(ru.restriction_days),
-        _uncounted(ru.intercept),
-        _uncounted(ru.per_pending),
-        _uncounted(ru.per_low_acceptance),
-        _uncounted(ru.restriction_keys),
-        _uncounted(ru.pace),
-        _uncounted(ru.paced),
-    )
-
-
 @njit(nogil=True, cache=True)
 def _replications(
     st: Steps,
@@ -1352,8 +1190,7 @@ def _replications(
         total += li.length[lst]
     span = max(ru.days + ru.invite_window + 1, ru.exhausted_span)
     owner = _new_state(total, ru.days, ru.months, ru.seats, li.length.size, span)
-    s = _uncounted_state(owner)
-    steps, lists, rules = _uncounted_steps(st), _uncounted_lists(li), _uncounted_rules(ru)
+    s, steps, lists, rules = _borrow(owner), _borrow(st), _borrow(li), _borrow(ru)
     for rep in range(first, end):
         _reset(owner)  # (and `owner` stays alive while `s` is in use)
         _replication(s, rep, steps, lists, rules, flows, stocks, segments)
