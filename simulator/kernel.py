@@ -384,8 +384,11 @@ _STATE_FIELDS = [
     "next_other",
     # the day's working arrays
     "has_budget",  # (budgets, seats)
-    "seen",  # (3, seats): touches that asked each seat's budget today, by kind of budget
-    "route_pools",  # (4, 5): the budgets two routes' first touches draw on (see _pools)
+    "seen",  # (seats,): touches that asked each seat's budget today
+    "seen_free",  # of those, for the Open Profile cap
+    "seen_ok",  # of those, for the InMail pace once a credit was found
+    "pools_op",  # (5,): the budgets an Open Profile route's first touch draws on (_pools)
+    "pools_other",  # and another route's
     "present",  # (kinds,): the touch kinds of a batch
     "limits",  # (seats,): today's invitation limit
 ]
@@ -439,8 +442,11 @@ def _new_state(total, days, months, seats, lists, span):
         np.empty(lists, dtype=np.int64),
         np.empty(lists, dtype=np.int64),
         np.empty((N_BUDGETS, seats), dtype=np.bool_),
-        np.empty((3, seats), dtype=np.int64),
-        np.empty((4, 5), dtype=np.int64),
+        np.empty(seats, dtype=np.int64),
+        np.empty(seats, dtype=np.int64),
+        np.empty(seats, dtype=np.int64),
+        np.empty(5, dtype=np.int64),
+        np.empty(5, dtype=np.int64),
         np.empty(N_KINDS, dtype=np.bool_),
         np.empty(seats, dtype=np.int64),
     )
@@ -864,7 +870,7 @@ def _send_scheduled(s: _State, st: Steps, ru: Rules, rep: int, day: int) -> None
         t_next[node] = pools[0]
         pools[0] = node
         node = following
-    seen, seen_free, seen_ok = s.seen[0], s.seen[1], s.seen[2]
+    seen, seen_free, seen_ok = s.seen, s.seen_free, s.seen_ok
     sc, seat_of, reply_day, badge, kind_of = s.scratch, s.seat_of, s.reply_day, s.badge, st.kind
     open_left, arrived, departed, left, paced = s.open_left, s.arrived, s.departed, s.left, ru.paced
     for g in range(N_BUDGETS):
@@ -969,8 +975,7 @@ def _pools(
 def _start_new(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: int) -> None:
     """Step 4: start new prospects, seat by seat, segment by segment, in list order."""
     month = day // 30
-    pools_op, pools_other = s.route_pools[0], s.route_pools[1]
-    kind_op, kind_other = s.route_pools[2], s.route_pools[3]
+    pools_op, pools_other = s.pools_op, s.pools_other
     sc = s.scratch
     for seat in range(ru.seats):
         for e in range(li.entry_list.size):
@@ -985,20 +990,18 @@ def _start_new(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: int) -
             first_op, first_other = li.entry_first_op[e], li.entry_first_other[e]
             _pools(s, st, ru, first_op, seat, True, pools_op)
             _pools(s, st, ru, first_other, seat, False, pools_other)
-            kind_op[:] = pools_op >= 0
-            kind_other[:] = pools_other >= 0
             # a paced channel pool is shared only between touches of the same kind
             same_channel = st.kind[first_op] == st.kind[first_other]
             wanted = min(li.entry_new_per_day[e], avail_op + avail_other)
             cap_op, cap_other = avail_op, avail_other
             for name in range(5):
-                shared = kind_op[name] and kind_other[name] and (name != 1 or same_channel)
-                if shared:
+                op, other = pools_op[name] >= 0, pools_other[name] >= 0
+                if op and other and (name != 1 or same_channel):  # a shared pool
                     wanted = min(wanted, pools_op[name])
                 else:
-                    if kind_op[name]:
+                    if op:
                         cap_op = min(cap_op, pools_op[name])
-                    if kind_other[name]:
+                    if other:
                         cap_other = min(cap_other, pools_other[name])
             if wanted == 0:
                 continue
