@@ -63,3 +63,34 @@ def test_engine_and_thread_settings_change_no_number(monkeypatch: pytest.MonkeyP
     for name in config.strategies:
         np.testing.assert_array_equal(one_thread[name], default[name])
         np.testing.assert_array_equal(vectorised[name], default[name])
+
+
+def test_reply_pool_grows_under_a_borrowed_state() -> None:
+    """The day loop works on a borrowed view of its state (nothing counted); the reply
+    pool is the one part that grows, so it must stay counted and owned by the state:
+    every reply filed past the first allocation is still in the calendar, once."""
+    from numba import njit
+
+    from simulator.kernel import _borrow, _file_reply, _new_state, _reset
+
+    @njit
+    def file_replies(total: int, days: int, count: int):
+        owner = _new_state(total, days, 1, 1, 1, days)
+        _reset(owner)
+        s = _borrow(owner)
+        for i in range(count):
+            _file_reply(s, days, i % days, i, i % 3, i)
+        found = np.zeros(count, dtype=np.int64)
+        wrong = 0
+        for day in range(days):
+            node = s.r_head[day]
+            while node >= 0:
+                found[s.r_pid[node]] += 1
+                wrong += s.r_step[node] != s.r_pid[node] % 3 or s.r_sent[node] != s.r_pid[node]
+                node = s.r_next[node]
+        return found, wrong, owner.r_pid.size
+
+    found, wrong, capacity = file_replies(4, 10, 500)
+    np.testing.assert_array_equal(found, np.ones(500, dtype=np.int64))
+    assert wrong == 0
+    assert capacity >= 500  # grew from total + 16 = 20 nodes
