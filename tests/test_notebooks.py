@@ -28,6 +28,15 @@ def test_a_notebook_is_committed_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_notebook_is_valid_with_one_id_per_cell(path):
+    """nbformat would otherwise rename a repeated id each time the notebook is read."""
+    cells = json.loads(path.read_text())["cells"]
+    ids = [cell["id"] for cell in cells]
+    assert len(set(ids)) == len(ids), sorted(i for i in ids if ids.count(i) > 1)
+    nbformat.validate(nbformat.read(path, as_version=4))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_a_notebook_runs_top_to_bottom_and_draws_its_charts(path):
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
