@@ -18,6 +18,7 @@ statement of the rules and serves day-level traces.
 from __future__ import annotations
 
 import multiprocessing
+import operator
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -25,10 +26,19 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
-from numba.core import types
+from numba.core import cgutils, types
 from numba.core.datamodel import models
+from numba.core.imputils import lower_builtin
 from numba.experimental import structref
 from numba.extending import intrinsic, register_model
+from numba.np.arrayobj import (
+    getitem_array_tuple,
+    getitem_arraynd_intp,
+    load_item,
+    make_array,
+    setitem_array,
+    store_item,
+)
 
 from simulator.delays import DelaySampler
 from simulator.engine import BUDGETS, NEVER, Simulation, _pool
@@ -227,6 +237,53 @@ class _Borrowed(types.Array):
 class _BorrowedArrayModel(models.ArrayModel):
     def traverse(self, builder):
         return []
+
+
+# Numba turns every integer index into `index + size if index < 0`, a few instructions
+# and a register for the size at each of the loop's hundreds of accesses. No index
+# into a borrowed array is negative, so its elements are addressed directly.
+
+
+def _element(context, builder, aryty, ary, index_types, indices):
+    """The address of the element at one integer per axis, else None."""
+    if len(index_types) != aryty.ndim or not all(isinstance(t, types.Integer) for t in index_types):
+        return None
+    array = make_array(aryty)(context, builder, ary)
+    pairs = zip(indices, index_types, strict=True)
+    at = [context.cast(builder, i, t, types.intp) for i, t in pairs]
+    return cgutils.get_item_pointer(
+        context, builder, aryty, array, at, wraparound=False, boundscheck=False
+    )
+
+
+def _unpacked(builder, index_type, index):
+    if isinstance(index_type, types.BaseTuple):
+        return index_type.types, cgutils.unpack_tuple(builder, index, count=len(index_type))
+    return (index_type,), (index,)
+
+
+@lower_builtin(operator.getitem, _Borrowed, types.Integer)
+@lower_builtin(operator.getitem, _Borrowed, types.BaseTuple)
+def _borrowed_getitem(context, builder, sig, args):
+    aryty, index_type = sig.args
+    ptr = _element(context, builder, aryty, args[0], *_unpacked(builder, index_type, args[1]))
+    if ptr is None:  # a view: numba's own indexing
+        if isinstance(index_type, types.BaseTuple):
+            return getitem_array_tuple(context, builder, sig, args)
+        return getitem_arraynd_intp(context, builder, sig, args)
+    return load_item(context, builder, aryty, ptr)
+
+
+@lower_builtin(operator.setitem, _Borrowed, types.Integer, types.Any)
+@lower_builtin(operator.setitem, _Borrowed, types.BaseTuple, types.Any)
+def _borrowed_setitem(context, builder, sig, args):
+    aryty, index_type, value_type = sig.args
+    ptr = _element(context, builder, aryty, args[0], *_unpacked(builder, index_type, args[1]))
+    if ptr is None or isinstance(value_type, types.Array):
+        return setitem_array(context, builder, sig, args)
+    value = context.cast(builder, args[2], value_type, aryty.dtype)
+    store_item(context, builder, aryty, value, ptr)
+    return context.get_dummy_value()
 
 
 #: fields a borrowed state still counts: the reply pool grows, and the state owns the

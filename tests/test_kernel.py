@@ -94,3 +94,67 @@ def test_reply_pool_grows_under_a_borrowed_state() -> None:
     np.testing.assert_array_equal(found, np.ones(500, dtype=np.int64))
     assert wrong == 0
     assert capacity >= 500  # grew from total + 16 = 20 nodes
+
+
+def test_borrowed_arrays_index_like_numpy() -> None:
+    """Elements of a borrowed array are addressed without numba's negative-index fix-up
+    (the loop's indices are never negative); views and slices keep numba's own indexing.
+    Every kind of access the loop makes gives numpy's answer, and the direct addressing
+    is what numba selects for a borrowed array."""
+    import operator
+
+    from numba import njit, types
+    from numba.core.registry import cpu_target
+
+    from simulator.kernel import (
+        N_KINDS,
+        _borrow,
+        _Borrowed,
+        _borrowed_getitem,
+        _borrowed_setitem,
+        _new_state,
+        _reset,
+    )
+
+    @njit
+    def exercise(total: int, days: int):
+        owner = _new_state(total, days, 2, 3, 1, days)
+        _reset(owner)
+        s = _borrow(owner)
+        for i in range(total):  # 1-D int32, element by element
+            s.reply_day[i] = 3 * i
+        for day in range(days):  # 2-D int64, (day, seat) tuples
+            for seat in range(3):
+                s.sent[day, seat] = 10 * day + seat
+        s.sent[2, 1] += 5
+        s.has_budget[1, 2] = True  # 2-D bool
+        s.left[:] = 7  # a slice: numba's own assignment
+        row = s.sent[3]  # a row view
+        picked = np.int64(0) + s.reply_day[np.uint8(2)] + s.sent[np.int32(4), 0]
+        return (
+            owner.reply_day.copy(),
+            owner.sent.copy(),
+            row.sum(),
+            picked,
+            owner.has_budget[1, 2],
+            owner.left.sum(),
+        )
+
+    reply_day, sent, row_sum, picked, flag, left = exercise(5, 6)
+    np.testing.assert_array_equal(reply_day, 3 * np.arange(5))
+    expected = 10 * np.arange(6)[:, None] + np.arange(3)[None, :]
+    expected[2, 1] += 5
+    np.testing.assert_array_equal(sent, expected)
+    assert row_sum == expected[3].sum()
+    assert picked == 6 + 40
+    assert flag
+    assert left == 7 * N_KINDS * 3
+
+    context = cpu_target.target_context
+    context.refresh()
+    borrowed = _Borrowed(types.Array(types.int64, 2, "C"))
+    index = types.UniTuple(types.intp, 2)
+    assert context._defns[operator.getitem].find((borrowed, index)) is _borrowed_getitem
+    assert context._defns[operator.setitem].find((borrowed, index, types.int64)) is (
+        _borrowed_setitem
+    )
