@@ -673,7 +673,13 @@ def _send_requests(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, 
         else:
             withdrawn[withdraw_on, seat] += 1
         sc[R_CLOSE, i] = closes
-        sc[R_FLAG, i] = (1 if is_accepted else 0) + (2 if live else 0)
+        flag = (1 if is_accepted else 0) + (2 if live else 0)
+        sc[R_FLAG, i] = flag
+        # (settled here: what follows neither reads nor writes when a route closes)
+        ends = (flag == 3 and first_message[step] < 0) or (
+            flag == 2 and reinvite[step] < 0 and next_of[step] < 0
+        )
+        _settle(closing, pid, closes, ends, fresh, False, not fresh)
     # what follows, filed in the engine's order: messages, re-invitations, fallbacks
     for i in range(n):
         if sc[R_KIND, i] == want and sc[R_FLAG, i] == 3:
@@ -694,14 +700,6 @@ def _send_requests(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, 
             if reinvite[step] < 0 and nxt >= 0:
                 pid = sc[R_PID, i]
                 _file_touch(calendar, withdraw_on + _wait(waits, nxt, rep, pid), pid, nxt)
-    for i in range(n):
-        if sc[R_KIND, i] != want:
-            continue
-        step, flag = sc[R_STEP, i], sc[R_FLAG, i]
-        ends = (flag == 3 and first_message[step] < 0) or (
-            flag == 2 and reinvite[step] < 0 and next_of[step] < 0
-        )
-        _settle(closing, sc[R_PID, i], sc[R_CLOSE, i], ends, fresh, False, not fresh)
 
 
 @njit
