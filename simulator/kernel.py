@@ -216,8 +216,9 @@ class StateType(_Fields):
 
 
 class _Borrowed(types.Array):
-    """An array that compiled code never counts references to. Views of it are
-    ordinary arrays."""
+    """An array that compiled code never counts references to, and whose elements it
+    addresses without numba's negative-index fix-up (below). Views of it are ordinary
+    arrays."""
 
     def __init__(self, array: types.Array):
         self.array = array
