@@ -279,8 +279,10 @@ def _borrowed_getitem(context, builder, sig, args):
 @lower_builtin(operator.setitem, _Borrowed, types.BaseTuple, types.Any)
 def _borrowed_setitem(context, builder, sig, args):
     aryty, index_type, value_type = sig.args
+    if isinstance(value_type, types.Array):  # an array assigned: numba's own broadcasting
+        return setitem_array(context, builder, sig, args)
     ptr = _element(context, builder, aryty, args[0], *_unpacked(builder, index_type, args[1]))
-    if ptr is None or isinstance(value_type, types.Array):
+    if ptr is None:  # into a view: numba's own assignment
         return setitem_array(context, builder, sig, args)
     value = context.cast(builder, args[2], value_type, aryty.dtype)
     store_item(context, builder, aryty, value, ptr)
