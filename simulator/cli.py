@@ -56,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="write the data files only (build the report later with: outreach-sim report DIR)",
     )
+    _add_event_options(run_cmd)
     sweep_cmd = commands.add_parser(
         "sweep",
         help="run a config at every point of its sweep: section (a grid or a Latin "
@@ -113,6 +114,74 @@ def _add_backend_options(command: argparse.ArgumentParser) -> None:
         help="replications per chunk (default: as many as fit in memory, one chunk per "
         "worker at least); the numbers are the same for any chunk size",
     )
+
+
+def _add_event_options(command: argparse.ArgumentParser) -> None:
+    """--events, --export-day and --start-date: a run's events in the schema of
+    docs/calibration.md (simulator.events)."""
+    command.add_argument(
+        "--events",
+        type=int,
+        metavar="N",
+        help="also write the events of the first N replications, one row per touch "
+        "(events-<strategy>.csv in the results folder; docs/calibration.md)",
+    )
+    command.add_argument(
+        "--export-day",
+        type=int,
+        metavar="D",
+        help="with --events: the export as taken at the end of day D (touches and outcomes "
+        "after it not yet known; default: the horizon's last day)",
+    )
+    command.add_argument(
+        "--start-date",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="with --events: the calendar date of day 0 (default 2026-01-05)",
+    )
+
+
+def _date(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _check_event_options(args: argparse.Namespace, config, replications: int) -> None:
+    """--events within the run's replications, --export-day within its horizon."""
+    if args.events is None:
+        if args.export_day is not None or args.start_date is not None:
+            raise ConfigError(["--export-day, --start-date: only with --events N"])
+        return
+    if not 1 <= args.events <= replications:
+        raise ConfigError([f"--events: must be 1 to {replications} (--runs), got {args.events}"])
+    last = config.horizon_days - 1
+    if args.export_day is not None and not 0 <= args.export_day <= last:
+        raise ConfigError(
+            [f"--export-day: must be 0 to {last} (the horizon), got {args.export_day}"]
+        )
+
+
+def _events_writer(config, args: argparse.Namespace, seed: int):
+    """Write each strategy's events into the results folder as it is staged."""
+    from simulator.events import DEFAULT_START, campaign_export, events_file_name, write_events
+
+    def write(folder: Path) -> None:
+        for strategy in config.strategies:
+            export = campaign_export(
+                config,
+                strategy,
+                args.events,
+                seed,
+                args.export_day,
+                args.start_date or DEFAULT_START,
+            )
+            write_events(export, folder / events_file_name(strategy))
+
+    return write
 
 
 def _check_run_options(args: argparse.Namespace) -> None:
@@ -229,6 +298,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
     replications = args.runs or config.replications
     seed = config.seed if args.seed is None else args.seed
+    _check_event_options(args, config, replications)
     if not args.stream:  # refused up front, before a cluster starts
         check_memory(posterior_config(config), replications, args.workers or 1)
     print(
@@ -248,17 +318,27 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+    extras = [] if args.events is None else [_events_writer(config, args, seed)]
+    if not (args.no_report or args.stream):
+        extras.append(_reporter(args.quiet, folder))
+
+    def extra(staging: Path) -> None:
+        for write in extras:
+            write(staging)
+
     written = write_results(
         results,
         folder,
         force=args.force,
         command=["outreach-sim", *sys.argv[1:]],
         source_text=args.config.read_text(encoding="utf-8"),
-        extra=None if args.no_report or args.stream else _reporter(args.quiet, folder),
+        extra=extra if extras else None,
     )
     if not args.quiet:
         print(headline_table(results))
     print(f"results written to {written}")
+    if args.events is not None:
+        print(f"events of {args.events} replications: {written}/events-<strategy>.csv")
     if (written / "report.html").exists():
         print(f"report: {written / 'report.html'}")
     return 0

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +32,9 @@ from simulator.prospects import UNLIMITED, ProspectList, ragged_arange
 from simulator.schedule import Batch, Calendar, concat, empty_batch, make_batch, take
 from simulator.streams import Streams, role_id
 from simulator.uncertainty import Parameters, draw_parameters
+
+if TYPE_CHECKING:
+    from simulator.events import EventRecorder
 
 NEVER = np.iinfo(np.int16).max  # reply day of a prospect with no reply drawn
 #: the touch kinds that draw on each budget of a seat's day (one waiting queue each)
@@ -127,10 +131,16 @@ class Simulation:
     """One strategy of a config over one block of replications."""
 
     def __init__(
-        self, config: Config, strategy: str, prospects: ProspectLists, trace: bool = False
+        self,
+        config: Config,
+        strategy: str,
+        prospects: ProspectLists,
+        trace: bool = False,
+        events: EventRecorder | None = None,
     ):
         self.config = config
         self.trace: dict[str, np.ndarray] | None = {} if trace else None
+        self.events = events  # every touch sent and its outcome's day (simulator.events)
         self.strategy = config.strategies[strategy]
         self.prospects = prospects
         self.streams = prospects.streams
@@ -545,6 +555,8 @@ class Simulation:
         first = (self.reply_day[flat] == self.day) & (self.reply_step[flat] == step)
         r, p, s, f = rep[first], pid[first], step[first], flat[first]
         kind = self.step_kind[s]
+        if self.events is not None:
+            self.events.replied(r, p, s, self.day)
         self._tally("replies", r)
         self._tally("prospects_replied", r)
         self._tally("replies_message", r[kind == Kind.MESSAGE])
@@ -747,6 +759,8 @@ class Simulation:
             dropped = np.flatnonzero(~live)
             self._file_by_day(limiter.discarded, unit[dropped], closes[dropped])
         acc = np.flatnonzero(accepted & live)
+        if self.events is not None:
+            self.events.sent(sent.rep, sent.pid, step, day, note, acc, closes[acc])
         self._file_by_day(limiter.accepted, unit[acc], closes[acc])
         withdrawn = ~accepted & live
         if sent.fresh:
@@ -820,6 +834,8 @@ class Simulation:
     def _send_replyable(self, sent: Sent, free: np.ndarray | None) -> None:
         """Messages, InMails, follow-ups: draw the reply; schedule the route's next touch."""
         day, step = self.day, sent.step
+        if self.events is not None:
+            self.events.sent(sent.rep, sent.pid, step, day, free)
         if free is None:
             p = self._rate(self.p_main, sent)
         else:

@@ -1,0 +1,494 @@
+"""A campaign's events: one row per touch sent, with the days its outcomes arrived.
+
+This module owns the event schema (`docs/calibration.md`): its columns, its vocabulary of
+touch kinds, calendar dates counted from a campaign start date, and the export date after
+which nothing is known yet. It writes the events of simulated replications (the engine
+records them when asked, :class:`EventRecorder`) and reads a tool's own export through a
+column mapping, reporting every mistake of the file at once, one line each.
+
+A simulated export follows the model's conventions (MODEL.md sections 10 and 15): a reply
+is recorded for the touch that got the prospect's first reply only (later outcomes of that
+prospect are not counted), an acceptance only when no reply had arrived by its day, and
+nothing after the export day (by default the horizon's last day) is known.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from simulator.config import Config, ConfigError
+from simulator.playbook import Kind
+
+#: the schema's columns, in the order they are written
+COLUMNS = (
+    "replication",
+    "prospect_id",
+    "segment",
+    "touch",
+    "sent_date",
+    "accepted_date",
+    "replied_date",
+    "export_date",
+)
+#: columns a file must have (`accepted_date` too when it holds connection requests)
+REQUIRED = ("prospect_id", "segment", "touch", "sent_date", "replied_date")
+DATES = ("sent_date", "accepted_date", "replied_date", "export_date")
+#: the touch kinds, and what each is (message_k is message k after acceptance, k >= 1)
+TOUCH_KINDS: dict[str, str] = {
+    "connect_note": "connection request with a personalised note",
+    "connect_blank": "connection request without a note",
+    "reinvite": "re-invitation after a withdrawn request (without a note)",
+    "inmail_paid": "first InMail that cost a credit",
+    "inmail_open": "first InMail, free to an Open Profile",
+    "inmail_followup": "the follow-up InMail",
+    "message_k": "message k after acceptance (message_1, message_2, ...)",
+    "email": "email",
+    "whatsapp": "WhatsApp message",
+}
+REQUEST_KINDS = ("connect_note", "connect_blank", "reinvite")
+_MESSAGE = re.compile(r"message_([1-9][0-9]*)$")
+#: the first day of a simulated campaign, unless told otherwise: a Monday, fixed so that
+#: the same config and seed always write the same file
+DEFAULT_START = dt.date(2026, 1, 5)
+
+
+def is_touch_kind(value: str) -> bool:
+    return (value in TOUCH_KINDS and value != "message_k") or _MESSAGE.match(value) is not None
+
+
+# --- recording in the engine ------------------------------------------------------------
+
+
+@dataclass
+class EventRecorder:
+    """Collects, while the engine runs, every touch sent and the outcomes that count.
+
+    The engine calls `sent` for each batch of touches as it sends them (with the requests'
+    acceptance days, known when sent) and `replied` for each reply as it resolves."""
+
+    _sent: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+    _replied: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+
+    def sent(
+        self,
+        rep: np.ndarray,
+        pid: np.ndarray,
+        step: np.ndarray | int,
+        day: int,
+        detail: np.ndarray | None,
+        accepted: np.ndarray | None = None,
+        accepted_on: np.ndarray | None = None,
+    ) -> None:
+        """Touches sent on `day`; `detail` says for each whether a request carried a note,
+        or an InMail was free; `accepted` indexes the requests accepted on `accepted_on`."""
+        n = rep.size
+        on = np.full(n, -1, dtype=np.int64)
+        if accepted is not None:
+            on[accepted] = accepted_on
+        flag = np.zeros(n, dtype=bool) if detail is None else np.broadcast_to(detail, (n,))
+        self._sent.append(
+            (
+                rep.astype(np.int64),
+                pid.astype(np.int64),
+                np.broadcast_to(np.asarray(step, dtype=np.int64), (n,)).copy(),
+                np.full(n, day, dtype=np.int64),
+                flag.copy(),
+                on,
+            )
+        )
+
+    def replied(self, rep: np.ndarray, pid: np.ndarray, step: np.ndarray, day: int) -> None:
+        """Replies that count (each its prospect's first), arriving on `day`."""
+        n = rep.size
+        self._replied.append(
+            (
+                rep.astype(np.int64),
+                pid.astype(np.int64),
+                step.astype(np.int64),
+                np.full(n, day, dtype=np.int64),
+            )
+        )
+
+    def table(self, simulation: Any, replications: np.ndarray) -> pd.DataFrame:
+        """The recorded touches in days: one row per touch, in the order they were sent."""
+        names = ("rep", "pid", "step", "sent_day", "detail", "accepted_day")
+        if self._sent:
+            parts = [np.concatenate(column) for column in zip(*self._sent, strict=True)]
+        else:
+            parts = [np.empty(0, dtype=np.int64)] * len(names)
+        sent = pd.DataFrame(dict(zip(names, parts, strict=True)))
+        if self._replied:
+            columns = [np.concatenate(column) for column in zip(*self._replied, strict=True)]
+        else:
+            columns = [np.empty(0, dtype=np.int64)] * 4
+        replied = pd.DataFrame(
+            dict(zip(("rep", "pid", "step", "replied_day"), columns, strict=True))
+        )
+        table = sent.merge(replied, on=["rep", "pid", "step"], how="left", validate="1:1")
+        step = table["step"].to_numpy()
+        kind = simulation.step_kind[step]
+        labels = np.array(_step_labels(simulation), dtype=object)
+        touch = labels[step]
+        connect = kind == Kind.CONNECT
+        plain = connect & ~simulation.step_is_reinvite[step] & ~table["detail"].to_numpy()
+        touch[plain] = "connect_blank"
+        free = (kind == Kind.INMAIL) & table["detail"].to_numpy()
+        touch[free] = "inmail_open"
+        segment = np.array(simulation.entry_segment, dtype=object)[simulation.step_entry[step]]
+        accepted = table["accepted_day"].where(table["accepted_day"] >= 0)
+        return pd.DataFrame(
+            {
+                "replication": replications[table["rep"].to_numpy()],
+                "prospect_id": table["pid"].to_numpy(),
+                "segment": segment,
+                "touch": touch,
+                "sent_day": table["sent_day"].to_numpy(),
+                "accepted_day": accepted.astype("Int64"),
+                "replied_day": table["replied_day"].astype("Int64"),
+            }
+        ).sort_values(["replication", "sent_day"], kind="stable", ignore_index=True)
+
+
+def _step_labels(simulation: Any) -> list[str]:
+    """Each step's touch kind (a request's note and an InMail's price are set per touch)."""
+    labels = []
+    for s in simulation.book.steps:
+        if s.kind == Kind.CONNECT:
+            labels.append("reinvite" if s.reinvite else "connect_note")
+        elif s.kind == Kind.MESSAGE:
+            labels.append(f"message_{s.message_index + 1}")
+        else:
+            labels.append(
+                {
+                    Kind.INMAIL: "inmail_paid",
+                    Kind.FOLLOWUP: "inmail_followup",
+                    Kind.EMAIL: "email",
+                    Kind.WHATSAPP: "whatsapp",
+                    Kind.ENGAGE: "engage",
+                }[s.kind]
+            )
+    return labels
+
+
+def simulated_events(
+    config: Config, strategy: str, replications: int, seed: int | None = None
+) -> pd.DataFrame:
+    """Every touch of replications 0..replications-1 of one strategy, in days.
+
+    The vectorised engine re-runs them with its recorder on: every draw is keyed by the
+    replication's global index, so these are the very replications of a run's tables
+    (with the run's seed, and its config after any `observed:` update)."""
+    from simulator.calibration import posterior_config
+    from simulator.engine import ProspectLists, Simulation
+
+    config = posterior_config(config)
+    seed = config.seed if seed is None else seed
+    reps = np.arange(replications)
+    recorder = EventRecorder()
+    simulation = Simulation(config, strategy, ProspectLists(config, reps, seed), events=recorder)
+    simulation.run()
+    return recorder.table(simulation, reps)
+
+
+def campaign_export(
+    config: Config,
+    strategy: str,
+    replications: int,
+    seed: int | None = None,
+    export_day: int | None = None,
+    start: dt.date = DEFAULT_START,
+) -> pd.DataFrame:
+    """The export of replications 0..replications-1 of one strategy, in the schema, as
+    taken at the end of `export_day` (default: the horizon's last day); what
+    `outreach-sim run --events N` writes, one file per strategy."""
+    events = simulated_events(config, strategy, replications, seed)
+    return export_events(events, config.horizon_days, export_day, start)
+
+
+# --- the export: censoring and dates -----------------------------------------------------
+
+
+def export_events(
+    events: pd.DataFrame,
+    horizon_days: int,
+    export_day: int | None = None,
+    start: dt.date = DEFAULT_START,
+) -> pd.DataFrame:
+    """The events as an export taken at the end of `export_day` would show them: touches
+    sent by then, outcomes that arrived by then (default: the horizon's last day, after
+    which the model counts nothing), dates counted from `start` (day 0)."""
+    last = horizon_days - 1 if export_day is None else export_day
+    if not 0 <= last < horizon_days:
+        raise ConfigError([f"--export-day: must be 0 to {horizon_days - 1}, got {last}"])
+    seen = events[events["sent_day"] <= last]
+    origin = pd.Timestamp(start)
+
+    def date(days: pd.Series) -> pd.Series:
+        known = days.where(days <= last)
+        return (origin + pd.to_timedelta(known.astype("float"), unit="D")).dt.date
+
+    return pd.DataFrame(
+        {
+            "replication": seen["replication"].to_numpy(),
+            "prospect_id": seen["prospect_id"].to_numpy(),
+            "segment": seen["segment"].to_numpy(),
+            "touch": seen["touch"].to_numpy(),
+            "sent_date": date(seen["sent_day"]).to_numpy(),
+            "accepted_date": date(seen["accepted_day"]).to_numpy(),
+            "replied_date": date(seen["replied_day"]).to_numpy(),
+            "export_date": (origin + pd.Timedelta(days=last)).date(),
+        },
+        columns=list(COLUMNS),
+    )
+
+
+def write_events(export: pd.DataFrame, path: Path) -> Path:
+    """Write an export as CSV, or as parquet when the name ends in .parquet."""
+    path = Path(path)
+    if path.suffix == ".parquet":
+        frame = export.copy()
+        for column in DATES:
+            frame[column] = pd.to_datetime(frame[column])
+        frame.to_parquet(path, index=False)
+    else:
+        export.to_csv(path, index=False, date_format="%Y-%m-%d")
+    return path
+
+
+def events_file_name(strategy: str) -> str:
+    """The file a results folder keeps a strategy's events in."""
+    return f"events-{strategy}.csv"
+
+
+# --- reading a tool's export --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """How a tool's export maps onto the schema: its column names, its date format, its
+    names for touch kinds and segments, and the export date when no column gives it."""
+
+    columns: Mapping[str, str] = field(default_factory=dict)  # schema column -> file column
+    date_format: str | None = None  # strptime codes; None: ISO 8601 (2026-03-14)
+    touches: Mapping[str, str] = field(default_factory=dict)  # the file's value -> kind
+    segments: Mapping[str, str] = field(default_factory=dict)  # the file's value -> segment
+    export_date: dt.date | None = None
+
+    def column(self, name: str) -> str:
+        return self.columns.get(name, name)
+
+    def label(self, name: str) -> str:
+        """A schema column as the user knows it (the file's name first, when mapped)."""
+        mapped = self.columns.get(name)
+        return name if mapped is None or mapped == name else f"{mapped!r} ({name})"
+
+
+_MAPPING_KEYS = {"columns", "date_format", "touches", "segments", "export_date"}
+
+
+def load_mapping(path: Path) -> ColumnMapping:
+    """Read a mapping YAML, reporting each mistake as `file: key: reason`."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as error:
+        raise ConfigError([f"{path}: cannot be read ({error.strerror})"]) from None
+    except yaml.YAMLError as error:
+        raise ConfigError([f"{path}: not valid YAML ({error})"]) from None
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: a mapping must be a YAML mapping of keys"])
+    errors = [f"{path}: {key}: unknown key" for key in data if key not in _MAPPING_KEYS]
+    for key in ("columns", "touches", "segments"):
+        value = data.get(key) or {}
+        if not isinstance(value, dict) or not all(
+            isinstance(v, str) and isinstance(k, str | int) for k, v in value.items()
+        ):
+            errors.append(f"{path}: {key}: must map names to names")
+    for name in data.get("columns") or {}:
+        if name not in COLUMNS:
+            errors.append(f"{path}: columns.{name}: not a schema column ({', '.join(COLUMNS)})")
+    for value, kind in (data.get("touches") or {}).items():
+        if isinstance(kind, str) and not is_touch_kind(kind):
+            errors.append(f"{path}: touches.{value}: {kind!r} is not a touch kind")
+    export = data.get("export_date")
+    if export is not None and not isinstance(export, dt.date):
+        errors.append(f"{path}: export_date: must be a date such as 2026-03-14")
+    fmt = data.get("date_format")
+    if fmt is not None and not isinstance(fmt, str):
+        errors.append(f"{path}: date_format: must be text such as '%d/%m/%Y'")
+    if errors:
+        raise ConfigError(errors)
+    return ColumnMapping(
+        columns=dict(data.get("columns") or {}),
+        date_format=fmt,
+        touches={str(k): v for k, v in (data.get("touches") or {}).items()},
+        segments={str(k): v for k, v in (data.get("segments") or {}).items()},
+        export_date=export,
+    )
+
+
+@dataclass(frozen=True)
+class EventFile:
+    """A checked export in days from its first send: what the calibration reads."""
+
+    name: str
+    touches: pd.DataFrame  # prospect, segment, touch, sent_day, accepted_day, replied_day
+    export_day: int
+    start: dt.date
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path).astype("string")
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def read_events(
+    path: Path,
+    config: Config,
+    mapping: ColumnMapping | None = None,
+    export_date: dt.date | None = None,
+) -> EventFile:
+    """Read and check an export: every mistake is one line `file: row N: column: reason`
+    (rows counted as a spreadsheet shows them, the header being row 1), all reported."""
+    path = Path(path)
+    mapping = mapping or ColumnMapping()
+    try:
+        raw = _read_table(path)
+    except (OSError, ValueError) as error:
+        raise ConfigError([f"{path}: cannot be read as events ({error})"]) from None
+    name = str(path)
+    errors: list[str] = []
+    blank = pd.Series("", index=raw.index, dtype=object)
+
+    def text(column: str) -> pd.Series:
+        values = raw[mapping.column(column)] if mapping.column(column) in raw else blank
+        return values.fillna("").astype(str).str.strip()
+
+    touch_values = text("touch").map(lambda v: mapping.touches.get(v, v))
+    needs = list(REQUIRED)
+    if touch_values.isin(REQUEST_KINDS).any() or "accepted_date" in mapping.columns:
+        needs.append("accepted_date")
+    if export_date is None and mapping.export_date is None:
+        needs.append("export_date")
+    missing = [c for c in needs if mapping.column(c) not in raw.columns]
+    for column in missing:
+        errors.append(f"{name}: column {mapping.label(column)}: missing")
+    if missing:
+        raise ConfigError(errors)
+    row = raw.index.to_numpy() + 2
+
+    def where(mask: pd.Series | np.ndarray) -> np.ndarray:
+        return np.flatnonzero(np.asarray(mask))
+
+    def parse(column: str) -> pd.Series:
+        values = text(column)
+        fmt = mapping.date_format or "ISO8601"
+        parsed = pd.to_datetime(values.where(values != ""), format=fmt, errors="coerce")
+        for i in where((values != "") & parsed.isna()):
+            expected = mapping.date_format or "YYYY-MM-DD"
+            errors.append(
+                f"{name}: row {row[i]}: column {mapping.label(column)}: "
+                f"{values.iloc[i]!r} is not a date (expected {expected})"
+            )
+        return parsed.dt.normalize()
+
+    for column in ("prospect_id", "segment", "touch", "sent_date"):
+        for i in where(text(column) == ""):
+            errors.append(f"{name}: row {row[i]}: column {mapping.label(column)}: empty")
+    unknown = (touch_values != "") & ~touch_values.map(is_touch_kind)
+    for i in where(unknown):
+        errors.append(
+            f"{name}: row {row[i]}: column {mapping.label('touch')}: "
+            f"{text('touch').iloc[i]!r} is not a touch kind (kinds: "
+            f"{', '.join(k for k in TOUCH_KINDS if k != 'message_k')}, message_1, ...; "
+            "a mapping's touches: section names the tool's own)"
+        )
+    segments = text("segment").map(lambda v: mapping.segments.get(v, v))
+    for i in where((segments != "") & ~segments.isin(list(config.segments))):
+        errors.append(
+            f"{name}: row {row[i]}: column {mapping.label('segment')}: "
+            f"{text('segment').iloc[i]!r} is not a segment of the config "
+            f"({', '.join(config.segments)})"
+        )
+    sent = parse("sent_date")
+    accepted = parse("accepted_date") if "accepted_date" in needs else pd.Series(pd.NaT, raw.index)
+    replied = parse("replied_date")
+    is_request = touch_values.isin(REQUEST_KINDS)
+    accepted = accepted.where(is_request)  # a tool may repeat the connection date on every row
+    if export_date is not None or mapping.export_date is not None:
+        export = pd.Timestamp(export_date or mapping.export_date)
+    else:
+        exports = parse("export_date")
+        known = exports.dropna().unique()
+        if len(known) > 1:
+            first = exports.iloc[0]
+            for i in where(exports.notna() & (exports != first)):
+                errors.append(
+                    f"{name}: row {row[i]}: column {mapping.label('export_date')}: "
+                    f"{exports.iloc[i].date()} differs from row 2's {first.date()} "
+                    "(a file has one export date)"
+                )
+        export = pd.Timestamp(known[0]) if len(known) else pd.NaT
+        if pd.isna(export) and not errors:
+            errors.append(f"{name}: column {mapping.label('export_date')}: no date given")
+    for column, values in (("accepted_date", accepted), ("replied_date", replied)):
+        for i in where(values < sent):
+            errors.append(
+                f"{name}: row {row[i]}: column {mapping.label(column)}: "
+                f"{values.iloc[i].date()} is before the sent date {sent.iloc[i].date()}"
+            )
+    if pd.notna(export):
+        for column, values in (("sent_date", sent), ("accepted_date", accepted)):
+            for i in where(values > export):
+                errors.append(
+                    f"{name}: row {row[i]}: column {mapping.label(column)}: "
+                    f"{values.iloc[i].date()} is after the export date {export.date()}"
+                )
+        for i in where(replied > export):
+            errors.append(
+                f"{name}: row {row[i]}: column {mapping.label('replied_date')}: "
+                f"{replied.iloc[i].date()} is after the export date {export.date()}"
+            )
+    prospect = text("prospect_id")
+    if mapping.column("replication") in raw.columns:
+        prospect = text("replication") + "/" + prospect
+    key = pd.DataFrame({"p": prospect, "t": touch_values, "s": sent})
+    duplicated = key.duplicated(keep=False) & (prospect != "")
+    first_row: dict[tuple, int] = {}
+    for i in where(duplicated):
+        k = tuple(key.iloc[i])
+        if k in first_row:
+            errors.append(
+                f"{name}: row {row[i]}: duplicates row {first_row[k]} "
+                "(the same prospect, touch and sent date)"
+            )
+        else:
+            first_row[k] = int(row[i])
+    if errors:
+        raise ConfigError(errors)
+    origin = sent.min() if len(sent) else export
+
+    def days(values: pd.Series) -> pd.Series:
+        return ((values - origin).dt.days).astype("Int64")
+
+    touches = pd.DataFrame(
+        {
+            "prospect": prospect,
+            "segment": segments,
+            "touch": touch_values,
+            "sent_day": days(sent),
+            "accepted_day": days(accepted),
+            "replied_day": days(replied),
+        }
+    )
+    return EventFile(name, touches, int((export - origin).days), origin.date())
