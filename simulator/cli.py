@@ -209,33 +209,56 @@ def _money(x: float) -> str:
 
 
 def headline_table(results: Results) -> str:
-    """The figures a sales lead asks for first, one line per strategy."""
+    """The figures a sales lead asks for first, one line per strategy, led by the
+    config's objective (cost per meeting by default), then each strategy against the best."""
+    from simulator.metrics import RATIOS
+    from simulator.verdict import WORDS
+
+    objective = results.config.objective
+    what, counted = WORDS[objective]
     s = results.summary.set_index(["strategy", "metric"])
     months = results.config.horizon_months
     width = max(8, *(len(name) for name in results.config.strategies))
+    head = f"{what.replace('cost per ', 'cost/')} pooled"
+    none = f"no {counted}"
     header = (
-        f"{'strategy':<{width}}  {'cost/reply median':>17} {'pooled':>9} {'p5 - p95':>21} "
-        f"{'no reply':>8} {'replies/month':>13} {f'meetings in {months} mo':>15}"
+        f"{'strategy':<{width}}  {head:>22} {'median':>9} {'p5 - p95':>21} "
+        f"{none:>14} {'replies/month':>13} {f'meetings in {months} mo':>15}"
     )
     lines = [header, "-" * len(header)]
     for strategy in results.config.strategies:
-        cpr = s.loc[(strategy, "cost_per_reply")]
+        ratio = s.loc[(strategy, objective)]
         replies = s.loc[(strategy, "replies")]
         meetings = s.loc[(strategy, "meetings")]
-        spread = f"{_money(cpr['p5'])} - {_money(cpr['p95'])}"
+        spread = f"{_money(ratio['p5'])} - {_money(ratio['p95'])}"
         lines.append(
-            f"{strategy:<{width}}  {_money(cpr['median']):>17} {_money(cpr['pooled']):>9} "
-            f"{spread:>21} {cpr['share_infinite']:>8.1%} {replies['mean'] / months:>13.1f} "
+            f"{strategy:<{width}}  {_money(ratio['pooled']):>22} {_money(ratio['median']):>9} "
+            f"{spread:>21} {ratio['share_infinite']:>14.1%} {replies['mean'] / months:>13.1f} "
             f"{meetings['mean']:>15.1f}"
         )
-    pairs = results.comparisons
-    if len(pairs):
-        from simulator.compare import verdict
+    runs = getattr(results, "runs", None)
+    if runs is not None and len(results.config.strategies) > 1 and RATIOS[objective] in runs:
+        from simulator.compare import compare, verdict
+        from simulator.verdict import objective_verdict
 
-        lines += ["", "paired, replication by replication (common random numbers):"]
-        for row in pairs[pairs["metric"] == "cost_per_meeting"].to_dict(orient="records"):
+        ranked = objective_verdict(runs, objective)
+        pairs = [(ranked.best, p.other) for p in ranked.pairs]  # nearest first
+        lines += ["", "against the best, replication by replication (common random numbers):"]
+        for row in compare(runs, [objective], pairs).to_dict(orient="records"):
             lines.append(f"  {verdict(row)}")
     return "\n".join(lines)
+
+
+def verdict_text(results: Results) -> str | None:
+    """The verdict (simulator.verdict) of a run with its replications; None for a
+    streamed run, which keeps no replications to pair."""
+    from simulator.verdict import verdict_sentence
+
+    runs = getattr(results, "runs", None)
+    if runs is None:
+        return None
+    config = results.config
+    return verdict_sentence(runs, config.objective, config.value_per_meeting, config.horizon_months)
 
 
 def _progress(total: int, quiet: bool, unit: str = "rep", desc: str = "simulating"):
@@ -334,6 +357,9 @@ def _run(args: argparse.Namespace) -> int:
         source_text=args.config.read_text(encoding="utf-8"),
         extra=extra if extras else None,
     )
+    verdict = verdict_text(results)
+    if verdict is not None:
+        print(verdict)
     if not args.quiet:
         print(headline_table(results))
     print(f"results written to {written}")
@@ -401,7 +427,7 @@ def _sweep(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         budgets = plan.sweep.budgets or default_budgets(table)
-        print(sweep_text(table, plan.sweep.metric, best_by_budget(table, budgets)))
+        print(sweep_text(table, plan.metric, best_by_budget(table, budgets)))
     print(f"sweep written to {written} (sweep.csv, sweep.parquet, charts/)")
     return 0
 

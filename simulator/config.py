@@ -585,6 +585,11 @@ class Strategy(Model):
 
 # --- the whole config ----------------------------------------------------------------
 
+#: what "best" means: the cost of one reply, one positive reply or one meeting
+#: (pooled over replications; simulator.verdict compares strategies on it)
+OBJECTIVES: tuple[str, ...] = ("cost_per_reply", "cost_per_positive_reply", "cost_per_meeting")
+Objective = Literal["cost_per_reply", "cost_per_positive_reply", "cost_per_meeting"]
+
 
 class Config(Model):
     """A scenario and the strategies that run on it."""
@@ -598,6 +603,9 @@ class Config(Model):
     invitations: Invitations = Field(default_factory=Invitations)
     inmail: InMail = Field(default_factory=InMail)
     costs: Costs = Field(default_factory=Costs)
+    # a meeting is what outreach is bought for: a reply may be a "no" (docs/config.md)
+    objective: Objective = "cost_per_meeting"
+    value_per_meeting: NonNegative | None = None  # $; adds expected net benefit
     plans: dict[str, Plan] = Field(default_factory=dict)
     segments: Annotated[dict[str, Segment], Field(min_length=1)]
     strategies: Annotated[dict[str, Strategy], Field(min_length=1)]

@@ -197,6 +197,6 @@ def write_sweep(
             (staging / SOURCE_FILE).write_text(source_text, encoding="utf-8")
         axes = list(plan.sweep.axes)
         grid = plan.sweep.method == "grid"
-        save(heatmap_chart(table, axes, plan.sweep.metric, grid), staging / "charts", "heatmap")
+        save(heatmap_chart(table, axes, plan.metric, grid), staging / "charts", "heatmap")
         save(pareto_chart(table, axes, budgets), staging / "charts", "pareto")
     return Path(folder)

@@ -80,13 +80,13 @@ class Sweep(Model):
     points: Annotated[int, Field(ge=1, le=MOST_POINTS)] | None = None
     seed: Annotated[int, Field(ge=0)] | None = None
     replications: Annotated[int, Field(ge=1)] | None = None
-    metric: str = "cost_per_meeting"
+    metric: str | None = None  # None: the config's objective
     budgets: list[Annotated[float, Field(gt=0)]] | None = None
 
     @model_validator(mode="after")
     def _method_fits_axes(self) -> Sweep:
         problems = []
-        if self.metric not in SUMMARY_METRICS:
+        if self.metric is not None and self.metric not in SUMMARY_METRICS:
             problems.append(
                 f"metric: unknown metric {self.metric!r} (known: {', '.join(SUMMARY_METRICS)})"
             )
@@ -118,6 +118,11 @@ class SweepPlan:
     data: dict[str, Any]
     sweep: Sweep
     source: str
+
+    @property
+    def metric(self) -> str:
+        """The metric the sweep ranks points by: its own, else the config's objective."""
+        return self.sweep.metric or self.base.objective
 
     @property
     def paths(self) -> list[str]:

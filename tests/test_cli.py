@@ -85,7 +85,11 @@ def test_run_writes_a_complete_results_folder(tmp_path, capsys):
     replies = pairs[("connect", "inmail", "replies")]
     assert replies["share_a_better"] == pytest.approx((wide["connect"] > wide["inmail"]).mean())
     assert replies["mean_difference"] == pytest.approx((wide["connect"] - wide["inmail"]).mean())
-    assert "paired, replication by replication" in printed
+    assert "against the best, replication by replication" in printed
+    # the answer comes first, once the run is done: the verdict on the objective
+    from simulator.verdict import verdict_sentence
+
+    assert printed.splitlines()[1] == verdict_sentence(runs, "cost_per_meeting", months=2)
 
 
 def test_same_config_and_seed_give_identical_files(tmp_path):

@@ -1,0 +1,189 @@
+"""The verdict (issue 16): the best strategy on the config's objective, by how much and
+how sure, or "too close to call" with the replications that would settle it. Checked on
+a config with a known winner, on an exact tie and on runs of known distributions."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from checks import check_results
+from scipy import stats
+
+from simulator import parse_config, run
+from simulator.verdict import Z_SETTLE, Z_TIE, objective_verdict, verdict_sentence
+
+ROUTE = [
+    {
+        "segment": "mid",
+        "touches": [{"kind": "connect", "on_accept": [{"wait_days": 0}, {"wait_days": 4}]}],
+    }
+]
+PLAN = {"credits_per_month": 0, "credits_cap": 0}
+
+
+def config(strategies: dict, **top) -> dict:
+    return {
+        "horizon_months": 3,
+        "plans": {
+            "cheap": {"price_per_month": 10, **PLAN},
+            "dear": {"price_per_month": 60, **PLAN},
+        },
+        "segments": {
+            "mid": {"size": 300, "rates": {"accept_with_note": 0.3, "meeting_share": 0.3}}
+        },
+        "strategies": strategies,
+        **top,
+    }
+
+
+def runs_of(columns: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
+    """A runs table from {strategy: {column: values by replication}}, with cost per X."""
+    parts = []
+    for strategy, values in columns.items():
+        part = pd.DataFrame(values)
+        part.insert(0, "replication", np.arange(len(part)))
+        part.insert(0, "strategy", strategy)
+        for ratio, count in (("cost_per_meeting", "meetings"), ("cost_per_reply", "replies")):
+            if count in part:
+                with np.errstate(divide="ignore"):
+                    part[ratio] = np.where(part[count] > 0, part["cost"] / part[count], np.inf)
+        parts.append(part)
+    table = pd.concat(parts, ignore_index=True)
+    table["strategy"] = pd.Categorical(table["strategy"], categories=list(columns))
+    return table
+
+
+def test_the_same_route_on_a_cheaper_plan_wins_by_the_fee_difference():
+    """Same playbook, fees $10 and $60 a month: the same prospects and outcomes (common
+    random numbers), so the cheap plan is lower wherever there is a meeting, and its
+    pooled cost per meeting is lower by $50 x 3 months / mean meetings exactly."""
+    cfg = parse_config(
+        config(
+            {
+                "on_dear": {"plan": "dear", "playbook": ROUTE},
+                "on_cheap": {"plan": "cheap", "playbook": ROUTE},
+            }
+        )
+    )
+    results = run(cfg, replications=200, seed=3)
+    check_results(results)
+    runs = results.runs
+    verdict = objective_verdict(runs, "cost_per_meeting")
+    assert verdict.best == "on_cheap"
+    pair = verdict.pairs[0]
+    meetings = runs[runs["strategy"] == "on_cheap"]["meetings"].to_numpy()
+    assert pair.difference == pytest.approx(150 / meetings.mean(), rel=1e-12)
+    assert pair.settled and pair.share_best_better == pytest.approx(np.mean(meetings > 0))
+    assert verdict.sentence.startswith("on_cheap gives the lowest cost per meeting: $")
+    assert f"below on_dear, lower in {np.mean(meetings > 0):.0%} of paired" in verdict.sentence
+
+
+def test_two_identical_strategies_are_too_close_to_call_whatever_the_replications():
+    cfg = parse_config(
+        config(
+            {
+                "first": {"plan": "cheap", "playbook": ROUTE},
+                "second": {"plan": "cheap", "playbook": ROUTE},
+            }
+        )
+    )
+    results = run(cfg, replications=100, seed=4)
+    check_results(results)
+    for objective in ("cost_per_reply", "cost_per_meeting"):
+        verdict = objective_verdict(results.runs, objective)
+        assert verdict.tied == ["first", "second"]
+        assert verdict.pairs[0].identical and verdict.pairs[0].replications_needed == math.inf
+        assert verdict.sentence.startswith("Too close to call between first and second at 100")
+        assert "the same" in verdict.sentence and "in every replication" in verdict.sentence
+
+
+N = 4000
+
+
+def poisson_runs(rate_a: float, rate_b: float, seed: int) -> pd.DataFrame:
+    """Both strategies cost $100 a campaign; meetings are independent Poisson counts. The
+    pooled cost per meeting is then 100 / rate, and A is lower in a replication exactly
+    when it has more meetings (a Skellam difference)."""
+    rng = np.random.default_rng(seed)
+    cost = np.full(N, 100.0)
+    return runs_of(
+        {
+            "a": {"cost": cost, "meetings": rng.poisson(rate_a, N)},
+            "b": {"cost": cost, "meetings": rng.poisson(rate_b, N)},
+        }
+    )
+
+
+def test_a_known_winner_with_its_share_of_wins_and_its_margin():
+    verdict = objective_verdict(poisson_runs(10.0, 8.0, seed=1), "cost_per_meeting")
+    assert verdict.best == "a"
+    pair = verdict.pairs[0]
+    # the margin: 100/8 - 100/10 = 2.5, within 4 Monte Carlo standard errors
+    assert abs(pair.difference - 2.5) < 4 * pair.mcse
+    # A lower when it has more meetings; ties when the counts are equal
+    wins, ties = stats.skellam(10.0, 8.0).sf(0), stats.skellam(10.0, 8.0).pmf(0)
+    for share, truth in ((pair.share_best_better, wins), (pair.share_tied, ties)):
+        assert abs(share - truth) < 4 * math.sqrt(truth * (1 - truth) / N)
+    assert pair.settled and "lower in" in verdict.sentence
+
+
+def test_a_near_tie_is_too_close_to_call_with_the_standard_error_of_the_delta_method():
+    """Rates 10 and 10.05: a true difference of 100/10 - 100/10.05 = $0.0498. The
+    linearised terms are 10 - N (rate 10) and (100 - 9.95 N) / 10.05 (rate 10.05), so
+    the paired sd is sqrt(10 + 9.95^2 / 10.05) exactly, about 4.46, and about
+    (2.80 x 4.46 / 0.0498)^2 = 63,000 replications would tell the difference."""
+    runs = poisson_runs(10.05, 10.0, seed=2)
+    verdict = objective_verdict(runs, "cost_per_meeting")
+    pair = verdict.pairs[0]
+    sd = math.sqrt(10 + (100 / 10.05) ** 2 / 10.05)
+    assert abs(pair.sd / sd - 1) < 4 / math.sqrt(2 * N)  # the sd's relative error ~ 1/sqrt(2n)
+    assert not pair.settled and abs(pair.difference) <= Z_TIE * pair.mcse
+    assert verdict.sentence.startswith("Too close to call between ")
+    assert f"at {N:,} replications" in verdict.sentence
+    needed = (Z_SETTLE * pair.sd / abs(pair.difference)) ** 2
+    assert pair.replications_needed == math.ceil(needed)
+    assert "replications would settle it" in verdict.sentence
+    assert pair.upper_bound == pytest.approx(abs(pair.difference) + Z_TIE * pair.mcse)
+
+
+def test_replications_with_no_meeting_count_their_cost_and_no_meeting():
+    """A: $100 and 1 meeting in half the replications, none in the others; B: $160 and 1
+    meeting always. Pooled: A $200, B $160, whatever A's infinite ratios."""
+    a_meetings = np.tile([1, 0], 500)
+    runs = runs_of(
+        {
+            "a": {"cost": np.full(1000, 100.0), "meetings": a_meetings},
+            "b": {"cost": np.full(1000, 160.0), "meetings": np.ones(1000, int)},
+        }
+    )
+    verdict = objective_verdict(runs, "cost_per_meeting")
+    assert verdict.best == "b"
+    assert verdict.standings[0].pooled == 160 and verdict.standings[1].pooled == 200
+    pair = verdict.pairs[0]
+    assert pair.difference == 40 and pair.share_best_better == 0.5
+    # linearised A: (100 - 200 m_i) / 0.5 = +-200, B: 0; sd of the difference 200
+    assert pair.sd == pytest.approx(200 * math.sqrt(1000 / 999))
+
+
+def test_net_benefit_joins_the_sentence_with_a_meeting_s_value():
+    """A: $100 and 5 meetings; B: $300 and 8. At $100 a meeting B is ahead by $100."""
+    runs = runs_of(
+        {
+            "a": {"cost": np.full(50, 100.0), "meetings": np.full(50, 5)},
+            "b": {"cost": np.full(50, 300.0), "meetings": np.full(50, 8)},
+        }
+    )
+    text = verdict_sentence(runs, "cost_per_meeting", value_per_meeting=100, months=6)
+    assert text.startswith("a gives the lowest cost per meeting: $20.00")
+    benefit = "b gives the highest expected net benefit: $500 over 6 months, $100 above a"
+    assert f"At $100 a meeting, {benefit}" in text
+
+
+def test_a_single_strategy_and_an_unknown_objective():
+    runs = runs_of({"only": {"cost": np.full(10, 50.0), "meetings": np.full(10, 2)}})
+    assert "the only strategy" in verdict_sentence(runs)
+    with pytest.raises(ValueError, match="objective"):
+        objective_verdict(runs, "cost_per_lead")
