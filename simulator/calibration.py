@@ -6,6 +6,11 @@ message's `reply_after_accept[0]`; paid InMails sent and replied to inform
 `inmail_reply_paid`. Each rate's prior is a Beta (a uniform or triangular prior is first
 replaced by the Beta with its mean and variance), so the posterior is the Beta of the
 conjugate update: alpha + successes, beta + failures. A run draws from the posterior.
+
+A campaign's events (`simulator.events`, docs/calibration.md) update the same priors, one
+rate per segment and touch kind, with the touches still awaiting an answer counted as
+right-censored (`simulator.survival`), and fit the delays; `calibrated_config_text` writes
+the config with the posteriors in it.
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
 from simulator.config import Config, Distribution, Segment
+from simulator.survival import DelayFit, Posterior, Watched, fit_delay, naive_rate, posterior
 from simulator.uncertainty import frozen, with_values
 
 #: the equal-tailed credible interval reported with each posterior
@@ -142,3 +149,301 @@ def calibration_table(config: Config) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+# --- calibration from a campaign's events (docs/calibration.md) ---------------------------
+
+#: the config rate (below `rates`) and delay field each touch kind informs; a re-invitation
+#: informs the acceptance delay only (its rate is a product of two config rates)
+_TOUCH_RATES: dict[str, tuple[str | None, str]] = {
+    "connect_note": ("accept_with_note", "accept"),
+    "connect_blank": ("accept_without_note", "accept"),
+    "reinvite": (None, "accept"),
+    "inmail_paid": ("inmail_reply_paid", "inmail_reply"),
+    "inmail_open": ("inmail_reply_open", "inmail_reply"),
+    "inmail_followup": ("inmail_followup_reply", "followup_reply"),
+    "email": ("email_reply", "email_reply"),
+    "whatsapp": ("whatsapp_reply", "whatsapp_reply"),
+}
+#: fewer outcomes seen than this, and a delay keeps the config's shape (too few to fit)
+MIN_OUTCOMES_FOR_DELAY = 30
+#: a rate given as a number states no uncertainty: its prior is the uniform Beta(1, 1)
+POINT_RATE_PRIOR = (1.0, 1.0)
+
+
+def touch_rate(touch: str) -> tuple[str | None, str]:
+    """The config rate (a path below `rates`) and delay field of a touch kind."""
+    if touch.startswith("message_"):
+        return f"reply_after_accept.{int(touch.split('_')[1]) - 1}", "message_reply"
+    return _TOUCH_RATES[touch]
+
+
+def _window(config: Config, field: str) -> int:
+    if field == "accept":
+        return config.invitations.invite_window_days
+    return config.response_window_days
+
+
+def _rate_value(segment: Segment, rate: str) -> float | Distribution | None:
+    if rate.startswith("reply_after_accept."):
+        index = int(rate.split(".")[1])
+        values = segment.rates.reply_after_accept
+        return values[index] if index < len(values) else None
+    return getattr(segment.rates, rate)
+
+
+def _config_delay_pmf(segment: Segment, field: str, window: int) -> np.ndarray:
+    """The config's delay for a field (per-touch fields fall back to `reply`), at the
+    means of a lognormal's drawn median and spread."""
+    from simulator.config import LognormalDelay
+    from simulator.delays import delay_pmf
+
+    delay = getattr(segment.delays, field) or segment.delays.reply
+    if isinstance(delay, LognormalDelay):
+        median, sigma = (
+            float(frozen(v).mean()) if isinstance(v, Distribution) else float(v)
+            for v in (delay.median, delay.sigma)
+        )
+        delay = LognormalDelay(dist="lognormal", median=median, sigma=sigma)
+    return delay_pmf(delay, window)
+
+
+def watched_touches(events: Any, config: Config) -> dict[tuple[str, str], Watched]:
+    """Each (segment, touch kind)'s touches: outcomes seen by delay, the rest by the days
+    they were watched. A touch is watched until the export day, its window's end, or the
+    day before its prospect's reply to another touch (from then on its own outcome would
+    not count: the first reply ends the playbook, a same-day tie going to the earlier
+    touch). A same-day outcome counts as one day, the model's shortest delay; one after
+    the window as none within it."""
+    table = events.touches
+    first_reply = table.groupby("prospect")["replied_day"].transform("min")
+    out: dict[tuple[str, str], Watched] = {}
+    for (segment, touch), group in table.groupby(["segment", "touch"], sort=True):
+        _, field = touch_rate(touch)
+        window = _window(config, field)
+        column = "accepted_day" if field == "accept" else "replied_day"
+        sent = group["sent_day"].to_numpy(dtype=np.int64)
+        outcome = group[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        delay = np.maximum(1, outcome - sent)
+        seen = ~np.isnan(outcome) & (delay <= window)
+        watched = np.full(sent.size, float(window))
+        watched = np.minimum(watched, events.export_day - sent)
+        other = first_reply[group.index].to_numpy(dtype=np.float64, na_value=np.nan)
+        own = group["replied_day"].to_numpy(dtype=np.float64, na_value=np.nan)
+        ended = ~np.isnan(other) & ~(other == own)  # another touch got the reply
+        watched[ended] = np.minimum(watched[ended], other[ended] - 1 - sent[ended])
+        out[(segment, touch)] = Watched.from_days(
+            delay[seen].astype(np.int64), np.maximum(0, watched[~seen]).astype(np.int64), window
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class FittedRate:
+    """A rate fitted from events: its prior, the touches, the posterior."""
+
+    segment: str
+    rate: str | None  # below `rates`; None for a touch kind no config rate stands for
+    touch: str
+    prior: float | Distribution | None
+    watched: Watched
+    posterior: Posterior
+
+    @property
+    def prior_shape(self) -> tuple[float, float]:
+        if isinstance(self.prior, Distribution):
+            return beta_shape(self.prior)
+        return POINT_RATE_PRIOR
+
+
+@dataclass(frozen=True)
+class FittedDelay:
+    """A delay fitted from the outcomes of the touches that share it (or kept)."""
+
+    segment: str
+    field: str
+    window: int
+    outcomes: int
+    fit: DelayFit | None  # None: too few outcomes, the config's delay is kept
+
+
+@dataclass(frozen=True)
+class EventCalibration:
+    """What `calibrate --events` found: rates, delays, the file they came from."""
+
+    source: str
+    rates: list[FittedRate]
+    delays: list[FittedDelay]
+
+
+def _prior_value(segment: Segment, rate: str | None) -> float | Distribution | None:
+    return None if rate is None else _rate_value(segment, rate)
+
+
+def calibrate_events(config: Config, events: Any) -> EventCalibration:
+    """Fit each segment's rates and delays to a checked export (simulator.events).
+
+    The priors are the config's rates (after its own `observed:` update, if any)."""
+    config = posterior_config(config)
+    watched = watched_touches(events, config)
+    by_delay: dict[tuple[str, str], list[str]] = {}
+    for segment, touch in watched:
+        by_delay.setdefault((segment, touch_rate(touch)[1]), []).append(touch)
+    rates: list[FittedRate] = []
+    delays: list[FittedDelay] = []
+    for (segment, field), touches in by_delay.items():
+        seg = config.segments[segment]
+        window = _window(config, field)
+        groups = [watched[(segment, t)] for t in touches]
+        outcomes = sum(g.seen for g in groups)
+        fit = fit_delay(groups, window) if outcomes >= MIN_OUTCOMES_FOR_DELAY else None
+        delays.append(FittedDelay(segment, field, window, outcomes, fit))
+        pmf = fit.pmf(window) if fit is not None else _config_delay_pmf(seg, field, window)
+        for touch, group in zip(touches, groups, strict=True):
+            rate = touch_rate(touch)[0]
+            if rate is not None and _rate_value(seg, rate) is None:
+                rate = None  # a message beyond the config's sequence
+            prior = _prior_value(seg, rate)
+            shape = beta_shape(prior) if isinstance(prior, Distribution) else POINT_RATE_PRIOR
+            rates.append(
+                FittedRate(segment, rate, touch, prior, group, posterior(group, pmf, shape))
+            )
+    return EventCalibration(events.name, rates, delays)
+
+
+def _describe_prior(prior: float | Distribution | None) -> str:
+    if prior is None:
+        return "-"
+    if isinstance(prior, Distribution):
+        return _describe(prior)
+    return f"{prior:g} (flat prior)"
+
+
+def event_rate_table(calibration: EventCalibration) -> pd.DataFrame:
+    """One row per segment and touch kind: prior and its 90% interval, the touches, the
+    rate that ignores censoring, the posterior and its 90% interval."""
+    rows = []
+    tail = (1.0 - CREDIBLE) / 2
+    for r in calibration.rates:
+        prior = stats.beta(*r.prior_shape)
+        post = r.posterior
+        rows.append(
+            {
+                "segment": r.segment,
+                "touch": r.touch,
+                "rate": r.rate or "-",
+                "prior": _describe_prior(r.prior),
+                "prior_mean": float(prior.mean()) if r.prior is not None else float("nan"),
+                "prior_p5": float(prior.ppf(tail)),
+                "prior_p95": float(prior.ppf(1.0 - tail)),
+                "touches": r.watched.touches,
+                "outcomes": r.watched.seen,
+                "still_open": r.watched.still_open,
+                "naive_rate": naive_rate(r.watched),
+                "posterior_mean": post.mean,
+                "posterior_sd": post.sd,
+                "posterior_p5": post.p5,
+                "posterior_p95": post.p95,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def event_delay_table(calibration: EventCalibration) -> pd.DataFrame:
+    """One row per segment and delay: the outcomes it was fitted on, the fitted lognormal."""
+    rows = []
+    for d in calibration.delays:
+        rows.append(
+            {
+                "segment": d.segment,
+                "delay": d.field,
+                "window": d.window,
+                "outcomes": d.outcomes,
+                "median": d.fit.median if d.fit else float("nan"),
+                "sigma": d.fit.sigma if d.fit else float("nan"),
+                "fitted": d.fit is not None,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def calibrated_config_text(
+    source_text: str, config: Config, calibration: EventCalibration, label: str
+) -> str:
+    """The config file as written (comments kept), each fitted value replaced and
+    commented "fitted from FILE, n = ...", `observed:` results folded into their rates."""
+    from io import StringIO
+
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    yaml_rt = YAML()
+    yaml_rt.width = 4096
+    data = yaml_rt.load(source_text)
+
+    def flow(items: dict[str, Any]) -> CommentedMap:
+        node = CommentedMap(items)
+        node.fa.set_flow_style()
+        return node
+
+    def rates_of(segment: str) -> CommentedMap:
+        seg = data["segments"][segment]
+        if seg.get("rates") is None:
+            seg["rates"] = CommentedMap()
+        return seg["rates"]
+
+    def put(segment: str, rate: str, value: Any, comment: str) -> None:
+        rates = rates_of(segment)
+        if rate.startswith("reply_after_accept."):
+            index = int(rate.split(".")[1])
+            current = rates.get("reply_after_accept")
+            if current is None:
+                defaults = config.segments[segment].rates.reply_after_accept
+                current = CommentedSeq(
+                    [v.model_dump(exclude_none=True) if isinstance(v, Distribution) else v
+                     for v in defaults]
+                )  # fmt: skip
+                rates["reply_after_accept"] = current
+            current.fa.set_block_style()
+            current[index] = value
+            current.yaml_add_eol_comment(comment, index)
+        else:
+            rates[rate] = value
+            rates.yaml_add_eol_comment(comment, rate)
+
+    # a segment's own observed results are used up: their posterior goes in the rate
+    for c in calibrations(config):
+        a, b = c.posterior_shape
+        value = flow({"dist": "beta", "alpha": round(a, 3), "beta": round(b, 3)})
+        put(c.segment, c.rate, value, f"updated by observed: {c.successes} of {c.trials}")
+    for name in config.segments:
+        if "observed" in data["segments"][name]:
+            del data["segments"][name]["observed"]
+    for r in calibration.rates:
+        if r.rate is None or r.watched.touches == 0:
+            continue
+        a, b = r.posterior.beta_shape
+        value = flow({"dist": "beta", "alpha": round(a, 3), "beta": round(b, 3)})
+        w = r.watched
+        put(
+            r.segment,
+            r.rate,
+            value,
+            f"fitted from {label}, n = {w.touches} {r.touch} touches, {w.seen} outcomes, "
+            f"{w.still_open} still open",
+        )
+    for d in calibration.delays:
+        if d.fit is None:
+            continue
+        seg = data["segments"][d.segment]
+        if seg.get("delays") is None:
+            seg["delays"] = CommentedMap()
+        seg["delays"][d.field] = flow(
+            {"dist": "lognormal", "median": round(d.fit.median, 3), "sigma": round(d.fit.sigma, 3)}
+        )
+        seg["delays"].yaml_add_eol_comment(
+            f"fitted from {label}, n = {d.outcomes} outcomes", d.field
+        )
+    out = StringIO()
+    yaml_rt.dump(data, out)
+    return out.getvalue()

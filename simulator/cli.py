@@ -88,12 +88,34 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("config", type=Path)
     calibrate = commands.add_parser(
         "calibrate",
-        help="update the rates' priors with the segments' observed results; print and "
-        "write the posteriors (a run uses them)",
+        help="update the rates' priors with the segments' observed results, or fit rates "
+        "and delays to a campaign's events (--events); print and write the posteriors",
     )
     calibrate.add_argument("config", type=Path)
     calibrate.add_argument(
-        "--out", type=Path, help="CSV file to write (default: <config>.posterior.csv beside it)"
+        "--events",
+        type=Path,
+        metavar="FILE",
+        help="a campaign's events, one row per touch (CSV or parquet; docs/calibration.md): "
+        "writes a calibrated config",
+    )
+    calibrate.add_argument(
+        "--mapping",
+        type=Path,
+        metavar="YAML",
+        help="with --events: the tool's column names, date format and touch names",
+    )
+    calibrate.add_argument(
+        "--export-date",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="with --events: the day the file was exported (when no column gives it)",
+    )
+    calibrate.add_argument(
+        "--out",
+        type=Path,
+        help="file to write (default beside the config: <config>.posterior.csv, or "
+        "<config>.calibrated.yaml with --events)",
     )
     calibrate.add_argument("--force", action="store_true", help="replace an existing --out")
     return parser
@@ -498,10 +520,79 @@ def calibration_text(table) -> str:
     return "\n".join(lines)
 
 
+def _interval(low: float, high: float) -> str:
+    return f"{low:.3f} - {high:.3f}"
+
+
+def event_calibration_text(rates, delays) -> str:
+    """Prior, data and posterior of each rate, with 90% intervals; then the delays."""
+    header = (
+        f"{'segment':<12} {'touch':<16} {'prior':<22} {'prior 90%':>13} {'touches':>8} "
+        f"{'outcomes':>8} {'open':>6} {'naive':>6} {'posterior':>9} {'posterior 90%':>13}"
+    )
+    lines = [header, "-" * len(header)]
+    for row in rates.itertuples():
+        lines.append(
+            f"{row.segment:<12} {row.touch:<16} {row.prior:<22} "
+            f"{_interval(row.prior_p5, row.prior_p95):>13} {row.touches:>8} {row.outcomes:>8} "
+            f"{row.still_open:>6} {row.naive_rate:>6.3f} {row.posterior_mean:>9.3f} "
+            f"{_interval(row.posterior_p5, row.posterior_p95):>13}"
+        )
+    lines += [
+        "(open: touches with no outcome yet, watched for less than their window; naive: "
+        "outcomes / touches, as if every open touch were a no)",
+        "",
+        f"{'segment':<12} {'delay':<16} {'outcomes':>8}  fitted lognormal (days)",
+    ]
+    for row in delays.itertuples():
+        fitted = (
+            f"median {row.median:.2f}, sigma {row.sigma:.2f}"
+            if row.fitted
+            else "kept from the config (too few outcomes to fit)"
+        )
+        lines.append(f"{row.segment:<12} {row.delay:<16} {row.outcomes:>8}  {fitted}")
+    return "\n".join(lines)
+
+
+def _calibrate_events(args: argparse.Namespace) -> int:
+    """calibrate --events: fit rates and delays to an export, write a new config."""
+    import yaml
+
+    from simulator.calibration import (
+        calibrate_events,
+        calibrated_config_text,
+        event_delay_table,
+        event_rate_table,
+    )
+    from simulator.config import parse_config
+    from simulator.events import load_mapping, read_events
+    from simulator.output import ResultsExistError
+
+    config = load_config(args.config)
+    out = args.out or args.config.with_name(f"{args.config.stem}.calibrated.yaml")
+    if out.exists() and not args.force:
+        raise ResultsExistError(f"{out} already exists (use --force to replace it)")
+    mapping = load_mapping(args.mapping) if args.mapping is not None else None
+    events = read_events(args.events, config, mapping, args.export_date)
+    calibration = calibrate_events(config, events)
+    source = args.config.read_text(encoding="utf-8")
+    text = calibrated_config_text(source, config, calibration, args.events.name)
+    parse_config(yaml.safe_load(text), source=str(out))  # what is written must run
+    print(event_calibration_text(event_rate_table(calibration), event_delay_table(calibration)))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"calibrated config written to {out}; run it with: outreach-sim run {out}")
+    return 0
+
+
 def _calibrate(args: argparse.Namespace) -> int:
     from simulator.calibration import calibration_table
     from simulator.output import ResultsExistError
 
+    if args.events is not None:
+        return _calibrate_events(args)
+    if args.mapping is not None or args.export_date is not None:
+        raise ConfigError(["--mapping, --export-date: only with --events FILE"])
     config = load_config(args.config)
     table = calibration_table(config)
     if table.empty:

@@ -1,0 +1,227 @@
+"""Calibration from a campaign's events (docs/calibration.md): the censored fit recovers
+known rates and delays from a simulated export taken mid-campaign, ignoring censoring
+would not, and a bad file is one line per mistake with exit code 2."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+from scipy import stats
+
+from simulator import load_config, parse_config
+from simulator.calibration import calibrate_events, event_rate_table, touch_rate, watched_touches
+from simulator.cli import main
+from simulator.delays import lognormal_pmf
+from simulator.events import campaign_export, read_events, write_events
+from simulator.survival import Watched, best_rate, log_likelihood, posterior
+
+# known rates and delays: fixed numbers, so that the truth is one value
+TRUTH = {
+    "horizon_months": 3,
+    "segments": {
+        "mid": {
+            "size": 4000,
+            "rates": {"accept_with_note": 0.3, "reply_after_accept": [0.2, 0.1]},
+            "delays": {
+                "accept": {"dist": "lognormal", "median": 5, "sigma": 0.8},
+                "message_reply": {"dist": "lognormal", "median": 3, "sigma": 1.0},
+            },
+        },
+        "vp": {
+            "size": 3000,
+            "open_profile_share": 0.5,
+            "rates": {
+                "inmail_reply_paid": 0.2,
+                "inmail_reply_open": 0.12,
+                "inmail_followup_reply": 0.08,
+            },
+            "delays": {"inmail_reply": {"dist": "lognormal", "median": 4, "sigma": 1.0}},
+        },
+    },
+    "strategies": {
+        "both": {
+            "plan": "sales_navigator_core",
+            "daily_pace": {"connect": 20, "inmail": 25},
+            "playbook": [
+                {
+                    "segment": "mid",
+                    "touches": [
+                        {"kind": "connect", "on_accept": [{"wait_days": 0}, {"wait_days": 5}]}
+                    ],
+                },
+                {"segment": "vp", "touches": [{"kind": "inmail"}, {"kind": "inmail_followup"}]},
+            ],
+        }
+    },
+}
+RATES = {
+    ("mid", "accept_with_note"): 0.3,
+    ("mid", "reply_after_accept.0"): 0.2,
+    ("mid", "reply_after_accept.1"): 0.1,
+    ("vp", "inmail_reply_paid"): 0.2,
+    ("vp", "inmail_reply_open"): 0.12,
+    ("vp", "inmail_followup_reply"): 0.08,
+}
+DELAYS = {  # (median, sigma); the follow-ups' delay is the default reply delay
+    ("mid", "accept"): (5.0, 0.8),
+    ("mid", "message_reply"): (3.0, 1.0),
+    ("vp", "inmail_reply"): (4.0, 1.0),
+    ("vp", "followup_reply"): (1.0, 1.0),
+}
+EXPORT_DAY = 45  # mid-campaign: half the requests and InMails still have their answer to come
+REPLICATIONS = 20
+SEED = 4
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory):
+    """The truth's export mid-campaign, written as a tool would, and read back."""
+    config = parse_config(TRUTH)
+    folder = tmp_path_factory.mktemp("round_trip")
+    path = write_events(
+        campaign_export(config, "both", REPLICATIONS, SEED, EXPORT_DAY), folder / "events.csv"
+    )
+    (folder / "truth.yaml").write_text(yaml.safe_dump(TRUTH, sort_keys=False))
+    return config, read_events(path, config), folder
+
+
+def test_every_rate_comes_back_within_4_posterior_sds(export):
+    config, events, _ = export
+    table = event_rate_table(calibrate_events(config, events)).set_index(["segment", "rate"])
+    assert set(table.index) == set(RATES)
+    for key, truth in RATES.items():
+        row = table.loc[key]
+        assert row["still_open"] > 0.1 * row["touches"], "censoring must matter here"
+        assert abs(row["posterior_mean"] - truth) < 4 * row["posterior_sd"], (key, row)
+        assert row["posterior_p5"] < row["posterior_mean"] < row["posterior_p95"]
+
+
+def test_ignoring_censoring_biases_the_rates(export):
+    """On the same export, counting every open touch as a failure (outcomes / touches)
+    puts the rate below the truth; for the rates with most touches in the export's last
+    weeks, by more than 4 posterior standard deviations."""
+    config, events, _ = export
+    table = event_rate_table(calibrate_events(config, events)).set_index(["segment", "rate"])
+    for key, truth in RATES.items():
+        assert table.loc[key, "naive_rate"] < truth, key
+    for key in [("mid", "accept_with_note"), ("vp", "inmail_reply_open")]:
+        row = table.loc[key]
+        assert RATES[key] - row["naive_rate"] > 4 * row["posterior_sd"], (key, row)
+
+
+def test_every_delay_passes_a_likelihood_ratio_test_against_the_known_one(export):
+    """2 (log L at the fitted delay - log L at the known delay, the rates refitted) is
+    chi-square with 2 degrees of freedom (median and sigma) when the known delay is true."""
+    config, events, _ = export
+    calibration = calibrate_events(config, events)
+    watched = watched_touches(events, config)
+    assert {(d.segment, d.field) for d in calibration.delays} == set(DELAYS)
+    for d in calibration.delays:
+        assert d.fit is not None and d.outcomes > 200
+        groups = [
+            w
+            for (segment, touch), w in watched.items()
+            if segment == d.segment and touch_rate(touch)[1] == d.field
+        ]
+        median, sigma = DELAYS[(d.segment, d.field)]
+        known = lognormal_pmf(np.array([median]), np.array([sigma]), d.window)[0]
+        at_known = sum(log_likelihood(g, best_rate(g, known), known) for g in groups)
+        statistic = 2 * (d.fit.log_likelihood - at_known)
+        assert statistic > -1e-6  # the fit is a maximum
+        assert stats.chi2.sf(statistic, 2) > 0.01, (d, statistic)
+
+
+def test_the_posterior_is_the_conjugate_beta_when_every_touch_was_watched_to_the_end():
+    window = 21
+    pmf = lognormal_pmf(np.array([3.0]), np.array([1.0]), window)[0]
+    delays = np.repeat(np.arange(1, window + 1), np.round(pmf * 40).astype(int))
+    watched = Watched.from_days(delays, np.full(160, window), window)
+    a, b = 2.0, 5.0
+    exact = stats.beta(a + watched.seen, b + watched.touches - watched.seen)
+    found = posterior(watched, pmf, (a, b))
+    assert found.mean == pytest.approx(exact.mean(), abs=1e-7)
+    assert found.sd == pytest.approx(exact.std(), rel=1e-5)
+    assert found.p5 == pytest.approx(exact.ppf(0.05), abs=1e-6)
+    assert found.p95 == pytest.approx(exact.ppf(0.95), abs=1e-6)
+    assert found.beta_shape == pytest.approx(exact.args, rel=1e-4)
+
+
+def test_calibrate_writes_a_new_config_that_runs_on_the_posteriors(export, capsys):
+    config, events, folder = export
+    source, out = folder / "truth.yaml", folder / "truth.calibrated.yaml"
+    assert main(["calibrate", str(source), "--events", str(folder / "events.csv")]) == 0
+    printed = capsys.readouterr().out
+    assert "prior 90%" in printed and "posterior 90%" in printed
+    calibrated = load_config(out)
+    table = event_rate_table(calibrate_events(config, events)).set_index(["segment", "rate"])
+    text = out.read_text()
+    for (segment, rate), _ in RATES.items():
+        rates = calibrated.segments[segment].rates
+        if rate.startswith("reply_after_accept"):
+            value = rates.reply_after_accept[int(rate.split(".")[1])]
+        else:
+            value = getattr(rates, rate)
+        assert value.dist == "beta"
+        a, b = value.shape()
+        assert a / (a + b) == pytest.approx(table.loc[(segment, rate), "posterior_mean"], rel=1e-3)
+    n = table.loc[("mid", "accept_with_note"), "touches"]
+    assert "accept_with_note: {dist: beta" in text
+    assert f"# fitted from events.csv, n = {n} connect_note touches" in text
+    accept = calibrated.segments["mid"].delays.accept
+    assert accept.dist == "lognormal" and abs(accept.median - 5.0) < 0.5
+    # never over an existing file without --force
+    before = out.read_text()
+    assert main(["calibrate", str(source), "--events", str(folder / "events.csv")]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert out.read_text() == before
+    assert main(["calibrate", str(source), "--events", str(folder / "events.csv"), "--force"]) == 0
+
+
+BAD_ROWS = """prospect_id,segment,touch,sent_date,accepted_date,replied_date,export_date
+a1,mid,connect_note,2026-01-05,2026-01-08,,2026-02-01
+a1,mid,message_1,2026-01-08,,2026-01-07,2026-02-01
+a2,mid,connect_note,2026-01-05,,,2026-02-01
+a3,mid,voice_note,2026-01-06,,,2026-02-01
+a2,mid,connect_note,2026-01-05,,,2026-02-01
+a4,mid,connect_note,05/01/2026,,,2026-02-01
+a5,nowhere,connect_note,2026-01-06,,,2026-02-01
+a6,mid,message_1,2026-01-09,,2026-02-03,2026-02-01
+"""
+
+
+def test_a_bad_file_is_one_line_per_mistake_naming_row_and_column(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(TRUTH))
+    events = tmp_path / "bad.csv"
+    events.write_text(BAD_ROWS)
+    out = tmp_path / "c.calibrated.yaml"
+    assert main(["calibrate", str(config), "--events", str(events)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    expected = [
+        "row 3: column replied_date: 2026-01-07 is before the sent date 2026-01-08",
+        "row 5: column touch: 'voice_note' is not a touch kind",
+        "row 6: duplicates row 4",
+        "row 7: column sent_date: '05/01/2026' is not a date",
+        "row 8: column segment: 'nowhere' is not a segment",
+        "row 9: column replied_date: 2026-02-03 is after the export date 2026-02-01",
+    ]
+    for part in expected:
+        assert sum(part in line for line in lines) == 1, (part, lines)
+    assert len(lines) == len(expected)
+    assert all(line.startswith(f"{events}: ") for line in lines)
+    assert not out.exists()
+
+
+def test_a_missing_column_is_named(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(TRUTH))
+    events = tmp_path / "bad.csv"
+    events.write_text("prospect_id,segment,touch,sent_date\na1,mid,connect_note,2026-01-05\n")
+    assert main(["calibrate", str(config), "--events", str(events)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        f"{events}: column replied_date: missing",
+        f"{events}: column accepted_date: missing",
+        f"{events}: column export_date: missing",
+    ]
