@@ -15,7 +15,9 @@ the config with the posteriors in it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,6 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from simulator.config import Config, Distribution, Segment
+from simulator.folders import FolderError, ResultsExistError, make_staging
 from simulator.survival import DelayFit, Posterior, Watched, fit_delay, naive_rate, posterior
 from simulator.uncertainty import frozen, with_values
 
@@ -447,3 +450,74 @@ def calibrated_config_text(
     out = StringIO()
     yaml_rt.dump(data, out)
     return out.getvalue()
+
+
+#: the posterior table's columns, in order: the header that marks a file written here
+POSTERIOR_COLUMNS = (
+    "segment",
+    "rate",
+    "prior",
+    "prior_mean",
+    "successes",
+    "trials",
+    "observed_rate",
+    "posterior_alpha",
+    "posterior_beta",
+    "posterior_mean",
+    "posterior_p5",
+    "posterior_p95",
+)
+
+
+def _posterior_written_here(path: Path) -> bool:
+    """Whether `path` is a plain file whose first line is the posterior table's header."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as file:
+            first = file.readline(4096)
+    except OSError:
+        return False
+    return first.rstrip(b"\r\n") == ",".join(POSTERIOR_COLUMNS).encode()
+
+
+def check_posterior_target(path: Path, force: bool) -> None:
+    """Refuse a CSV target that exists (without --force), or that --force may not replace:
+    anything but a posterior table this tool wrote."""
+    path = Path(path)
+    if not os.path.lexists(path):
+        return
+    if not force:
+        raise ResultsExistError(f"{path} already exists (use --force to replace it)")
+    if not _posterior_written_here(path):
+        raise FolderError(
+            f"{path}: --force replaces only a posterior table written by outreach-sim "
+            "calibrate; this is not one, and it was left untouched"
+        )
+
+
+def write_posterior(table: pd.DataFrame, path: Path, force: bool = False) -> None:
+    """Write the posterior table as CSV, whole or not at all (a staging file renamed into
+    place), replacing only a posterior table with `force`."""
+    path = Path(os.path.abspath(path))
+    check_posterior_target(path, force)
+    staging = make_staging(path.parent, path.name)
+    written = staging / path.name
+    try:
+        table.reindex(columns=list(POSTERIOR_COLUMNS)).to_csv(written, index=False)
+        check_posterior_target(path, force)
+        if force:
+            os.replace(written, path)
+        else:
+            try:
+                os.link(written, path)  # fails if another process wrote `path` meanwhile
+            except FileExistsError:
+                raise ResultsExistError(
+                    f"{path} already exists (use --force to replace it)"
+                ) from None
+            except OSError:  # a file system without hard links: checked just above
+                os.replace(written, path)
+    finally:
+        for left in staging.iterdir():
+            left.unlink()
+        staging.rmdir()

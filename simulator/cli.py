@@ -334,13 +334,13 @@ def default_workers(replications: int) -> int:
 def _run(args: argparse.Namespace) -> int:
     from simulator.api import check_memory, run, run_streaming
     from simulator.calibration import posterior_config
-    from simulator.output import ResultsExistError, default_folder, write_results
+    from simulator.folders import check_target
+    from simulator.output import default_folder, write_results
 
     config = load_config(args.config)
     _check_run_options(args)
     folder = args.out or default_folder(Path("results"), config.name)
-    if folder.exists() and not args.force:
-        raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
+    check_target(folder, args.force)  # refused before the simulation, not after it
     replications = args.runs or config.replications
     seed = config.seed if args.seed is None else args.seed
     _check_event_options(args, config, replications)
@@ -413,14 +413,14 @@ def sweep_text(table, metric: str, best) -> str:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from simulator.output import ResultsExistError, default_folder, write_sweep
+    from simulator.folders import check_target
+    from simulator.output import default_folder, write_sweep
     from simulator.sweep import best_by_budget, default_budgets, design, load_sweep, run_sweep
 
     plan = load_sweep(args.config)
     _check_run_options(args)
     folder = args.out or default_folder(Path("results"), f"{plan.base.name}-sweep")
-    if folder.exists() and not args.force:
-        raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
+    check_target(folder, args.force, what="sweep folder")
     replications = args.runs or plan.sweep.replications or plan.base.replications
     seed = plan.base.seed if args.seed is None else args.seed
     points = len(design(plan.sweep, plan.base.seed if plan.sweep.seed is None else plan.sweep.seed))
@@ -586,8 +586,7 @@ def _calibrate_events(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from simulator.calibration import calibration_table
-    from simulator.output import ResultsExistError
+    from simulator.calibration import calibration_table, check_posterior_target, write_posterior
 
     if args.events is not None:
         return _calibrate_events(args)
@@ -599,11 +598,9 @@ def _calibrate(args: argparse.Namespace) -> int:
         print(f"{args.config}: no segment has observed results; nothing to calibrate")
         return 0
     out = args.out or args.config.with_name(f"{args.config.stem}.posterior.csv")
-    if out.exists() and not args.force:
-        raise ResultsExistError(f"{out} already exists (use --force to replace it)")
+    check_posterior_target(out, args.force)
     print(calibration_text(table))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False)
+    write_posterior(table, out, force=args.force)
     print(f"posterior written to {out}; `outreach-sim run {args.config}` uses it")
     return 0
 
@@ -616,7 +613,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         from simulator.api import ResourceError
-        from simulator.output import ResultsExistError
+        from simulator.folders import FolderError
 
         try:
             if args.command == "run":
@@ -628,7 +625,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "calibrate":
                 return _calibrate(args)
             return _validate(args)
-        except (ResultsExistError, ResourceError) as error:
+        except (FolderError, ResourceError) as error:
             raise _Refused(str(error)) from None
     except ConfigError as error:
         for line in error.lines:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -24,14 +22,18 @@ from typing import Any
 import yaml
 
 from simulator.api import RATIOS, Results, StreamedResults
+from simulator.folders import ResultsExistError as ResultsExistError
+from simulator.folders import (
+    absolute,
+    check_target,
+    make_staging,
+    publish,
+    remove_stale,
+)
 from simulator.streaming import QUANTILE_ACCURACY
 
 #: the config file as written, comments and all (the report reads sources from them)
 SOURCE_FILE = "config_source.yaml"
-
-
-class ResultsExistError(Exception):
-    """The target folder exists and --force was not given."""
 
 
 def package_version() -> str:
@@ -130,18 +132,17 @@ def write_results(
 
 @contextmanager
 def staged_folder(folder: Path, force: bool = False) -> Iterator[Path]:
-    """A hidden staging folder beside `folder`, renamed into place once the block has
-    written everything into it (and removed if it fails or is interrupted)."""
-    folder = Path(folder)
-    if folder.exists() and not force:
-        raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
+    """A hidden staging folder beside `folder`, published in its place once the block has
+    written everything into it (``simulator.folders.publish``: never over another run's
+    folder, and with `force` only over a folder this tool wrote), and removed if the block
+    fails or is interrupted. Left-overs of killed runs beside it are removed first."""
+    folder = absolute(folder)
+    check_target(folder, force)
+    remove_stale(folder.parent)
+    staging = make_staging(folder.parent, folder.name)
     try:
         yield staging
-        if folder.exists():  # --force: replace only once the new result is complete
-            shutil.rmtree(folder)
-        os.replace(staging, folder)
+        publish(staging, folder, force)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -14,8 +14,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import signal
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ from simulator.compare import compare, verdict
 from simulator.config import Config, load_config
 from simulator.document import Bullets, Document, Figure, Heading, Paragraph, Table, to_html
 from simulator.document import to_markdown as document_markdown
+from simulator.folders import exchange, make_staging, remove_stale
 from simulator.output import SOURCE_FILE
 from simulator.sensitivity import sensitivity_table
 from simulator.sensitivity_chart import tornado_chart
@@ -44,6 +43,7 @@ from simulator.tables import (
 )
 from simulator.uncertainty import COLUMN_PREFIX
 from simulator.weekly import TRACED_REPLICATIONS, invitation_days, sends_invitations
+from simulator.workers import die_with
 
 CHARTS_FOLDER = "charts"
 REPORT_FILES = ("report.html", "report.md")
@@ -110,9 +110,10 @@ def _draw_inherited(index: int, folder: Path) -> None:
     _draw_and_save(_INHERITED[index], folder)
 
 
-def _quiet_worker() -> None:
-    """A helper process leaves Ctrl-C to the main process, which stops it at once."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _quiet_worker(parent: int) -> None:
+    """A helper process leaves Ctrl-C to the main process, which stops it at once, and
+    dies with it (no BrokenPipe traceback from a helper whose parent was killed)."""
+    die_with(parent)
 
 
 def _helper_pool() -> tuple[Any, int]:
@@ -124,7 +125,8 @@ def _helper_pool() -> tuple[Any, int]:
     helpers = min(3, (cores or 1) - 1)
     if helpers < 1 or "fork" not in multiprocessing.get_all_start_methods():
         return None, 0
-    return multiprocessing.get_context("fork").Pool(helpers, initializer=_quiet_worker), helpers
+    context = multiprocessing.get_context("fork")
+    return context.Pool(helpers, initializer=_quiet_worker, initargs=(os.getpid(),)), helpers
 
 
 def _share_out(specs: list[ChartSpec], helpers: int) -> list[bool]:
@@ -455,22 +457,19 @@ def write_report(
     leaves the folder as it was (the simulation's files are never touched)."""
     folder = Path(folder)
     saved = read_folder(folder)
-    staging = Path(tempfile.mkdtemp(prefix=".report-partial-", dir=folder))
+    remove_stale(folder)  # a report killed half way left its staging folder
+    staging = make_staging(folder, "report")
     try:
         doc = build(saved, staging, progress)
         (staging / "report.md").write_text(document_markdown(doc), encoding="utf-8")
         (staging / "report.html").write_text(to_html(doc, staging), encoding="utf-8")
         target = folder / CHARTS_FOLDER
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=".charts-old-", dir=folder))
-            os.replace(target, old / CHARTS_FOLDER)
+        if target.exists():  # the new charts in, the old ones into the staging folder
+            exchange(staging / CHARTS_FOLDER, target)
         else:
-            old = None
-        os.replace(staging / CHARTS_FOLDER, target)
+            os.replace(staging / CHARTS_FOLDER, target)
         for name in REPORT_FILES:
             os.replace(staging / name, folder / name)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return {name: folder / name for name in REPORT_FILES}

@@ -9,6 +9,7 @@ with the main process (a run killed outright leaves no orphan simulating on).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -40,7 +41,10 @@ def _interrupts_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def _die_with(parent: int) -> None:
+def die_with(parent: int) -> None:
+    """In a helper process: leave Ctrl-C to the parent, and die with it (on Linux), so
+    that a parent killed outright leaves no helper running on, nor writing tracebacks
+    to a pipe nobody reads."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
     if hasattr(signal, "pthread_sigmask"):  # forked with SIGINT held back: let it through
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
@@ -56,14 +60,18 @@ def _die_with(parent: int) -> None:
 def _work(
     parent: int, send: Connection, function: Callable[[Task], Result], tasks: Sequence[Task]
 ) -> None:
-    _die_with(parent)
+    die_with(parent)
     try:
         for task in tasks:
             send.send(("ok", function(task)))
+    except (BrokenPipeError, ConnectionResetError):  # the parent is gone: nobody to tell
+        os._exit(1)
     except BaseException:
-        send.send(("error", traceback.format_exc()))
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            send.send(("error", traceback.format_exc()))
     finally:
-        send.close()
+        with contextlib.suppress(OSError):
+            send.close()
 
 
 def run_on_workers(

@@ -1,0 +1,209 @@
+"""Folders this tool writes: claimed exclusively, replaced only when it wrote them.
+
+A run builds its folder under a hidden staging name beside the target and publishes it
+with one rename, so nothing that looks like a result is ever half written. The rename
+never replaces a folder by accident: two runs aimed at one folder cannot both win (the
+loser is told the folder exists), and ``--force`` replaces only a folder that holds this
+tool's ``run.json``, by an atomic exchange once the new folder is complete. A staging
+folder carries the id of the process that made it, so the left-overs of a run that was
+killed are recognised and removed by the next one; nothing else is ever deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import json
+import os
+import re
+import secrets
+import shutil
+import time
+from pathlib import Path
+
+#: the file that marks a folder as written by this tool (see results/README.md)
+OWNER_FILE = "run.json"
+#: keys every run.json has: a folder whose run.json lacks them was not written here
+OWNER_KEYS = ("package_version", "config_sha256")
+#: a staging folder older than this is a left-over even if its process id is in use again
+STALE_AFTER_SECONDS = 24 * 3600
+
+_STAGING = re.compile(r"^\.(?P<name>.+)\.(?:partial|old)-(?P<pid>\d+)-[0-9a-f]{8}$")
+#: names of staging folders made by earlier versions (no process id): removed by age only
+_LEGACY = re.compile(r"^\.(?:.+\.partial|report-partial|charts-old)-[a-z0-9_]{8}$")
+
+
+class FolderError(Exception):
+    """A folder that this run may not write or replace; the message says why."""
+
+
+class ResultsExistError(FolderError):
+    """The target exists and --force was not given (or another run got there first)."""
+
+
+def absolute(folder: Path) -> Path:
+    """The folder as an absolute path without `.` or `..` (`--out .` has a name)."""
+    return Path(os.path.abspath(folder))
+
+
+def written_here(folder: Path) -> bool:
+    """Whether `folder` is a real folder (not a link) holding this tool's run.json."""
+    folder = Path(folder)
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    try:
+        with open(folder / OWNER_FILE, "rb") as file:
+            meta = json.loads(file.read(1 << 20))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and all(key in meta for key in OWNER_KEYS)
+
+
+def check_target(folder: Path, force: bool, what: str = "results folder") -> None:
+    """Refuse, before any work, a target this run may not write: one that exists (without
+    --force), one that --force may not replace, the current folder, or an unwritable one."""
+    folder = absolute(folder)
+    here = Path.cwd().resolve()
+    if here == folder.resolve() or folder.resolve() in here.parents:
+        raise FolderError(f"{folder}: is the current folder or holds it; give a {what} of its own")
+    if os.path.lexists(folder):
+        if not force:
+            raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
+        if not written_here(folder):
+            raise FolderError(
+                f"{folder}: --force replaces only a {what} written by outreach-sim (a folder "
+                f"with its {OWNER_FILE}); this is not one, and it was left untouched"
+            )
+    parent = folder.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise FolderError(f"{folder}: cannot write there ({parent} is not a writable folder)")
+
+
+def make_staging(parent: Path, name: str, kind: str = "partial") -> Path:
+    """A new hidden folder `.<name>.<kind>-<pid>-<random>` in `parent`, made with the
+    user's umask (a result is shared like any other file)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        path = parent / f".{name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            continue
+        return path
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale(parent: Path, now: float | None = None) -> list[Path]:
+    """Remove the staging folders in `parent` left by runs that died: those whose process
+    is gone, or older than a day. Only names this tool makes are considered."""
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        staging = _STAGING.match(entry.name)
+        if not staging and not _LEGACY.match(entry.name):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        pid = int(staging["pid"]) if staging else None
+        if pid == os.getpid():
+            continue
+        dead = pid is not None and not _process_alive(pid)
+        if dead or age > STALE_AFTER_SECONDS:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(Path(entry.path))
+    return removed
+
+
+# --- renames that never replace by accident (Linux renameat2, else a portable way) ---
+
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+_RENAME_EXCHANGE = 2
+_UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP}
+
+
+def _renameat2(source: Path, target: Path, flag: int) -> bool:
+    """Linux renameat2 with `flag`; False where the system or file system lacks it."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        call = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    done = call(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target), flag)
+    if done == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _UNSUPPORTED:
+        return False
+    raise OSError(code, os.strerror(code), str(target))
+
+
+def rename_exclusive(source: Path, target: Path) -> None:
+    """Rename `source` to `target`, raising FileExistsError if `target` exists (whatever
+    another process does meanwhile)."""
+    if _renameat2(source, target, _RENAME_NOREPLACE):
+        return
+    os.mkdir(target)  # the claim: only one process can make it
+    try:
+        os.replace(source, target)  # a folder may replace the empty folder just made
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.rmdir(target)
+        raise
+
+
+def exchange(source: Path, target: Path) -> None:
+    """Swap two folders atomically where the system can (else by two renames): after
+    it, `target` holds what `source` held and `source` the former `target`."""
+    if _renameat2(source, target, _RENAME_EXCHANGE):
+        return
+    aside = make_staging(target.parent, target.name, "old")
+    os.rmdir(aside)
+    os.rename(target, aside)
+    try:
+        rename_exclusive(source, target)
+    except BaseException:
+        os.rename(aside, target)
+        raise
+    os.rename(aside, source)
+
+
+def publish(staging: Path, folder: Path, force: bool, what: str = "results folder") -> None:
+    """Move the complete `staging` folder to `folder`: claimed exclusively, or with
+    `force` in exchange for an existing folder this tool wrote (then removed)."""
+    try:
+        rename_exclusive(staging, folder)
+        return
+    except FileExistsError:
+        if not force:
+            raise ResultsExistError(
+                f"{folder} already exists (another run wrote it while this one ran; "
+                f"use --force to replace it)"
+            ) from None
+    if not written_here(folder):
+        raise FolderError(
+            f"{folder}: --force replaces only a {what} written by outreach-sim (a folder "
+            f"with its {OWNER_FILE}); this is not one, and it was left untouched"
+        )
+    exchange(staging, folder)
+    shutil.rmtree(staging, ignore_errors=True)  # the former folder, now aside

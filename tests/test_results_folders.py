@@ -1,0 +1,373 @@
+"""No run destroys, replaces or mislabels data: --force replaces only a results folder
+this tool wrote, two runs never both win one folder, a killed run leaves nothing that
+looks complete, and its left-overs are cleaned by the next run (results/README.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from simulator import folders
+from simulator.cli import main
+
+TESTS = Path(__file__).resolve().parent
+SMALL = {
+    "horizon_months": 2,
+    "replications": 20,
+    "segments": {"mid": {"size": 100, "open_profile_share": 0.2}},
+    "strategies": {
+        "connect": {
+            "plan": "free",
+            "playbook": [{"segment": "mid", "touches": [{"kind": "connect"}]}],
+        },
+        "inmail": {
+            "plan": "sales_navigator_core",
+            "playbook": [{"segment": "mid", "touches": [{"kind": "inmail"}]}],
+        },
+    },
+}
+QUIET = ["--quiet", "--no-report"]
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "campaign.yaml"
+    path.write_text(yaml.safe_dump(SMALL))
+    return path
+
+
+def fingerprint(folder: Path) -> dict[str, str]:
+    """Every file under `folder` (names relative to it) and its SHA-256."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def run_cli(config: Path, out: Path, *extra: str) -> int:
+    return main(["run", str(config), "--out", str(out), "--runs", "10", *QUIET, *extra])
+
+
+# --- class 1: --force replaces only a folder this tool wrote -------------------------
+
+
+def test_force_refuses_a_folder_without_run_json_and_leaves_it_untouched(tmp_path, config, capsys):
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "notes.txt").write_text("keep me")
+    (work / "sub").mkdir()
+    (work / "sub" / "data.csv").write_text("1,2,3")
+    before = fingerprint(work)
+    assert run_cli(config, work, "--force") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--force replaces only a results folder" in err[0], err
+    assert "left untouched" in err[0]
+    assert fingerprint(work) == before
+    assert hidden(tmp_path) == []
+
+
+def test_force_refuses_the_current_folder(tmp_path, config, capsys, monkeypatch):
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "campaign.yaml").write_text(config.read_text())
+    monkeypatch.chdir(here)
+    assert main(["run", "campaign.yaml", "--out", ".", "--force", *QUIET]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is the current folder" in err[0]
+    assert sorted(p.name for p in here.iterdir()) == ["campaign.yaml"]
+
+
+def test_force_refuses_a_folder_that_holds_the_current_one(tmp_path, config, capsys, monkeypatch):
+    result = tmp_path / "result"
+    assert run_cli(config, result) == 0
+    (result / "inside").mkdir()
+    monkeypatch.chdir(result / "inside")
+    before = fingerprint(result)
+    assert run_cli(config, result, "--force") == 2
+    assert "holds it" in capsys.readouterr().err
+    assert fingerprint(result) == before
+
+
+def test_force_refuses_a_file_and_a_foreign_run_json(tmp_path, config, capsys):
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me")
+    assert run_cli(config, a_file, "--force") == 2
+    assert a_file.read_text() == "keep me"
+    foreign = tmp_path / "other-tool"
+    foreign.mkdir()
+    (foreign / "run.json").write_text('{"some": "other tool"}')
+    assert run_cli(config, foreign, "--force") == 2
+    assert (foreign / "run.json").read_text() == '{"some": "other tool"}'
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("--force replaces only" in line for line in err)
+
+
+def test_force_refuses_a_link_to_a_results_folder(tmp_path, config, capsys):
+    result = tmp_path / "result"
+    assert run_cli(config, result) == 0
+    link = tmp_path / "link"
+    link.symlink_to(result)
+    before = fingerprint(result)
+    assert run_cli(config, link, "--force", "--seed", "9") == 2
+    assert "--force replaces only" in capsys.readouterr().err
+    assert link.is_symlink() and fingerprint(result) == before
+
+
+def test_force_replaces_a_results_folder_whole(tmp_path, config):
+    result = tmp_path / "result"
+    assert run_cli(config, result, "--seed", "1") == 0
+    (result / "stray.txt").write_text("from before")
+    assert run_cli(config, result, "--force", "--seed", "2") == 0
+    assert json.loads((result / "run.json").read_text())["seed"] == 2
+    assert not (result / "stray.txt").exists()  # the old folder went as a whole
+    assert hidden(tmp_path) == []
+
+
+def test_a_refused_force_is_decided_before_the_simulation(tmp_path, config, monkeypatch, capsys):
+    import simulator.api
+
+    def never(*args, **kwargs):
+        raise AssertionError("simulated although the target was refused")
+
+    monkeypatch.setattr(simulator.api, "simulate_counts", never)
+    (tmp_path / "work").mkdir()
+    assert run_cli(config, tmp_path / "work", "--force") == 2
+    assert "--force replaces only" in capsys.readouterr().err
+
+
+def test_an_unwritable_parent_is_one_line_before_the_simulation(tmp_path, config, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert run_cli(config, blocker / "result") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot write there" in err[0]
+
+
+def test_sweep_force_refuses_a_folder_it_did_not_write(tmp_path, capsys):
+    sweep = {**SMALL, "sweep": {"axes": {"accounts": [1, 2]}, "replications": 5}}
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(sweep))
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "keep.txt").write_text("keep")
+    assert main(["sweep", str(path), "--out", str(work), "--force", "--quiet"]) == 2
+    assert "--force replaces only a sweep folder" in capsys.readouterr().err
+    assert (work / "keep.txt").read_text() == "keep"
+
+
+def test_calibrate_force_replaces_only_its_own_table(tmp_path, capsys):
+    data = json.loads(json.dumps(SMALL))
+    data["segments"]["mid"]["rates"] = {
+        "inmail_reply_paid": {"dist": "uniform", "low": 0.1, "high": 0.25}
+    }
+    data["segments"]["mid"]["observed"] = {"inmail": {"sent": 40, "replied": 6}}
+    path = tmp_path / "campaign.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["calibrate", str(path), "--out", str(path), "--force"]) == 2
+    assert "replaces only a posterior table" in capsys.readouterr().err
+    assert yaml.safe_load(path.read_text()) == data
+    table = tmp_path / "posterior.csv"
+    assert main(["calibrate", str(path), "--out", str(table)]) == 0
+    assert main(["calibrate", str(path), "--out", str(table)]) == 2
+    assert main(["calibrate", str(path), "--out", str(table), "--force"]) == 0
+    assert hidden(tmp_path) == []
+
+
+# --- class 2: claiming the final folder is exclusive ---------------------------------
+
+
+def test_publishing_never_replaces_a_folder_that_appeared_meanwhile(tmp_path):
+    target = tmp_path / "result"
+    mine = folders.make_staging(tmp_path, "result")
+    (mine / "run.json").write_text("{}")
+    target.mkdir()  # another run got there first (or a user made it)
+    (target / "theirs.txt").write_text("theirs")
+    with pytest.raises(folders.ResultsExistError, match="another run wrote it"):
+        folders.publish(mine, target, force=False)
+    assert (target / "theirs.txt").read_text() == "theirs"
+
+
+def test_publishing_never_replaces_even_an_empty_folder(tmp_path):
+    target = tmp_path / "result"
+    target.mkdir()
+    mine = folders.make_staging(tmp_path, "result")
+    with pytest.raises(folders.ResultsExistError):
+        folders.publish(mine, target, force=False)
+
+
+def test_the_portable_exclusive_rename_refuses_an_existing_folder(tmp_path, monkeypatch):
+    """Where renameat2 is missing, the claim is a mkdir, which only one process wins."""
+    monkeypatch.setattr(folders, "_renameat2", lambda *args: False)
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "a").write_text("new")
+    target = tmp_path / "target"
+    folders.rename_exclusive(source, target)
+    assert (target / "a").read_text() == "new" and not source.exists()
+    other = tmp_path / "other"
+    other.mkdir()
+    with pytest.raises(FileExistsError):
+        folders.rename_exclusive(other, target)
+    assert (target / "a").read_text() == "new"
+
+
+def test_the_portable_exchange_swaps_two_folders(tmp_path, monkeypatch):
+    monkeypatch.setattr(folders, "_renameat2", lambda *args: False)
+    new, old = tmp_path / "new", tmp_path / "old"
+    new.mkdir()
+    old.mkdir()
+    (new / "f").write_text("new")
+    (old / "f").write_text("old")
+    folders.exchange(new, old)
+    assert (old / "f").read_text() == "new" and (new / "f").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "old"]
+
+
+def start(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, str(TESTS / "fault_points.py"), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_two_runs_on_one_folder_exactly_one_wins_and_its_data_is_on_disk(tmp_path, config):
+    out = tmp_path / "result"
+    meeting = tmp_path / "meeting"
+    meeting.mkdir()
+    runs = {
+        seed: start("barrier", str(meeting), "--", "run", str(config), "--out", str(out),
+                    "--runs", "10", "--seed", str(seed), *QUIET)
+        for seed in (1, 2)
+    }  # fmt: skip
+    done = {seed: (p.wait(timeout=120), *p.communicate()) for seed, p in runs.items()}
+    assert sorted(code for code, _, _ in done.values()) == [0, 2], done
+    winner = next(seed for seed, (code, _, _) in done.items() if code == 0)
+    loser = 3 - winner
+    _, _, err = done[loser]
+    assert err.strip().splitlines() == [
+        f"outreach-sim: {out} already exists (another run wrote it while this one ran; "
+        "use --force to replace it)"
+    ]
+    meta = json.loads((out / "run.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
+    assert meta["seed"] == summary["seed"] == winner
+    assert str(winner) in meta["command"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["campaign.yaml", "meeting", "result"]
+
+
+# --- class 10 and the fault injection: a killed run leaves nothing complete-looking ----
+
+
+@pytest.mark.parametrize("point", ["simulating", "writing-data", "writing-report"])
+def test_a_run_killed_at_any_phase_leaves_the_earlier_result_and_the_next_run_is_clean(
+    tmp_path, config, point
+):
+    out = tmp_path / "result"
+    assert run_cli(config, out, "--seed", "1") == 0
+    before = fingerprint(out)
+    report = [] if point == "writing-report" else ["--no-report"]
+    args = ["run", str(config), "--out", str(out), "--runs", "10", "--seed", "2", "--force"]
+    killed = start(point, "--", *args, "--quiet", *report)
+    _, err = killed.communicate(timeout=120)
+    assert killed.returncode == -9, err
+    assert "Traceback" not in err
+    assert fingerprint(out) == before  # the earlier result, whole
+    visible = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
+    assert visible == ["campaign.yaml", "result"]
+    left = hidden(tmp_path)
+    if point != "simulating":  # killed while writing: its staging folder stays, hidden
+        assert len(left) == 1 and left[0].startswith(".result.partial-"), left
+    assert run_cli(config, out, "--seed", "3", "--force") == 0
+    assert json.loads((out / "run.json").read_text())["seed"] == 3
+    assert hidden(tmp_path) == []  # the next run removed the dead run's left-overs
+
+
+def test_left_overs_of_a_live_run_are_kept_and_of_a_dead_or_old_one_removed(tmp_path):
+    live = folders.make_staging(tmp_path, "result")  # this process: alive
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead_pid = gone.stdout.strip()
+    dead = tmp_path / f".result.partial-{dead_pid}-0123abcd"
+    dead.mkdir()
+    old = tmp_path / f".other.partial-{os.getppid()}-89abcdef"  # a live process, but a day old
+    old.mkdir()
+    day_ago = time.time() - folders.STALE_AFTER_SECONDS - 60
+    os.utime(old, (day_ago, day_ago))
+    legacy = tmp_path / ".result.partial-a1b2c3d4"  # an earlier version's, a day old
+    legacy.mkdir()
+    os.utime(legacy, (day_ago, day_ago))
+    fresh_legacy = tmp_path / ".result.partial-zzzzzzzz"
+    fresh_legacy.mkdir()
+    users = [tmp_path / ".git", tmp_path / ".result.partial-notes", tmp_path / "result"]
+    for folder in users:
+        folder.mkdir()
+    removed = folders.remove_stale(tmp_path)
+    assert sorted(removed) == sorted([dead, old, legacy])
+    assert live.exists() and fresh_legacy.exists()
+    assert all(folder.exists() for folder in users)
+
+
+def test_a_stale_left_over_that_is_a_file_or_a_link_is_never_touched(tmp_path):
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (target / "data").write_text("keep")
+    (tmp_path / ".result.partial-999999999-0123abcd").symlink_to(target)
+    (tmp_path / ".other.partial-999999999-0123abcd").write_text("a file")
+    assert folders.remove_stale(tmp_path) == []
+    assert (target / "data").read_text() == "keep"
+
+
+def test_a_report_killed_half_way_is_cleaned_by_the_next_report(tmp_path, config):
+    out = tmp_path / "result"
+    assert run_cli(config, out) == 0
+    killed = start("writing-report", "--", "report", str(out), "--quiet")
+    _, err = killed.communicate(timeout=120)
+    assert killed.returncode == -9 and "Traceback" not in err
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")]  # its staging
+    assert not (out / "report.html").exists()
+    assert main(["report", str(out), "--quiet"]) == 0
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+    assert (out / "report.html").exists()
+
+
+@pytest.mark.skipif(
+    len(os.sched_getaffinity(0)) < 2, reason="the report uses helper processes on spare cores"
+)
+def test_a_report_helper_whose_parent_was_killed_prints_nothing(tmp_path, config):
+    out = tmp_path / "result"
+    assert run_cli(config, out) == 0
+    killed = start("helper-drawing", str(tmp_path), "--", "report", str(out), "--quiet")
+    _, err = killed.communicate(timeout=120)  # returns once the helper has gone too
+    assert (tmp_path / "drawing").exists()
+    assert killed.returncode == -9
+    assert err == ""
+
+
+# --- class 12: results follow the umask ----------------------------------------------
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_results_folders_follow_the_umask(tmp_path, config, umask):
+    previous = os.umask(umask)
+    try:
+        assert run_cli(config, tmp_path / "result") == 0
+    finally:
+        os.umask(previous)
+    mode = stat.S_IMODE((tmp_path / "result").stat().st_mode)
+    assert mode == 0o777 & ~umask, oct(mode)
