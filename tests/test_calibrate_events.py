@@ -4,7 +4,11 @@ would not, and a bad file is one line per mistake with exit code 2."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from scipy import stats
@@ -13,7 +17,7 @@ from simulator import load_config, parse_config
 from simulator.calibration import calibrate_events, event_rate_table, touch_rate, watched_touches
 from simulator.cli import main
 from simulator.delays import lognormal_pmf
-from simulator.events import campaign_export, read_events, write_events
+from simulator.events import campaign_export, load_mapping, read_events, write_events
 from simulator.survival import Watched, best_rate, log_likelihood, posterior
 
 # known rates and delays: fixed numbers, so that the truth is one value
@@ -225,3 +229,65 @@ def test_a_missing_column_is_named(tmp_path, capsys):
         f"{events}: column accepted_date: missing",
         f"{events}: column export_date: missing",
     ]
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
+TIERED = Path(__file__).resolve().parents[1] / "configs" / "tiered_hybrid.yaml"
+
+
+@pytest.mark.parametrize(
+    ("name", "kinds", "segment"),
+    [
+        ("automation", {"connect_note", "message_1", "message_2"}, "mid_market"),
+        ("inmail", {"inmail_paid", "inmail_open"}, "vp_plus"),
+    ],
+)
+def test_the_documented_mappings_read_their_example_exports(tmp_path, capsys, name, kinds, segment):
+    """docs/calibration.md's two worked mappings: a LinkedIn-automation tool's export and
+    an InMail export, each read through its mapping and calibrated against tiered_hybrid."""
+    export, mapping = EXAMPLES / f"{name}_export.csv", EXAMPLES / f"{name}_mapping.yaml"
+    config = load_config(TIERED)
+    events = read_events(export, config, load_mapping(mapping))
+    raw = pd.read_csv(export, dtype=str, keep_default_na=False)
+    assert len(events.touches) == len(raw)
+    assert set(events.touches["touch"]) == kinds
+    assert set(events.touches["segment"]) == {segment}
+    assert events.start == dt.date(2026, 1, 5)
+    assert events.export_day == (dt.date(2026, 2, 14) - events.start).days
+    replies = raw[events_columns(mapping)["replied_date"]] != ""
+    assert events.touches["replied_day"].notna().sum() == replies.sum()
+    out = tmp_path / "calibrated.yaml"
+    code = main(
+        ["calibrate", str(TIERED), "--events", str(export), "--mapping", str(mapping),
+         "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert f"fitted from {name}_export.csv" in out.read_text()
+    assert load_config(out).segments[segment].rates is not None
+
+
+def events_columns(mapping: Path) -> dict[str, str]:
+    return yaml.safe_load(mapping.read_text())["columns"]
+
+
+def test_a_bad_mapping_is_one_line_per_mistake(tmp_path, capsys):
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "columns: {sent_on: Sent}\ntouches: {Ping: poke}\ndate_fmt: '%d'\nexport_date: soon\n"
+    )
+    code = main(
+        ["calibrate", str(TIERED), "--events", str(EXAMPLES / "inmail_export.csv"),
+         "--mapping", str(mapping), "--out", str(tmp_path / "o.yaml")]
+    )  # fmt: skip
+    assert code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 4
+    expected = [
+        "date_fmt: unknown key",
+        "columns.sent_on: not a schema column",
+        "touches.Ping: 'poke' is not a touch kind",
+        "export_date: must be a date",
+    ]
+    for part in expected:
+        assert sum(part in line for line in lines) == 1, (part, lines)
+    assert not (tmp_path / "o.yaml").exists()
