@@ -449,7 +449,7 @@ def calibrated_config_text(
         )
     out = StringIO()
     yaml_rt.dump(data, out)
-    return out.getvalue()
+    return f"{CALIBRATED_HEADER}: {label} on {config.name}\n{out.getvalue()}"
 
 
 #: the posterior table's columns, in order: the header that marks a file written here
@@ -499,13 +499,54 @@ def check_posterior_target(path: Path, force: bool) -> None:
 def write_posterior(table: pd.DataFrame, path: Path, force: bool = False) -> None:
     """Write the posterior table as CSV, whole or not at all (a staging file renamed into
     place), replacing only a posterior table with `force`."""
+    _write_whole(
+        path,
+        force,
+        check_posterior_target,
+        lambda written: table.reindex(columns=list(POSTERIOR_COLUMNS)).to_csv(written, index=False),
+    )
+
+
+#: the first line of a config written by `calibrate --events`: what --force may replace
+CALIBRATED_HEADER = "# calibrated by outreach-sim calibrate --events"
+
+
+def check_calibrated_target(path: Path, force: bool) -> None:
+    """Refuse a config target that exists (without --force), or that --force may not
+    replace: anything but a config `calibrate --events` wrote (its first line says so)."""
+    path = Path(path)
+    if not os.path.lexists(path):
+        return
+    if not force:
+        raise ResultsExistError(f"{path} already exists (use --force to replace it)")
+    first = b""
+    if path.is_file() and not path.is_symlink():
+        with open(path, "rb") as file:
+            first = file.readline(4096)
+    if not first.startswith(CALIBRATED_HEADER.encode()):
+        raise FolderError(
+            f"{path}: --force replaces only a config written by outreach-sim calibrate "
+            "--events; this is not one, and it was left untouched"
+        )
+
+
+def write_calibrated_config(text: str, path: Path, force: bool = False) -> None:
+    """Write a calibrated config whole or not at all, replacing only one written here."""
+    _write_whole(
+        path, force, check_calibrated_target, lambda w: w.write_text(text, encoding="utf-8")
+    )
+
+
+def _write_whole(path: Path, force: bool, check: Any, write: Any) -> None:
+    """Write a file through a staging file renamed into place, after `check(path, force)`
+    (again just before the rename), never over a file that appeared meanwhile."""
     path = Path(os.path.abspath(path))
-    check_posterior_target(path, force)
+    check(path, force)
     staging = make_staging(path.parent, path.name)
     written = staging / path.name
     try:
-        table.reindex(columns=list(POSTERIOR_COLUMNS)).to_csv(written, index=False)
-        check_posterior_target(path, force)
+        write(written)
+        check(path, force)
         if force:
             os.replace(written, path)
         else:

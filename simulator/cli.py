@@ -561,17 +561,17 @@ def _calibrate_events(args: argparse.Namespace) -> int:
     from simulator.calibration import (
         calibrate_events,
         calibrated_config_text,
+        check_calibrated_target,
         event_delay_table,
         event_rate_table,
+        write_calibrated_config,
     )
     from simulator.config import parse_config
     from simulator.events import load_mapping, read_events
-    from simulator.output import ResultsExistError
 
     config = load_config(args.config)
     out = args.out or args.config.with_name(f"{args.config.stem}.calibrated.yaml")
-    if out.exists() and not args.force:
-        raise ResultsExistError(f"{out} already exists (use --force to replace it)")
+    check_calibrated_target(out, args.force)
     mapping = load_mapping(args.mapping) if args.mapping is not None else None
     events = read_events(args.events, config, mapping, args.export_date)
     calibration = calibrate_events(config, events)
@@ -579,8 +579,7 @@ def _calibrate_events(args: argparse.Namespace) -> int:
     text = calibrated_config_text(source, config, calibration, args.events.name)
     parse_config(yaml.safe_load(text), source=str(out))  # what is written must run
     print(event_calibration_text(event_rate_table(calibration), event_delay_table(calibration)))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_calibrated_config(text, out, args.force)
     print(f"calibrated config written to {out}; run it with: outreach-sim run {out}")
     return 0
 

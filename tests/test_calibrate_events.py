@@ -180,6 +180,16 @@ def test_calibrate_writes_a_new_config_that_runs_on_the_posteriors(export, capsy
     assert "already exists" in capsys.readouterr().err
     assert out.read_text() == before
     assert main(["calibrate", str(source), "--events", str(folder / "events.csv"), "--force"]) == 0
+    # and --force replaces only a config calibrate wrote: never the config itself
+    original = source.read_text()
+    code = main(
+        ["calibrate", str(source), "--events", str(folder / "events.csv"), "--out", str(source),
+         "--force"]
+    )  # fmt: skip
+    assert code == 2
+    assert "replaces only a config written by outreach-sim calibrate" in capsys.readouterr().err
+    assert source.read_text() == original
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no staging left
 
 
 BAD_ROWS = """prospect_id,segment,touch,sent_date,accepted_date,replied_date,export_date
