@@ -191,3 +191,43 @@ def _compile_messages(
     for here, after in pairwise(ids):
         book.steps[here].next_step = after
     return ids[0] if ids else -1
+
+
+def rates_used(config: Config, strategy: Strategy) -> set[str]:
+    """The dotted paths of the segment rates a strategy's steps can read (as the engine
+    composes them in ``Simulation._prepare_steps``): what a control or a sensitivity
+    ranking of this strategy should show. ``tests/test_whatif.py`` holds it to the
+    engine: any other rate can change without changing a count."""
+    book = compile_playbook(config, strategy)
+    used: set[str] = set()
+    for step in book.steps:
+        segment = strategy.playbook[step.entry].segment
+        fields: list[str] = []
+        if step.kind == Kind.CONNECT:
+            if step.reinvite or not step.note or book.plan.notes_per_month is not None:
+                fields.append("accept_without_note")  # a blank request, or notes run out
+            if step.reinvite:
+                fields.append("reinvite_multiplier")
+            elif step.note:
+                fields.append("accept_with_note")
+            if step.after_inmail:
+                fields.append("accept_after_inmail_multiplier")
+            if step.engaged:
+                fields.append("engage_accept_multiplier")
+        elif step.kind != Kind.ENGAGE:
+            fields.append(
+                {
+                    Kind.MESSAGE: f"reply_after_accept.{step.message_index}",
+                    Kind.INMAIL: "inmail_reply_paid",
+                    Kind.FOLLOWUP: "inmail_followup_reply",
+                    Kind.EMAIL: "email_reply",
+                    Kind.WHATSAPP: "whatsapp_reply",
+                }[step.kind]
+            )
+            if step.kind == Kind.INMAIL:
+                fields.append("inmail_reply_open")
+            if step.engaged:
+                fields.append("engage_reply_multiplier")
+            fields += ["positive_share", "meeting_share"]
+        used.update(f"segments.{segment}.rates.{field}" for field in fields)
+    return used

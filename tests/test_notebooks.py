@@ -12,10 +12,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-EXPECTED = ["01_quickstart", "02_compare_programmes", "03_what_drives_cost"]
+EXPECTED = ["01_quickstart", "02_compare_programmes", "03_what_drives_cost", "05_what_if"]
 
 
-def test_the_three_notebooks_are_there():
+def test_the_notebooks_are_there():
     assert [path.stem for path in NOTEBOOKS] == EXPECTED
 
 
