@@ -334,7 +334,10 @@ class WhatIf:
         start = time.perf_counter()
         results = simulate(self.config, self.changes, self.replications, self.seed)
         self.results = results
-        self.verdict = verdict_sentence(results.runs, results.config.objective)
+        chosen = results.config
+        self.verdict = verdict_sentence(
+            results.runs, chosen.objective, chosen.value_per_meeting, chosen.horizon_months
+        )
         self.picture.value = _png(results, results.config.objective)
         self.seconds = time.perf_counter() - start
         self.message.value = f"<b>{html.escape(self.verdict)}</b>"

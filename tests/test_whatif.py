@@ -121,7 +121,7 @@ def test_set_moves_the_slider_fixes_the_rate_and_reruns():
     assert tool._widgets[path].value == pytest.approx(0.2) and tool._fixed[path].value
     expected = run(with_values(config, {path: 0.2}), replications=40, seed=3)
     pd.testing.assert_frame_equal(tool.results.runs, expected.runs)
-    assert tool.verdict and tool.picture.value.startswith(b"\x89PNG")
+    assert tool.verdict and bytes(tool.picture.value).startswith(b"\x89PNG")
     # moving a widget as a person would goes through the same update (no event loop here)
     tool._widgets["accounts"].value = 2
     assert tool.changes == {path: 0.2, "accounts": 2}
