@@ -4,9 +4,12 @@ Every default in the project's configs names its source in a trailing comment
 (``accept_with_note: 0.35  # seed guide: 25-45% ...``). The resolved ``config.yaml`` of a
 results folder has no comments, so a run also keeps the config file as written
 (``config_source.yaml``); this module pairs each value of the resolved config with the
-comment on its line there. A comment continued on the next line, aligned under the
-first, is part of it; the comment of a one-line mapping (``{dist: lognormal, ...}``)
-holds for its keys. A key the file does not set is a documented default.
+comment on its line there. A comment continued on the next lines, aligned under the
+first or anywhere right of the key (a comment line at the key's own indentation or
+left of it belongs to what follows), is part of it; the comment of a one-line mapping
+(``{dist: lognormal, ...}``) holds for its keys. A key the file does not set is a
+documented default. Values read as a person writes them: probabilities as percentages,
+distributions in words ("uniform 25% to 45%", "Beta, mean 15%, sd 3%").
 """
 
 from __future__ import annotations
@@ -75,10 +78,10 @@ def source_comments(text: str) -> dict[str, str]:
         found = _comment_after(lines[line_no], column)
         if found is None:
             return None
-        comment, at = found
-        for following in lines[line_no + 1 :]:  # continuation lines aligned under it
+        comment, _ = found
+        for following in lines[line_no + 1 :]:  # continuation lines, indented past the key
             more = _comment_after(following, 0)
-            if more is None or more[1] != at:
+            if more is None or more[1] <= key.start_mark.column:
                 break
             comment += " " + more[0]
         return comment
@@ -98,14 +101,63 @@ def _leaves(value: Any, path: list[str]) -> list[tuple[list[str], Any]]:
     return [(path, value)]
 
 
-def _shown(value: Any) -> str:
+#: keys whose values are probabilities (shown as percentages) outside `rates`
+_PROBABILITY_KEYS = {"good_acceptance", "poor_acceptance", "warmup_start_share"}
+
+
+def _is_probability(path: list[str]) -> bool:
+    last = next((p for p in reversed(path) if not p.isdigit()), "")
+    if "rates" in path:
+        return not last.endswith("multiplier")
+    return last.endswith("_share") or last in _PROBABILITY_KEYS
+
+
+def _number(x: Any, percent: bool) -> str:
+    if percent and isinstance(x, int | float) and not isinstance(x, bool):
+        return f"{100 * x:.4g}%"
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _distribution(d: dict[str, Any], percent: bool) -> str:
+    """A distribution as a person writes it: 'uniform 25% to 45%', 'Beta, mean 15%, sd 3%'."""
+    kind = d.get("dist")
+    f = lambda key: _number(d[key], percent)  # noqa: E731
+    if kind == "uniform":
+        return f"uniform {f('low')} to {f('high')}"
+    if kind == "triangular":
+        return f"triangular {f('low')} to {f('high')}, most likely {f('mode')}"
+    if kind == "beta" and d.get("mean") is not None:
+        return f"Beta, mean {f('mean')}, sd {f('sd')}"
+    if kind == "beta":
+        return f"Beta, alpha {d['alpha']:g}, beta {d['beta']:g}"
+    if kind == "lognormal":
+        return f"lognormal, median {_shown(d['median'])} days, sigma {_shown(d['sigma'])}"
+    if kind == "fixed":
+        return f"fixed, {d['days']} days"
+    rest = ", ".join(f"{k} {_shown(v)}" for k, v in d.items() if k != "dist" and v is not None)
+    return f"{kind}, {rest}" if rest else str(kind)
+
+
+def _shown(value: Any, path: list[str] | None = None) -> str:
+    percent = _is_probability(path or [])
+    if isinstance(value, dict) and "dist" in value:
+        return _distribution(value, percent)
     if isinstance(value, dict):
-        return ", ".join(f"{k} {v}" for k, v in value.items())
+        return ", ".join(f"{k} {_shown(v)}" for k, v in value.items() if v is not None)
+    if isinstance(value, list):
+        parts = [_shown(item, path) for item in value]
+        if path and path[-1] == "reply_after_accept":
+            return "; ".join(f"message {i + 1}: {part}" for i, part in enumerate(parts))
+        return ", ".join(parts)
+    if value is None and path and path[-2:-1] == ["delays"]:
+        return "as delays.reply"
     if value is None:
         return "none"
     if isinstance(value, bool):
         return "true" if value else "false"  # as the config file writes it
-    return str(value)
+    if path and path[-1] == "price_per_month":
+        return f"${value:,.2f} per seat a month"
+    return _number(value, percent)
 
 
 def _in_source(path: list[str], data: Any) -> bool:
@@ -140,7 +192,7 @@ def assumptions_table(resolved: dict[str, Any], source_text: str | None) -> pd.D
             source = _source(path, comments, written)
             if source == DEFAULT_SOURCE and path[0] == "plans":
                 source = "built-in plan (docs/config.md gives its source)"
-            rows.append({"key": key, "value": _shown(leaf), "source": source})
+            rows.append({"key": key, "value": _shown(leaf, path), "source": source})
     return pd.DataFrame(rows, columns=["key", "value", "source"])
 
 

@@ -507,12 +507,15 @@ def invitation_chart(days: dict[str, InvitationDays], config: Config) -> Figure:
 
 
 def paired_chart(
-    runs: pd.DataFrame, metrics: tuple[str, ...] = ("cost_per_meeting", "replies")
+    runs: pd.DataFrame,
+    metrics: tuple[str, ...] = ("cost_per_meeting", "replies"),
+    pairs: list[tuple[str, str]] | None = None,
 ) -> Figure:
-    """For each pair of strategies, the replication-by-replication difference A - B and
-    the share of replications each wins (common random numbers make them paired)."""
+    """For each pair of strategies (default: every pair), the replication-by-replication
+    difference A - B and the share of replications each wins (common random numbers make
+    them paired)."""
     with style():
-        pairs = strategy_pairs(runs)
+        pairs = strategy_pairs(runs) if pairs is None else pairs
         metrics = tuple(m for m in metrics if m in runs.columns)
         if not pairs:
             return _placeholder(
@@ -521,12 +524,18 @@ def paired_chart(
                 "Difference A − B in one replication",
                 "Replications",
             )
-        fig = new_figure(1.0 + 5.2 * len(metrics), 0.9 + 3.3 * len(pairs))
-        axes = fig.subplots(len(pairs), len(metrics), squeeze=False)
+        # one metric: the pairs side by side, three to a row; else a row per pair
+        across = min(3, len(pairs)) if len(metrics) == 1 else len(metrics)
+        down = math.ceil(len(pairs) / across) if len(metrics) == 1 else len(pairs)
+        fig = new_figure(1.0 + 5.2 * across, 0.9 + 3.3 * down)
+        grid = fig.subplots(down, across, squeeze=False)
+        panels = list(grid.flat)
+        for ax in panels[len(pairs) * len(metrics) :]:
+            ax.set_visible(False)
         wide = {m: runs.pivot(index="replication", columns="strategy", values=m) for m in metrics}
         for row, (a, b) in enumerate(pairs):
             for col, metric in enumerate(metrics):
-                ax = axes[row, col]
+                ax = panels[row * len(metrics) + col]
                 va = wide[metric][a].to_numpy(dtype=float)
                 vb = wide[metric][b].to_numpy(dtype=float)
                 _difference_panel(ax, a, b, metric, va, vb)

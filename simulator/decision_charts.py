@@ -97,7 +97,7 @@ def ce_plane_chart(runs: pd.DataFrame, value_per_meeting: float | None = None) -
     wide = {k: v.set_axis([str(c) for c in v.columns], axis=1) for k, v in wide.items()}
     shown = min(PLANE_POINTS, len(wide["cost"]))
     with style():
-        fig = new_figure(8.6, 4.6)
+        fig = new_figure(8.6, 5.0)
         ax = fig.subplots()
         ax.axhline(0, color="black", lw=0.8)
         ax.axvline(0, color="black", lw=0.8)
@@ -145,5 +145,5 @@ def ce_plane_chart(runs: pd.DataFrame, value_per_meeting: float | None = None) -
             ),
             loc="left",
         )
-        ax.legend(loc="best", fontsize=8)
+        fig.legend(loc="outside lower center", ncols=2, fontsize=8)
     return fig

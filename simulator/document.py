@@ -24,6 +24,7 @@ class Heading:
 @dataclass
 class Paragraph:
     text: str
+    strong: bool = False  # the answer: bold, and set apart
 
 
 @dataclass
@@ -76,7 +77,7 @@ def to_markdown(doc: Document) -> str:
         if isinstance(block, Heading):
             parts.append("#" * block.level + " " + block.text)
         elif isinstance(block, Paragraph):
-            parts.append(block.text)
+            parts.append(f"**{block.text}**" if block.strong else block.text)
         elif isinstance(block, Bullets):
             parts.append("\n".join(f"- {item}" for item in block.items))
         elif isinstance(block, Table):
@@ -103,6 +104,8 @@ th { background: #f4f4f4; } tr:nth-child(even) td { background: #fafafa; }
 figure { margin: 1.2em 0 2em 0; } figure img { max-width: 100%; height: auto; }
 figcaption { font-size: 0.92em; color: #444; max-width: 900px; }
 .note { font-size: 0.9em; color: #444; max-width: 900px; }
+.answer { font-size: 1.12em; max-width: 1000px; margin: 0.5em 0; }
+h1 { margin-bottom: 0.3em; }
 """
 
 
@@ -132,6 +135,8 @@ def to_html(doc: Document, folder: Path) -> str:
     for block in doc.blocks:
         if isinstance(block, Heading):
             parts.append(f"<h{block.level}>{html.escape(block.text)}</h{block.level}>")
+        elif isinstance(block, Paragraph) and block.strong:
+            parts.append(f'<p class="answer"><strong>{html.escape(block.text)}</strong></p>')
         elif isinstance(block, Paragraph):
             parts.append(f"<p>{html.escape(block.text)}</p>")
         elif isinstance(block, Bullets):

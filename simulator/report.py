@@ -11,6 +11,7 @@ written beside them atomically: built in a hidden folder, then moved into place.
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import os
 import shutil
@@ -23,18 +24,19 @@ import pandas as pd
 
 from simulator import charts
 from simulator.assumptions import assumptions_table
-from simulator.compare import compare, verdict
 from simulator.config import Config, load_config
+from simulator.decision import acceptability, incremental_table, switches, value_grid
+from simulator.decision_charts import acceptability_chart, ce_plane_chart
 from simulator.document import Bullets, Document, Figure, Heading, Paragraph, Table, to_html
 from simulator.document import to_markdown as document_markdown
 from simulator.folders import exchange, make_staging, remove_stale
+from simulator.metrics import RATIOS
 from simulator.output import SOURCE_FILE
 from simulator.sensitivity import sensitivity_table
 from simulator.sensitivity_chart import tornado_chart
 from simulator.tables import (
     POOLED_NOTE,
     headline_table,
-    is_money,
     label,
     money,
     number,
@@ -42,6 +44,7 @@ from simulator.tables import (
     summary_table,
 )
 from simulator.uncertainty import COLUMN_PREFIX
+from simulator.verdict import WORDS, Z_TIE, about, net_benefit, objective_verdict, verdict_sentence
 from simulator.weekly import TRACED_REPLICATIONS, invitation_days, sends_invitations
 from simulator.workers import die_with
 
@@ -91,6 +94,11 @@ class ChartSpec:
     draw: Callable[..., Any]
     args: tuple
     slow: bool = False  # a re-simulation: handed to a helper process first
+
+
+def _acceptability_figure(runs: pd.DataFrame, value_per_meeting: float | None) -> Any:
+    curve = acceptability(runs, value_grid(runs))
+    return acceptability_chart(curve, incremental_table(runs), value_per_meeting)
 
 
 def _invitation_figure(config: Config, seed: int, traced: int) -> Any:
@@ -152,17 +160,64 @@ def _chart_specs(saved: SavedRun) -> tuple[list[ChartSpec], list[str]]:
     """The charts this run can show, and a sentence for each one it cannot."""
     config, runs, monthly = saved.config, saved.runs, saved.monthly
     traced = min(saved.replications, TRACED_REPLICATIONS)
-    specs = [
+    objective = config.objective
+    what, counted = WORDS[objective]
+    several = len(config.strategies) > 1
+    skipped = []
+    specs = []
+    if several:
+        specs.append(
+            ChartSpec(
+                "acceptability",
+                "When each strategy pays best, by what a meeting is worth",
+                "For each value of a meeting, the share of replications in which each "
+                "strategy gives the highest net benefit (value × meetings − cost); the thick "
+                "stretch is the strategy with the highest expected net benefit there. Dashed "
+                "lines: the values at which a dearer strategy starts to pay off (the "
+                "incremental costs per extra meeting below).",
+                _acceptability_figure,
+                (runs, config.value_per_meeting),
+            )
+        )
+    specs.append(
         ChartSpec(
-            "cost_per_reply",
-            "Cost per reply, run by run",
-            "Left: how the cost per reply varies from one simulated campaign to the next, "
-            "over the runs with at least one reply. Right: the share of all runs at or below "
-            "each cost; the curve stops short of 100% by the share of runs with no reply "
-            "(cost per reply infinite), which the legend counts.",
+            objective,
+            f"{what.capitalize()}, run by run",
+            f"Left: how the {what} varies from one simulated campaign to the next, over the "
+            f"runs with at least one {counted}. Right: the share of all runs at or below each "
+            f"cost; the curve stops short of 100% by the share of runs with no {counted} "
+            f"({what} infinite), which the legend counts.",
             charts.cost_per_reply_chart,
-            (runs,),
-        ),
+            (runs, objective),
+        )
+    )
+    if several:
+        best = objective_verdict(runs, objective)
+        specs.append(
+            ChartSpec(
+                "paired_differences",
+                f"Each strategy against the best, {best.best}, replication by replication",
+                "Each panel: the difference A − B within the same replication (the same "
+                "prospects and the same luck), with the share of runs each strategy wins. "
+                "The black line marks no difference, the dashed one the mean difference. "
+                "Every other pair is in summary.json (comparisons).",
+                charts.paired_chart,
+                (runs, (objective,), [(best.best, p.other) for p in best.pairs]),
+            )
+        )
+        specs.append(
+            ChartSpec(
+                "cost_effectiveness_plane",
+                "Extra cost against extra meetings",
+                "Each dot is one replication: a strategy's extra cost and extra meetings over "
+                "the cheapest strategy in the same replication; the crosses are the means.",
+                ce_plane_chart,
+                (runs, config.value_per_meeting),
+            )
+        )
+    else:
+        skipped.append("Acceptability, paired differences: the config has one strategy.")
+    specs += [
         ChartSpec(
             "replies_meetings_per_month",
             "Replies and meetings per month",
@@ -172,7 +227,6 @@ def _chart_specs(saved: SavedRun) -> tuple[list[ChartSpec], list[str]]:
             (monthly,),
         ),
     ]
-    skipped = []
     if charts.credit_strategies(monthly):
         specs.append(
             ChartSpec(
@@ -206,20 +260,6 @@ def _chart_specs(saved: SavedRun) -> tuple[list[ChartSpec], list[str]]:
         )
     else:
         skipped.append("Invitations per week: no strategy here sends connection requests.")
-    if len(config.strategies) > 1:
-        specs.append(
-            ChartSpec(
-                "paired_differences",
-                "Strategies compared, replication by replication",
-                "Each panel: the difference A − B within the same replication (the same "
-                "prospects and the same luck), with the share of runs each strategy wins. "
-                "The black line marks no difference, the dashed one the mean difference.",
-                charts.paired_chart,
-                (runs,),
-            )
-        )
-    else:
-        skipped.append("Paired differences: the config has one strategy.")
     specs.append(
         ChartSpec(
             "funnel",
@@ -231,17 +271,17 @@ def _chart_specs(saved: SavedRun) -> tuple[list[ChartSpec], list[str]]:
             (runs, config.horizon_months),
         )
     )
-    drivers = _drivers(runs)
+    drivers = _drivers(runs, objective)
     if drivers is None:
-        skipped.append("What drives cost per meeting: no rate of the config is a distribution.")
+        skipped.append(f"What drives {what}: no rate of the config is a distribution.")
     else:
         for i, strategy in enumerate(config.strategies):
             specs.append(
                 ChartSpec(
                     f"what_drives_cost_{i + 1}",
-                    f"What drives cost per meeting: {strategy}",
+                    f"What drives {what}: {strategy}",
                     "Each bar is an uncertain parameter's partial rank correlation with the "
-                    "cost per meeting over the replications, the others held fixed: a long "
+                    f"{what} over the replications, the others held fixed: a long "
                     "bar matters, a short one does not; red raises the cost, blue lowers it.",
                     tornado_chart,
                     (drivers, strategy),
@@ -250,11 +290,11 @@ def _chart_specs(saved: SavedRun) -> tuple[list[ChartSpec], list[str]]:
     return specs, skipped
 
 
-def _drivers(runs: pd.DataFrame) -> pd.DataFrame | None:
+def _drivers(runs: pd.DataFrame, objective: str = "cost_per_meeting") -> pd.DataFrame | None:
     """The sensitivity table of the run's drawn parameters (None: nothing was drawn)."""
     if not any(c.startswith(COLUMN_PREFIX) for c in runs.columns):
         return None
-    return sensitivity_table(runs, "cost_per_meeting")
+    return sensitivity_table(runs, objective)
 
 
 def _route(entry: Any) -> str:
@@ -306,27 +346,6 @@ def _scenario_tables(config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
     return segments, pd.DataFrame(rows)
 
 
-def _comparison_table(table: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for row in table.to_dict(orient="records"):
-        fmt = money if is_money(row["metric"]) else number
-        rows.append(
-            {
-                "A − B": f"{row['strategy_a']} − {row['strategy_b']}",
-                "metric": label(row["metric"]),
-                "mean difference ± mcse": f"{fmt(row['mean_difference'])} ± "
-                f"{number(row['mcse'], 2)}",
-                "median": fmt(row["median_difference"]),
-                "5th - 95th percentile": f"{fmt(row['p5_difference'])} - "
-                f"{fmt(row['p95_difference'])}",
-                "A better": f"{row['share_a_better']:.1%}",
-                "B better": f"{row['share_b_better']:.1%}",
-                "tied": f"{row['share_tied']:.1%}",
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 def _draw_charts(
     specs: list[ChartSpec], folder: Path, progress: Callable[[int, int], None] | None
 ) -> None:
@@ -366,86 +385,207 @@ def _draw_charts(
             pool.join()
 
 
+def _against_best(runs: pd.DataFrame, objective: str) -> pd.DataFrame:
+    """Each strategy against the best on the objective (display strings)."""
+    verdict = objective_verdict(runs, objective)
+    what = WORDS[objective][0]
+    rows = []
+    for pair, standing in zip(verdict.pairs, verdict.standings[1:], strict=True):
+        needed = pair.replications_needed
+        rows.append(
+            {
+                "strategy": pair.other,
+                f"{what}, pooled": money(standing.pooled),
+                f"above {pair.best}": f"{money(pair.difference)} ± {money(Z_TIE * pair.mcse)}",
+                f"{pair.best} lower in": f"{pair.share_best_better:.0%} of replications",
+                "this one lower in": f"{pair.share_other_better:.0%}",
+                "told apart at this precision?": "yes"
+                if pair.settled
+                else "no: "
+                + ("identical" if pair.identical else f"{about(needed)} replications needed"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _incremental_rows(table: pd.DataFrame, effect: str) -> pd.DataFrame:
+    """The incremental table (decision.incremental_table) as display strings."""
+    unit = "meeting" if effect == "meetings" else "reply"
+    rows = []
+    for row in table.to_dict(orient="records"):
+        icer = ""
+        if isinstance(row["compared_with"], str):
+            low, high = row["icer_low"], row["icer_high"]
+            bounded = math.isfinite(low) and math.isfinite(high)
+            interval = f"{money(low)} to {money(high)}" if bounded else "unbounded"
+            icer = f"{money(row['icer'])} ({interval})"
+        rows.append(
+            {
+                "strategy": row["strategy"],
+                "mean cost": money(row["cost"]),
+                f"mean {effect}": number(row["effect"]),
+                "status": row["status"],
+                "compared with": row["compared_with"]
+                if isinstance(row["compared_with"], str)
+                else "",
+                f"extra {effect}": number(row["incremental_effect"])
+                if isinstance(row["compared_with"], str)
+                else "",
+                f"extra cost per extra {unit} (95% interval)": icer,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _net_benefit_rows(runs: pd.DataFrame, value: float) -> pd.DataFrame:
+    values = net_benefit(runs, value)
+    top = values.to_numpy() == values.to_numpy().max(axis=1, keepdims=True)
+    share = (top / top.sum(axis=1, keepdims=True)).mean(axis=0)
+    rows = []
+    for j, strategy in enumerate(values.columns):
+        column = values[strategy]
+        mcse = column.std(ddof=1) / math.sqrt(len(column)) if len(column) > 1 else math.nan
+        rows.append(
+            {
+                "strategy": strategy,
+                "expected net benefit": f"{money(column.mean())} ± {money(Z_TIE * mcse)}",
+                "5th - 95th percentile": f"{money(column.quantile(0.05))} - "
+                f"{money(column.quantile(0.95))}",
+                "highest in": f"{share[j]:.0%} of replications",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def build(
     saved: SavedRun, into: Path, progress: Callable[[int, int], None] | None = None
 ) -> Document:
-    """Draw the charts into `into`/charts and return the report as a document."""
+    """Draw the charts into `into`/charts and return the report as a document: the answer
+    first (the verdict, the headline table, the acceptability curve), then the evidence."""
     config, runs = saved.config, saved.runs
+    objective, months = config.objective, config.horizon_months
+    what = WORDS[objective][0]
     specs, skipped = _chart_specs(saved)
-    months = config.horizon_months
-    doc = Document(f"{config.name}: outreach simulation report")
-    meta = saved.meta
-    doc.add(
-        Paragraph(
-            f"{saved.replications:,} simulated campaigns of {months} months for each of "
-            f"{len(config.strategies)} strateg{'ies' if len(config.strategies) > 1 else 'y'}, "
-            f"{config.accounts} sending seat{'s' if config.accounts > 1 else ''}, seed "
-            f"{saved.seed}. Made by outreach-sim {meta.get('package_version', '?')} "
-            f"(finished {meta.get('finished_utc', '?')}) with: "
-            f"{' '.join(str(c) for c in meta.get('command', []))}"
-        )
-    )
-    segments, strategies = _scenario_tables(config)
-    doc.add(Heading("The scenario"), Table(segments), Table(strategies))
-    doc.add(
-        Heading("Headline"),
-        Table(headline_table(runs, months), note=POOLED_NOTE),
-    )
-    doc.add(Heading("Charts"))
     _draw_charts(specs, Path(into) / CHARTS_FOLDER, progress)
-    for spec in specs:
-        doc.add(
-            Figure(
-                spec.title,
-                spec.caption,
-                f"{CHARTS_FOLDER}/{spec.name}.png",
-                f"{CHARTS_FOLDER}/{spec.name}.svg",
-            )
+    figures = {
+        spec.name: Figure(
+            spec.title,
+            spec.caption,
+            f"{CHARTS_FOLDER}/{spec.name}.png",
+            f"{CHARTS_FOLDER}/{spec.name}.svg",
         )
-    if skipped:
-        doc.add(Paragraph("Not drawn for this run:"), Bullets(skipped))
-    if len(config.strategies) > 1:
-        table = compare(runs, ["cost_per_reply", "cost_per_meeting", "replies", "meetings"])
-        doc.add(
-            Heading("Strategies compared, replication by replication"),
-            Paragraph(
-                "All strategies ran on common random numbers: replication i of each met the "
-                "same prospects with the same latent responses, so the difference between two "
-                "strategies is taken within each replication."
-            ),
-            Bullets([verdict(row) for row in table.to_dict(orient="records")]),
-            Table(_comparison_table(table)),
-        )
-    drivers = _drivers(runs)
-    if drivers is not None:
-        doc.add(
-            Heading("What drives cost per meeting"),
-            Table(
-                drivers[["strategy", "rank", "parameter", "prcc", "p_value"]].round(3),
-                note="Partial rank correlation (PRCC) of each parameter drawn per replication "
-                "with the cost per meeting, the other parameters held fixed; rank 1 matters "
-                "most. A replication with no meeting ranks above every finite cost.",
-            ),
-        )
+        for spec in specs
+    }
+    several = len(config.strategies) > 1
+    doc = Document(f"{config.name}: which strategy, and how sure")
     doc.add(
-        Heading("Summary over replications"),
+        Paragraph(verdict_sentence(runs, objective, config.value_per_meeting, months), strong=True),
         Table(
-            readable_summary(summary_table(runs)),
-            note="mcse: Monte Carlo standard error of the mean; the 95% interval is for the "
-            "mean (mean ± 1.96 mcse), not for one campaign (see the percentiles). Means of "
-            "cost-per ratios are over the runs where the ratio is finite, percentiles over "
-            "all runs; which ratio to quote: see the note under the headline.",
+            headline_table(runs, months, objective, config.value_per_meeting),
+            note=f"{saved.replications:,} simulated campaigns of {months} months per "
+            f"strategy. Pooled: total cost over total {label(RATIOS[objective]).lower()}, the "
+            "long-run figure to quote; the percentiles say how far one campaign can stray.",
         ),
     )
+    if "acceptability" in figures:
+        doc.add(figures["acceptability"])
+    doc.add(Heading("The evidence"))
+    if several:
+        doc.add(
+            Heading(f"Each strategy against the best on {what}", 3),
+            Paragraph(
+                "All strategies ran on common random numbers: replication i of each met the "
+                "same prospects with the same latent responses, so each is compared with the "
+                "best within each replication. The difference is that of the pooled figures, "
+                "± its 95% Monte Carlo margin from the paired replications; every other pair "
+                "and metric is in summary.json (comparisons)."
+            ),
+            Table(_against_best(runs, objective)),
+            figures["paired_differences"],
+            Heading("What an extra meeting costs", 3),
+        )
+        for effect in ("meetings", "replies"):
+            table = incremental_table(runs, effect)
+            unit = "meeting" if effect == "meetings" else "reply"
+            said = [
+                f"{s['strategy']} pays off over {s['over']} once a {unit} is worth more than "
+                f"{money(float(s['value']))}"
+                for s in switches(table)
+            ]
+            doc.add(
+                Table(
+                    _incremental_rows(table, effect),
+                    note=("; ".join(said) + ". " if said else "")
+                    + "Cheapest first; a dominated strategy costs more for fewer "
+                    f"{effect}, an extendedly dominated one buys them dearer than a mix of "
+                    "its neighbours (docs/report.md).",
+                )
+            )
+        doc.add(figures["cost_effectiveness_plane"])
+        if config.value_per_meeting is not None:
+            doc.add(
+                Heading(f"Net benefit at {money(config.value_per_meeting)} a meeting", 3),
+                Table(
+                    _net_benefit_rows(runs, config.value_per_meeting),
+                    note="value × meetings − cost per replication, over the horizon; ± the "
+                    "95% Monte Carlo margin of the mean.",
+                ),
+            )
+    doc.add(Heading("Charts", 3))
+    for spec in specs:
+        if spec.name not in ("acceptability", "paired_differences", "cost_effectiveness_plane"):
+            if not spec.name.startswith("what_drives_cost_"):
+                doc.add(figures[spec.name])
+    if skipped:
+        doc.add(Paragraph("Not drawn for this run:"), Bullets(skipped))
+    drivers = _drivers(runs, objective)
+    if drivers is not None:
+        doc.add(
+            Heading(f"What drives {what}", 3),
+            Table(
+                drivers[["strategy", "rank", "parameter", "prcc", "p_value"]].round(3),
+                note=f"Partial rank correlation (PRCC) of each parameter drawn per replication "
+                f"with the {what}, the other parameters held fixed; rank 1 matters most. A "
+                f"replication with no {WORDS[objective][1]} ranks above every finite cost.",
+            ),
+        )
+        for spec in specs:
+            if spec.name.startswith("what_drives_cost_"):
+                doc.add(figures[spec.name])
     doc.add(
-        Heading("Assumptions and their sources"),
+        Heading("Summary over replications", 3),
+        Table(readable_summary(summary_table(runs)), note=SUMMARY_NOTE + " " + POOLED_NOTE),
+    )
+    segments, strategies = _scenario_tables(config)
+    doc.add(Heading("The scenario", 3), Table(segments), Table(strategies))
+    doc.add(
+        Heading("Assumptions and their sources", 3),
         Table(
             assumptions_table(config.model_dump(mode="json"), saved.source_text),
             note="Sources are the comments of the config file as written (config_source.yaml). "
             "Every key is explained in docs/config.md.",
         ),
     )
+    meta = saved.meta
+    doc.add(
+        Heading("How this was run", 3),
+        Paragraph(
+            f"{saved.replications:,} simulated campaigns of {months} months for each of "
+            f"{len(config.strategies)} strateg{'ies' if several else 'y'}, "
+            f"{config.accounts} sending seat{'s' if config.accounts > 1 else ''}, seed "
+            f"{saved.seed}. Made by outreach-sim {meta.get('package_version', '?')} "
+            f"(finished {meta.get('finished_utc', '?')}) with: "
+            f"{' '.join(str(c) for c in meta.get('command', []))}"
+        ),
+    )
     return doc
+
+
+SUMMARY_NOTE = (
+    "mcse: Monte Carlo standard error of the mean; the 95% interval is for the mean (mean ± "
+    "1.96 mcse), not for one campaign (see the percentiles). Means of cost-per ratios are "
+    "over the runs where the ratio is finite, percentiles over all runs."
+)
 
 
 def write_report(

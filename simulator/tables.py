@@ -148,20 +148,30 @@ def summary_table(
     return pd.DataFrame(rows).reindex(columns=list(COLUMNS))
 
 
-def headline_table(runs: pd.DataFrame, horizon_months: int) -> pd.DataFrame:
-    """The figures a sales lead asks for first, one row per strategy (display strings)."""
-    table = summary_table(runs, ["cost_per_reply", "cost_per_meeting", "replies", "meetings"])
+def headline_table(
+    runs: pd.DataFrame,
+    horizon_months: int,
+    objective: str = "cost_per_meeting",
+    value_per_meeting: float | None = None,
+) -> pd.DataFrame:
+    """The figures a sales lead asks for first, one row per strategy (display strings),
+    led by the objective (a cost per reply, positive reply or meeting): its pooled value,
+    the range of one campaign, the share of campaigns with no count, then replies a
+    month, meetings, the mean cost and, with a value per meeting, the net benefit."""
+    count = RATIOS[objective]
+    wanted = [objective, "replies", "meetings", "cost"]
+    table = summary_table(runs, wanted)
     indexed = table.set_index(["strategy", "metric"])
+    what = label(objective).removesuffix(" ($)").lower()
+    noun = label(count).lower().removesuffix("s").replace("replie", "reply")
     rows = []
     for strategy in strategies(runs):
-        cpr = indexed.loc[(strategy, "cost_per_reply")]
+        ratio = indexed.loc[(strategy, objective)]
         row = {
             "strategy": strategy,
-            "cost per reply, pooled": money(cpr["pooled"]),
-            "median": money(cpr["median"]),
-            "5th - 95th percentile": f"{money(cpr['p5'])} - {money(cpr['p95'])}",
-            "mean of ratios": money(cpr["mean"]),
-            "runs with no reply": f"{cpr['share_infinite']:.1%}",
+            f"{what}, pooled": money(ratio["pooled"]),
+            "5th - 95th percentile": f"{money(ratio['p5'])} - {money(ratio['p95'])}",
+            f"runs with no {noun}": f"{ratio['share_infinite']:.1%}",
             "replies / month": f"{indexed.loc[(strategy, 'replies'), 'mean'] / horizon_months:.1f}",
         }
         if (strategy, "meetings") in indexed.index:
@@ -169,10 +179,12 @@ def headline_table(runs: pd.DataFrame, horizon_months: int) -> pd.DataFrame:
             row[f"meetings in {horizon_months} months"] = (
                 f"{meetings['mean']:.1f} (median {meetings['median']:.0f})"
             )
-        if (strategy, "cost_per_meeting") in indexed.index:
-            row["cost per meeting, pooled"] = money(
-                indexed.loc[(strategy, "cost_per_meeting"), "pooled"]
-            )
+        row[f"mean cost over {horizon_months} months"] = money(
+            indexed.loc[(strategy, "cost"), "mean"]
+        )
+        if value_per_meeting is not None and (strategy, "meetings") in indexed.index:
+            gain = value_per_meeting * indexed.loc[(strategy, "meetings"), "mean"]
+            row["expected net benefit"] = money(gain - indexed.loc[(strategy, "cost"), "mean"])
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -197,7 +197,7 @@ def whole_dollars(x: float) -> str:
     return f"-${-x:,.0f}" if round(x) < 0 else f"${x:,.0f}"
 
 
-def _count(n: float) -> str:
+def about(n: float) -> str:
     """Replications as a person says them: 2,000; about 14,000; over a billion."""
     if math.isinf(n):
         return "no number of"
@@ -243,7 +243,7 @@ def _sentence(verdict_of: str, what: str, standings: list[Standing], pairs: list
     share = widest.upper_bound / best.pooled if best.pooled > 0 else math.inf
     matters = f" ({share:.1%})" if math.isfinite(share) else ""
     settle = (
-        f"{_count(needed)} replications would settle it"
+        f"{about(needed)} replications would settle it"
         if math.isfinite(needed)
         else "no number of replications would separate them (the difference seen is 0)"
     )
@@ -296,7 +296,7 @@ def net_benefit_sentence(runs: pd.DataFrame, value_per_meeting: float, months: i
         )
     close = [p.other for p in pairs if not p.settled]
     needed = max(p.replications_needed for p in pairs if not p.settled)
-    settle = f"; {_count(needed)} replications would settle it" if math.isfinite(needed) else ""
+    settle = f"; {about(needed)} replications would settle it" if math.isfinite(needed) else ""
     return (
         f"{at}, the expected net benefit is too close to call between {best} and "
         f"{' and '.join(close)} ({whole_dollars(means[best])} against "

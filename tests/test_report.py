@@ -16,6 +16,7 @@ from simulator import charts
 from simulator.assumptions import DEFAULT_SOURCE, NO_SOURCE, assumptions_table, source_comments
 from simulator.cli import main
 from simulator.report import CHARTS_FOLDER, chart_names, read_folder
+from simulator.verdict import objective_verdict, verdict_sentence
 
 VOID = {"meta", "img", "br", "hr", "link", "input"}
 
@@ -99,7 +100,10 @@ def test_run_writes_the_report_with_the_results(folder):
     assert {"report.html", "report.md", CHARTS_FOLDER, "config_source.yaml"} <= names
     assert not [n for n in names if n.startswith(".")]  # no staging left behind
     expected = chart_names(read_folder(folder))
-    assert len(expected) == 6  # several strategies, credits and invitations: every chart
+    # several strategies, credits and invitations: every chart (the acceptability curve,
+    # the objective's cost, the pairs with the best, the plane, months, credits,
+    # invitations, the funnel)
+    assert len(expected) == 8
     for name in expected:
         for suffix in (".png", ".svg"):
             assert (folder / CHARTS_FOLDER / f"{name}{suffix}").stat().st_size > 1000
@@ -128,20 +132,44 @@ def test_the_markdown_links_every_chart_png_and_svg(folder):
 def test_the_report_holds_the_scenario_headline_comparisons_and_sources(folder):
     text = (folder / "report.md").read_text()
     for heading in (
-        "## The scenario",
-        "## Headline",
-        "## Charts",
-        "## Strategies compared, replication by replication",
-        "## Summary over replications",
-        "## Assumptions and their sources",
+        "## The evidence",
+        "### Each strategy against the best on cost per meeting",
+        "### What an extra meeting costs",
+        "### Summary over replications",
+        "### The scenario",
+        "### Assumptions and their sources",
+        "### How this was run",
     ):
         assert heading in text
     assert "Quote the pooled ratio" in text
     assert "three months is enough for a pilot" in text
     assert "seed guide: ~15% on acceptance; the second message is an assumption" in text
-    assert "| segments.few.rates.inmail_reply_paid | 0.05 | a tough list |" in text
-    assert f"| segments.mid.rates.inmail_reply_paid | 0.1 | {NO_SOURCE} |" in text
+    assert "| segments.few.rates.inmail_reply_paid | 5% | a tough list |" in text
+    assert f"| segments.mid.rates.inmail_reply_paid | 10% | {NO_SOURCE} |" in text
     assert f"| inmail.credit_expiry_days | 90 | {DEFAULT_SOURCE} |" in text
+
+
+def test_the_answer_comes_first_the_evidence_after(folder):
+    """The verdict, the headline table and the acceptability curve, then the evidence;
+    each strategy compared with the best only."""
+    saved = read_folder(folder)
+    text = (folder / "report.md").read_text()
+    blocks = text.split("\n\n")
+    sentence = verdict_sentence(saved.runs, "cost_per_meeting", None, 3)
+    assert blocks[1] == f"**{sentence}**"
+    assert blocks[2].startswith("| strategy | cost per meeting, pooled |")
+    evidence = text.index("## The evidence")
+    assert text.index("(charts/acceptability.png)") < evidence
+    best = objective_verdict(saved.runs).best
+    start = text.index("### Each strategy against the best")
+    table = [line for line in text[start:].split("\n\n")[2].splitlines() if line.startswith("| ")]
+    others = set(saved.config.strategies) - {best}
+    assert len(table) == 1 + len(others)  # the header and one row per other strategy
+    assert {line.split(" | ")[0].removeprefix("| ") for line in table[1:]} == others
+    html = (folder / "report.html").read_text()
+    assert (
+        html.index('class="answer"') < html.index('id="acceptability"') < html.index("The evidence")
+    )
 
 
 def test_the_report_command_rebuilds_a_report_in_place(folder, capsys):
@@ -198,6 +226,35 @@ def test_sources_come_from_trailing_comments_and_their_continuations():
     assert "segments.mid.open_profile_share" not in comments
     table = assumptions_table({"horizon_months": 3, "segments": {}}, COMMENTED)
     assert table.set_index("key").loc["horizon_months", "source"] == comments["horizon_months"]
+
+
+UNALIGNED = """\
+segments:
+  mid:
+    rates:
+      accept_with_note: {dist: uniform, low: 0.25, high: 0.45}  # seed guide:
+                                  # 25-45% with a note
+      reply_after_accept: [{dist: beta, mean: 0.15, sd: 0.03}, 0.06]
+      inmail_reply_paid: {dist: triangular, low: 0.1, mode: 0.15, high: 0.25}
+    # a comment at the key's own indentation belongs to what follows
+    size: 100   # our list
+"""
+
+
+def test_assumptions_read_as_a_person_writes_them_with_whole_sources():
+    resolved = yaml.safe_load(UNALIGNED)
+    table = assumptions_table(resolved, UNALIGNED).set_index("key")
+    rates = "segments.mid.rates."
+    assert table.loc[rates + "accept_with_note", "value"] == "uniform 25% to 45%"
+    assert table.loc[rates + "accept_with_note", "source"] == "seed guide: 25-45% with a note"
+    assert table.loc[rates + "reply_after_accept", "value"] == (
+        "message 1: Beta, mean 15%, sd 3%; message 2: 6%"
+    )
+    assert table.loc[rates + "inmail_reply_paid", "value"] == (
+        "triangular 10% to 25%, most likely 15%"
+    )
+    assert table.loc["segments.mid.size", "source"] == "our list"
+    assert table.loc[rates + "inmail_reply_paid", "source"] == NO_SOURCE
 
 
 def test_assumptions_without_the_config_text_point_to_the_docs():

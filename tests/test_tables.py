@@ -115,7 +115,8 @@ def test_tables_follow_the_columns_a_runs_table_has():
 
 def test_readable_tables_spell_out_dollars_infinities_and_shares():
     results = small_run("several")
-    headline = headline_table(results.runs, results.config.horizon_months).set_index("strategy")
+    months = results.config.horizon_months
+    headline = headline_table(results.runs, months, "cost_per_reply").set_index("strategy")
     assert headline.loc["connect", "cost per reply, pooled"] == "$0.00"
     assert headline.loc["inmail_few", "5th - 95th percentile"].endswith("inf")
     assert headline.loc["inmail_few", "runs with no reply"].endswith("%")
