@@ -16,6 +16,7 @@ comes from the counter-based streams, keyed by the prospect and the touch's role
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
@@ -383,17 +384,13 @@ class Simulation:
         sent: Sent,
         closes: np.ndarray | int,
         ends: np.ndarray | bool,
-        remember: bool = True,
         latest: bool = False,
     ) -> None:
         """Record when these touches close; a prospect whose route `ends` here with no reply
         drawn is exhausted the day its last touch closes (stored as a negative day).
 
-        `remember=False`: nothing later can close before these touches do (a first
-        request: whatever follows it is sent after it resolves), so only the exhaustion
-        counts are kept, unless a trace wants every prospect's state. `latest=True`:
-        these touches close after every earlier touch of their prospects (a reply window
-        opened today ends after any opened before)."""
+        `latest=True`: these touches close after every earlier touch of their prospects
+        (a reply window opened today ends after any opened before)."""
         if sent.rep.size == 0:
             return
         shape = sent.rep.shape
@@ -407,8 +404,6 @@ class Simulation:
             e = e[self.reply_day[sent.flat[e]] == NEVER]
         if e.size:
             self._file_by_day(self.exhausted_on, sent.rep[e], last[e])
-        if not remember and self.trace is None:
-            return
         values = last.astype(np.int16)
         values[e] = -values[e]
         self.last_close[sent.flat] = values
@@ -442,6 +437,7 @@ class Simulation:
             lst.next_op[:] = 0
             lst.next_other[:] = 0
         pace = self.strategy.daily_pace
+        replied_before = np.zeros(reps, dtype=np.int64)
         for day in range(days):
             self.day = day
             self.month = month = day // 30
@@ -493,17 +489,12 @@ class Simulation:
                     self.limiter.pending
                 )
                 stock[:, STOCKS.index("invitation_limit_end")] = self._by_rep(limit)
-                if self.trace is not None:  # counted per prospect, for the tests' identities
-                    per_rep = self._in_flight(day)
-                    self._record(
-                        "in_flight_scan", month, self.months, np.repeat(per_rep, self.seats)
-                    )
-        started, replied, exhausted = (
-            self.flows[:, FLOW_INDEX[name]]
-            for name in ("prospects_started", "prospects_replied", "prospects_exhausted")
-        )
-        in_flight = np.cumsum(started - replied - exhausted, axis=0)
-        stocks[:, :, STOCKS.index("prospects_in_flight_end")] = in_flight.T
+                # counted prospect by prospect, apart from the replies and exhaustions
+                # counted as they happen (MODEL.md section 12 checks the two agree)
+                replied = (self.reply_day <= day).reshape(-1, reps).sum(axis=0)
+                self.flows[month, FLOW_INDEX["prospects_replied"]] = replied - replied_before
+                replied_before = replied
+                stock[:, STOCKS.index("prospects_in_flight_end")] = self._in_flight(day)
         if self.trace is not None:
             self.trace["invitations_sent"] = self.limiter.sent[:days].T.copy()
             self.trace["invitations_accepted"] = self.limiter.accepted[:days].T.copy()
@@ -558,7 +549,6 @@ class Simulation:
         if self.events is not None:
             self.events.replied(r, p, s, self.day)
         self._tally("replies", r)
-        self._tally("prospects_replied", r)
         self._tally("replies_message", r[kind == Kind.MESSAGE])
         self._tally("replies_inmail", r[kind == Kind.INMAIL])
         self._tally("replies_followup", r[kind == Kind.FOLLOWUP])
@@ -782,6 +772,8 @@ class Simulation:
             part = sent.part(a)
             self._schedule(accept_on + self._wait(part, first_message), part, first_message)
             self.exhausted_on[withdraw_on] += self._by_rep(withdrawn_per_unit).astype(np.int32)
+            # when each closes (the month-end count reads it): withdrawn ones are exhausted
+            self.last_close[sent.flat] = np.where(accepted, closes, -closes).astype(np.int16)
             return
         first = np.broadcast_to(self.step_first_message[step], sent.rep.shape)
         again = np.broadcast_to(self.step_reinvite[step], sent.rep.shape)
@@ -799,7 +791,7 @@ class Simulation:
             part = sent.part(fall)
             self._schedule(withdraw_on + self._wait(part, nxt[fall]), part, nxt[fall])
         ends = (accepted & live & (first < 0)) | (withdrawn & (again < 0) & (nxt < 0))
-        self._settle(sent, closes, ends, remember=not sent.fresh)
+        self._settle(sent, closes, ends)
 
     def _send_channel(self, sent: Sent, channel: str) -> None:
         """Email or WhatsApp: sent where the prospect has an address; where it has none,
@@ -934,6 +926,28 @@ class Simulation:
         return {"inmail_pace": self.inmails_left[unit], "credits": self.ledger.balance[unit]}
 
 
+_KERNEL_MISSING: list[str] = []  # why the compiled loop could not be imported, once
+
+
+def _compiled_loop():
+    """The compiled loop's entry point, or None (with one warning per process) where numba
+    or its parts cannot be imported: the vectorised engine then runs, same numbers."""
+    if _KERNEL_MISSING:
+        return None
+    try:
+        from simulator.kernel import run_compiled  # compiled on first use
+    except ImportError as error:
+        _KERNEL_MISSING.append(str(error))
+        warnings.warn(
+            f"outreach-sim: the compiled loop is unavailable ({error}); running the "
+            "vectorised numpy engine (same numbers, slower)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
+    return run_compiled
+
+
 def simulate_block(
     config: Config,
     replications: np.ndarray,
@@ -947,9 +961,8 @@ def simulate_block(
     The compiled loop (:mod:`simulator.kernel`, on `threads` threads, default every core) runs
     them unless ``OUTREACH_SIM_ENGINE=numpy`` asks for this module's vectorised loop;
     both give identical counts."""
-    from simulator.kernel import run_compiled  # compiled on first use
-
-    compiled = os.environ.get("OUTREACH_SIM_ENGINE", "compiled") == "compiled"
+    run_compiled = _compiled_loop() if os.environ.get("OUTREACH_SIM_ENGINE") != "numpy" else None
+    compiled = run_compiled is not None
     prospects = ProspectLists(config, replications, seed, badges=not compiled)
     names = list(config.strategies) if strategies is None else strategies
     out = {}

@@ -13,12 +13,18 @@ the vectorised engine files and sends touches (first in, first out per budget; w
 batch, messages before re-invitations before fallbacks). The tests hold the two to
 identical counts on every scenario; the vectorised engine stays as the readable
 statement of the rules and serves day-level traces.
+
+A replication costs what it starts and sends, not its lists' length: a prospect's badge
+is drawn from its own counter when a queue's cursor reaches it, per-prospect state is
+kept for the prospects started (in the order they start; a thread's state doubles, and
+the replication runs again, where it is short), and a month end looks only at the
+prospects still open. The borrowed (uncounted) views the loop works on are in
+:mod:`simulator._numba_borrow`.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import operator
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -26,20 +32,10 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
-from numba.core import cgutils, types
-from numba.core.datamodel import models
-from numba.core.imputils import lower_builtin
+from numba.core import types
 from numba.experimental import structref
-from numba.extending import intrinsic, register_model
-from numba.np.arrayobj import (
-    getitem_array_tuple,
-    getitem_arraynd_intp,
-    load_item,
-    make_array,
-    setitem_array,
-    store_item,
-)
 
+from simulator._numba_borrow import borrow, register_borrowed
 from simulator.delays import DelaySampler
 from simulator.engine import BUDGETS, NEVER, Simulation, _pool
 from simulator.invitations import InvitationLimiter
@@ -88,9 +84,16 @@ F_REPLIED, F_EXHAUSTED = _F["prospects_replied"], _F["prospects_exhausted"]
 F_RESTRICTED = _F["restricted_days"]
 S_BALANCE, S_PENDING = STOCKS.index("credit_balance_end"), STOCKS.index("invitations_pending_end")
 S_LIMIT = STOCKS.index("invitation_limit_end")
+S_IN_FLIGHT = STOCKS.index("prospects_in_flight_end")
 
 #: replications per task when a block is spread over threads
 RANGE = 64
+#: OUTREACH_SIM_COUNT_DRAWS=1 (for benchmarks/engine_speed.py): count the uniforms each
+#: replication draws; compiled out otherwise
+COUNT_DRAWS = bool(os.environ.get("OUTREACH_SIM_COUNT_DRAWS"))
+#: started prospects a thread's state holds at first; it doubles where a replication
+#: needs more (that replication then runs again: the same numbers)
+INITIAL_CAPACITY = 1024
 
 # rows of a replication's scratch table: one batch of touches and what is known about it
 R_PID, R_STEP, R_KIND, R_CLOSE, R_FLAG = range(5)
@@ -142,6 +145,7 @@ class ListTable(NamedTuple):
     meeting_keys: np.ndarray
     positive_share: np.ndarray  # (entries, reps)
     meeting_share: np.ndarray
+    capacity: int  # prospects a thread's state holds at first (it doubles when short)
 
 
 class RuleTable(NamedTuple):
@@ -207,119 +211,14 @@ class StateType(_Fields):
     pass
 
 
-# Numba counts a reference whenever a structure or an array is bound to a name: on
-# entering every function it is passed to (inlined or not), on every read of a field,
-# and again on the way out; a call each time, tens of thousands per replication, which
-# cost more than the touches themselves. The day loop therefore works on borrowed
-# views of its structures: the same memory, typed so that nothing in it is counted,
-# while the owners (held by _replications) keep it alive.
-
-
-class _Borrowed(types.Array):
-    """An array that compiled code never counts references to, and whose elements it
-    addresses without numba's negative-index fix-up (below). Views of it are ordinary
-    arrays."""
-
-    def __init__(self, array: types.Array):
-        self.array = array
-        super().__init__(
-            array.dtype,
-            array.ndim,
-            array.layout,
-            readonly=not array.mutable,
-            name=f"borrowed {array.name}",
-            aligned=array.aligned,
-        )
-
-    def __repr__(self) -> str:  # a structure's type is named (and told apart) by this
-        return f"Borrowed({self.array!r})"
-
-
-class _BorrowedArrayModel(models.ArrayModel):
-    def traverse(self, builder):
-        return []
-
-
-# Numba turns every integer index into `index + size if index < 0`, a few instructions
-# and a register for the size at each of the loop's hundreds of accesses. No index
-# into a borrowed array is negative, so its elements are addressed directly.
-
-
-def _element(context, builder, aryty, ary, index_types, indices):
-    """The address of the element at one integer per axis, else None."""
-    if len(index_types) != aryty.ndim or not all(isinstance(t, types.Integer) for t in index_types):
-        return None
-    array = make_array(aryty)(context, builder, ary)
-    pairs = zip(indices, index_types, strict=True)
-    at = [context.cast(builder, i, t, types.intp) for i, t in pairs]
-    return cgutils.get_item_pointer(
-        context, builder, aryty, array, at, wraparound=False, boundscheck=False
-    )
-
-
-def _unpacked(builder, index_type, index):
-    if isinstance(index_type, types.BaseTuple):
-        return index_type.types, cgutils.unpack_tuple(builder, index, count=len(index_type))
-    return (index_type,), (index,)
-
-
-@lower_builtin(operator.getitem, _Borrowed, types.Integer)
-@lower_builtin(operator.getitem, _Borrowed, types.BaseTuple)
-def _borrowed_getitem(context, builder, sig, args):
-    aryty, index_type = sig.args
-    ptr = _element(context, builder, aryty, args[0], *_unpacked(builder, index_type, args[1]))
-    if ptr is None:  # a view: numba's own indexing
-        if isinstance(index_type, types.BaseTuple):
-            return getitem_array_tuple(context, builder, sig, args)
-        return getitem_arraynd_intp(context, builder, sig, args)
-    return load_item(context, builder, aryty, ptr)
-
-
-@lower_builtin(operator.setitem, _Borrowed, types.Integer, types.Any)
-@lower_builtin(operator.setitem, _Borrowed, types.BaseTuple, types.Any)
-def _borrowed_setitem(context, builder, sig, args):
-    aryty, index_type, value_type = sig.args
-    if isinstance(value_type, types.Array):  # an array assigned: numba's own broadcasting
-        return setitem_array(context, builder, sig, args)
-    ptr = _element(context, builder, aryty, args[0], *_unpacked(builder, index_type, args[1]))
-    if ptr is None:  # into a view: numba's own assignment
-        return setitem_array(context, builder, sig, args)
-    value = context.cast(builder, args[2], value_type, aryty.dtype)
-    store_item(context, builder, aryty, value, ptr)
-    return context.get_dummy_value()
-
-
+# The day loop works on borrowed views of these structures (simulator._numba_borrow):
+# nothing in them is counted, while the owners (held by _replications) keep them alive.
 #: fields a borrowed state still counts: the reply pool grows, and the state owns the
 #: bigger arrays
 _COUNTED = frozenset({"r_pid", "r_step", "r_sent", "r_next"})
-
-
-class _BorrowedFields(_Fields):
-    def preprocess_fields(self, fields):
-        return tuple(
-            (name, _Borrowed(t) if isinstance(t, types.Array) and name not in _COUNTED else t)
-            for name, t in super().preprocess_fields(fields)
-        )
-
-
-class _BorrowedRefModel(models.StructRefModel):
-    def traverse(self, builder):
-        return []
-
-
-_BORROWED = {}
-for _owned in (StepsType, ListsType, RulesType, StateType):
-    _borrowed = structref.register(type(f"Borrowed{_owned.__name__}", (_BorrowedFields,), {}))
-    _BORROWED[_owned] = _borrowed
-    register_model(_borrowed)(_BorrowedRefModel)
-register_model(_Borrowed)(_BorrowedArrayModel)
-
-
-@intrinsic
-def _borrow(typingctx, struct):
-    """The same structure, borrowed (the caller keeps `struct` alive meanwhile)."""
-    borrowed = _BORROWED[type(struct)](struct.field_dict.items())
-    return borrowed(struct), lambda context, builder, signature, args: args[0]
+for _owned in (StepsType, ListsType, RulesType):
+    register_borrowed(_owned)
+register_borrowed(StateType, _COUNTED)
 
 
 class Steps(structref.StructRefProxy):
@@ -365,8 +264,8 @@ def _cdfs(st: Steps) -> tuple:
 
 
 @njit(inline="always")
-def _waits(st: Steps) -> tuple:
-    return st.wait_lo, st.wait_hi, st.wait_keys, st.offset
+def _waits(st: Steps, s: _State) -> tuple:
+    return st.wait_lo, st.wait_hi, st.wait_keys, s.position, s.draws
 
 
 @njit
@@ -387,24 +286,30 @@ def _delay(cdfs: tuple, step: int, rep: int, v: float) -> int:
 
 @njit
 def _wait(waits: tuple, step: int, rep: int, pid: int) -> int:
-    wait_lo, wait_hi, wait_keys, offset = waits
+    wait_lo, wait_hi, wait_keys, position, draws = waits
     lo, hi = wait_lo[step], wait_hi[step]
     if lo == hi:
         return lo
-    u = _uniform(wait_keys[step, rep], pid - offset[step])
+    if COUNT_DRAWS:
+        draws[0] += 1
+    u = _uniform(wait_keys[step, rep], position[pid])
     return lo + int(np.floor(u * (hi - lo + 1)))
 
 
 _STATE_FIELDS = [
     "flows",  # (months, flows): this replication's counts
     "by_segment",  # (months, segments)
-    # by prospect
+    "stocks",  # (months, stocks)
+    # by prospect started, in the order they start (a prospect's "pid" is that slot)
     "reply_day",
     "reply_step",
     "last_close",
     "seat_of",
     "badge",
-    "order",  # each list's Open Profile positions, then the others
+    "position",  # its place on its list: the counter of its draws
+    "open",  # started prospects not yet seen replied or exhausted (compacted monthly)
+    "slots",  # [prospects started, entries in `open`, 1 when the state is too small]
+    "draws",  # (1,): uniforms drawn (where COUNT_DRAWS)
     "exhausted_on",  # by day
     # the touches calendar: a linked list per due day over a pool of nodes
     "t_head",
@@ -437,11 +342,12 @@ _STATE_FIELDS = [
     "left",  # (kinds, seats): today's budget by touch kind
     "notes_left",
     "open_left",
-    # lists
-    "op_total",
-    "op_available",  # (lists, months)
-    "next_op",
-    "next_other",
+    # lists: each queue's next prospect is at or after its cursor (a list position)
+    "started",  # (lists,)
+    "cursor_op",
+    "cursor_other",
+    "found_op",  # the next prospects of each queue, found for today's starts
+    "found_other",
     # the day's working arrays
     "has_budget",  # (budgets, seats)
     "seen",  # (seats,): touches that asked each seat's budget today
@@ -457,17 +363,22 @@ structref.define_proxy(_State, StateType, _STATE_FIELDS)
 
 @njit
 def _new_state(total, days, months, seats, lists, span):
-    """A thread's state: allocated once, reset for each replication it simulates."""
+    """A thread's state for up to `total` started prospects: allocated once, reset for each
+    replication it simulates (what is by prospect is set as each prospect starts)."""
     nodes = total + 16
     return _State(
         np.zeros((months, len(FLOWS)), dtype=np.int64),
         np.zeros((months, lists), dtype=np.int64),
+        np.zeros((months, len(STOCKS)), dtype=np.int64),
         np.empty(total, dtype=np.int32),
         np.empty(total, dtype=np.int32),
         np.empty(total, dtype=np.int32),
         np.zeros(total, dtype=np.int64),
         np.empty(total, dtype=np.bool_),
         np.empty(total, dtype=np.int64),
+        np.empty(total, dtype=np.int64),
+        np.zeros(3, dtype=np.int64),
+        np.zeros(1, dtype=np.int64),
         np.empty(span, dtype=np.int64),
         np.empty(days, dtype=np.int64),
         np.empty(days, dtype=np.int64),
@@ -497,10 +408,11 @@ def _new_state(total, days, months, seats, lists, span):
         np.empty((N_KINDS, seats), dtype=np.int64),
         np.empty(seats, dtype=np.int64),
         np.empty(seats, dtype=np.int64),
-        np.empty(lists, dtype=np.int64),
-        np.empty((lists, months), dtype=np.int64),
-        np.empty(lists, dtype=np.int64),
-        np.empty(lists, dtype=np.int64),
+        np.zeros(lists, dtype=np.int64),
+        np.zeros(lists, dtype=np.int64),
+        np.zeros(lists, dtype=np.int64),
+        np.empty(total + 2, dtype=np.int64),
+        np.empty(total + 2, dtype=np.int64),
         np.empty((N_BUDGETS, seats), dtype=np.bool_),
         np.empty(seats, dtype=np.int64),
         np.empty(seats, dtype=np.int64),
@@ -515,13 +427,13 @@ def _new_state(total, days, months, seats, lists, span):
 @njit
 def _reset(s: _State) -> None:
     """Everything a replication starts from; what is always written before it is read
-    (the badges, the list order, the batch, the day's budgets) is left as it is."""
+    (a prospect's state when it starts, the batch, the day's budgets) is left as it is:
+    resetting costs the days and seats, not the list."""
     s.flows[:] = 0
     s.by_segment[:] = 0
-    s.reply_day[:] = NEVER
-    s.reply_step[:] = 0
-    s.last_close[:] = 0
-    s.seat_of[:] = 0
+    s.stocks[:] = 0
+    s.slots[:] = 0
+    s.draws[:] = 0
     s.exhausted_on[:] = 0
     s.t_head[:] = -1
     s.t_tail[:] = -1
@@ -542,8 +454,9 @@ def _reset(s: _State) -> None:
     s.departed[:] = 0
     s.notes_left[:] = 0
     s.open_left[:] = 0
-    s.next_op[:] = 0
-    s.next_other[:] = 0
+    s.started[:] = 0
+    s.cursor_op[:] = 0
+    s.cursor_other[:] = 0
     s.limits[:] = 0
 
 
@@ -634,14 +547,14 @@ def _send_requests(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, 
     notes_left, sent, pending, reply_day = s.notes_left, s.sent, s.pending, s.reply_day
     discarded, accepted, withdrawn = s.discarded, s.accepted, s.withdrawn
     note_of, is_reinvite, p_main, p_blank = st.note, st.is_reinvite, st.p_main, st.p_blank
-    keys, offset, first_message, reinvite, next_of = (
+    keys, position, first_message, reinvite, next_of = (
         st.outcome_keys,
-        st.offset,
+        s.position,
         st.first_message,
         st.reinvite,
         st.next,
     )
-    cdfs, waits = _cdfs(st), _waits(st)
+    cdfs, waits = _cdfs(st), _waits(st, s)
     calendar, closing = _calendar(s), _closes(s)
     notes_per_month = ru.notes_per_month
     month = day // 30
@@ -665,7 +578,9 @@ def _send_requests(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, 
         sent[day, seat] += 1
         pending[seat] += 1
         p = p_main[step, rep] if note else p_blank[step, rep]
-        u = _uniform(keys[step, rep], pid - offset[step])
+        u = _uniform(keys[step, rep], position[pid])
+        if COUNT_DRAWS:
+            s.draws[0] += 1
         is_accepted = u < p
         closes = day + _delay(cdfs, step, rep, u / p) if is_accepted else withdraw_on
         live = fresh or reply_day[pid] > closes
@@ -682,7 +597,7 @@ def _send_requests(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, 
         ends = (flag == 3 and first_message[step] < 0) or (
             flag == 2 and reinvite[step] < 0 and next_of[step] < 0
         )
-        _settle(closing, pid, closes, ends, fresh, False, not fresh)
+        _settle(closing, pid, closes, ends, fresh, False, True)
     # what follows, filed in the engine's order: messages, re-invitations, fallbacks
     for i in range(n):
         if sc[R_KIND, i] == want and sc[R_FLAG, i] == 3:
@@ -723,15 +638,15 @@ def _send_replyable(
         s.reply_day,
         s.reply_step,
     )
-    kind_of, p_free, p_main, keys, offset, next_of = (
+    kind_of, p_free, p_main, keys, position, next_of = (
         st.kind,
         st.p_free,
         st.p_main,
         st.outcome_keys,
-        st.offset,
+        s.position,
         st.next,
     )
-    cdfs, waits = _cdfs(st), _waits(st)
+    cdfs, waits = _cdfs(st), _waits(st, s)
     calendar, closing = _calendar(s), _closes(s)
     days, open_profile_messages, window = ru.days, ru.open_profile_messages, ru.response_window
     for i in range(n):
@@ -741,7 +656,9 @@ def _send_replyable(
         inmail = kind_of[step] == INMAIL or kind_of[step] == FOLLOWUP
         free = inmail and open_profile_messages and badge[pid]
         p = p_free[step, rep] if free else p_main[step, rep]
-        u = _uniform(keys[step, rep], pid - offset[step])
+        u = _uniform(keys[step, rep], position[pid])
+        if COUNT_DRAWS:
+            s.draws[0] += 1
         replied = u < p
         if replied:
             reply_on = day + _delay(cdfs, step, rep, u / p)
@@ -769,7 +686,7 @@ def _go_on(
 ) -> None:
     """Engine._go_on: a touch that opens nothing; the route goes on at `successor`."""
     sc, fresh = s.scratch, s.batch_fresh
-    waits = _waits(st)
+    waits = _waits(st, s)
     calendar, closing = _calendar(s), _closes(s)
     for i in range(n):
         if sc[R_KIND, i] != want:
@@ -787,7 +704,7 @@ def _go_on(
 def _send_channel(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, kind: int) -> None:
     """Engine._send_channel: sent where the prospect has an address, else the fallback
     (those without are marked kind -1 - kind in the batch)."""
-    sc, flows, reach_of, keys, offset = s.scratch, s.flows, st.reach, st.reach_keys, st.offset
+    sc, flows, reach_of, keys, position = s.scratch, s.flows, st.reach, st.reach_keys, s.position
     month = day // 30
     sent_flow = F_EMAILS if kind == EMAIL else F_WHATSAPPS
     for i in range(n):
@@ -797,7 +714,9 @@ def _send_channel(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, k
         reach = reach_of[step]
         has = True
         if reach < 1.0:
-            has = _uniform(keys[step, rep], pid - offset[step]) < reach
+            has = _uniform(keys[step, rep], position[pid]) < reach
+            if COUNT_DRAWS:
+                s.draws[0] += 1
         if not has:
             sc[R_KIND, i] = -1 - kind
         flows[month, sent_flow if has else sent_flow + 1] += 1
@@ -867,7 +786,6 @@ def _resolve_replies(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: 
             continue
         kind = st.kind[step]
         s.flows[month, F_REPLIES] += 1
-        s.flows[month, F_REPLIED] += 1
         if kind == MESSAGE:
             s.flows[month, F_REPLIES_MESSAGE] += 1
         elif kind == INMAIL:
@@ -881,9 +799,13 @@ def _resolve_replies(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: 
         e = st.entry[step]
         lst = li.entry_list[e]
         s.by_segment[month, lst] += 1
-        position = pid - li.offset[lst]
+        position = s.position[pid]
+        if COUNT_DRAWS:
+            s.draws[0] += 1
         if _uniform(li.positive_keys[e, rep], position) < li.positive_share[e, rep]:
             s.flows[month, F_POSITIVE] += 1
+            if COUNT_DRAWS:
+                s.draws[0] += 1
             if _uniform(li.meeting_keys[e, rep], position) < li.meeting_share[e, rep]:
                 s.flows[month, F_MEETINGS] += 1
         if (
@@ -987,23 +909,31 @@ def _send_scheduled(s: _State, st: Steps, ru: Rules, rep: int, day: int) -> None
 
 
 @njit
-def _among_next(s: _State, lst: int, start: int, wanted: int, length: int) -> int:
-    """How many of the next `wanted` prospects in list order carry the badge."""
-    i, j = s.next_op[lst], s.next_other[lst]
-    op_total = s.op_total[lst]
-    other_total = length - op_total
-    count = 0
-    for _ in range(wanted):
-        if i < op_total and (
-            j >= other_total or s.order[start + i] < s.order[start + op_total + j]
-        ):
-            count += 1
-            i += 1
-        elif j < other_total:
-            j += 1
-        else:
-            break
-    return count
+def _find(s: _State, li: Lists, lst: int, rep: int, open_profile: bool, k: int, end: int) -> int:
+    """The next `k` prospects (fewer where the list ends at `end`) of one queue of a list,
+    from its cursor: their positions into found_op or found_other, their number back.
+
+    A badge is drawn where it is first needed, from the prospect's own counter, so a
+    replication draws the badges of the prospects it reaches, not of its whole list."""
+    share = li.share[lst]
+    if open_profile:
+        out, at = s.found_op, s.cursor_op[lst]
+        if share <= 0.0:
+            return 0
+    else:
+        out, at = s.found_other, s.cursor_other[lst]
+        if share >= 1.0:
+            return 0
+    key = li.badge_keys[lst, rep]
+    found = 0
+    while found < k and at < end:
+        if COUNT_DRAWS and 0.0 < share < 1.0:
+            s.draws[0] += 1
+        if share >= 1.0 or share <= 0.0 or (_uniform(key, at) < share) == open_profile:
+            out[found] = at
+            found += 1
+        at += 1
+    return found
 
 
 @njit
@@ -1031,27 +961,27 @@ def _pools(
 
 @njit
 def _start_new(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: int) -> None:
-    """Step 4: start new prospects, seat by seat, segment by segment, in list order."""
+    """Step 4: start new prospects, seat by seat, segment by segment, in list order.
+
+    Each list keeps one cursor per queue: the next prospects of a queue are found from
+    its cursor, at most as many as today can start, so a queue whose head waits costs
+    nothing. Sets slots[2] and returns where the state has no room for the starts."""
     month = day // 30
     pools_op, pools_other = s.pools_op, s.pools_other
-    sc = s.scratch
+    sc, slots = s.scratch, s.slots
     for seat in range(ru.seats):
         for e in range(li.entry_list.size):
             lst = li.entry_list[e]
-            length = li.length[lst]
-            start = li.offset[lst]
-            op_here = s.op_available[lst, month]
-            avail_op = op_here - s.next_op[lst]
-            avail_other = (li.available[lst, month] - op_here) - s.next_other[lst]
-            if avail_op == 0 and avail_other == 0:
+            end = li.available[lst, month]  # positions on the list this month
+            if end - s.started[lst] == 0:
                 continue
             first_op, first_other = li.entry_first_op[e], li.entry_first_other[e]
             _pools(s, st, ru, first_op, seat, True, pools_op)
             _pools(s, st, ru, first_other, seat, False, pools_other)
             # a paced channel pool is shared only between touches of the same kind
             same_channel = st.kind[first_op] == st.kind[first_other]
-            wanted = min(li.entry_new_per_day[e], avail_op + avail_other)
-            cap_op, cap_other = avail_op, avail_other
+            wanted = min(li.entry_new_per_day[e], end - s.started[lst])
+            cap_op, cap_other = UNLIMITED, UNLIMITED
             for name in range(5):
                 op, other = pools_op[name] >= 0, pools_other[name] >= 0
                 if op and other and (name != 1 or same_channel):  # a shared pool
@@ -1063,28 +993,62 @@ def _start_new(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: int) -
                         cap_other = min(cap_other, pools_other[name])
             if wanted == 0:
                 continue
-            in_order = _among_next(s, lst, start, wanted, length)
-            n_op = min(max(max(in_order, wanted - cap_other), 0), cap_op)
-            n_other = min(max(max(wanted - in_order, wanted - cap_op), 0), cap_other)
-            op_total = s.op_total[lst]
-            first_op_index = s.next_op[lst]
-            first_other_index = s.next_other[lst]
-            s.next_op[lst] += n_op
-            s.next_other[lst] += n_other
+            # each queue's cap, with what is left of it on the list; none counts past
+            # `wanted` (nothing below depends on more)
+            room = s.position.size - slots[0]
+            k_op, k_other = min(cap_op, wanted, room + 1), min(cap_other, wanted, room + 1)
+            cap_op = _find(s, li, lst, rep, True, k_op, end)
+            cap_other = _find(s, li, lst, rep, False, k_other, end)
+            if cap_op > room or cap_other > room:
+                slots[2] = 1  # the state is too small: the replication runs again
+                return
+            # walk the list in order; a queue out of budget waits while the other moves
+            found_op, found_other = s.found_op, s.found_other
+            i, j = 0, 0
+            while i + j < wanted and i < cap_op and j < cap_other:
+                if found_op[i] < found_other[j]:
+                    i += 1
+                else:
+                    j += 1
+            if i == cap_op:  # at least cap_op badges among the next `wanted`
+                n_op, n_other = cap_op, min(cap_other, wanted - cap_op)
+            elif j == cap_other:  # at least cap_other without
+                n_op, n_other = min(cap_op, wanted - cap_other), cap_other
+            else:  # exactly i badges among the next `wanted`
+                n_op = min(max(i, wanted - cap_other), cap_op)
+                n_other = min(max(wanted - i, wanted - cap_op), cap_other)
+            if n_op + n_other > room:
+                slots[2] = 1
+                return
+            s.started[lst] += n_op + n_other
+            # cursors: past the started, or to `end` where the queue has none left before it
+            if n_op == cap_op and cap_op < k_op:
+                s.cursor_op[lst] = end
+            elif n_op > 0:
+                s.cursor_op[lst] = found_op[n_op - 1] + 1
+            if n_other == cap_other and cap_other < k_other:
+                s.cursor_other[lst] = end
+            elif n_other > 0:
+                s.cursor_other[lst] = found_other[n_other - 1] + 1
             for route in range(2):
                 count = n_op if route == 0 else n_other
+                found = found_op if route == 0 else found_other
                 if count <= 0:
                     continue
                 step = first_op if route == 0 else first_other
                 for k in range(count):
-                    if route == 0:
-                        position = s.order[start + first_op_index + k]
-                    else:
-                        position = s.order[start + op_total + first_other_index + k]
-                    pid = start + position
+                    pid = slots[0] + k
+                    s.position[pid] = found[k]
+                    s.badge[pid] = route == 0
+                    s.reply_day[pid] = NEVER
+                    s.reply_step[pid] = 0
+                    s.last_close[pid] = 0
                     s.seat_of[pid] = seat
+                    s.open[slots[1] + k] = pid
                     sc[R_PID, k] = pid
                     sc[R_STEP, k] = step
+                slots[0] += count
+                slots[1] += count
                 s.flows[month, F_STARTED] += count
                 s.batch_fresh = True
                 _send(s, st, ru, rep, day, count)
@@ -1121,6 +1085,28 @@ def _acceptance_rate(s: _State, ru: Rules, seat: int, day: int) -> float:
 
 
 @njit
+def _count_open(s: _State, month: int, day: int) -> None:
+    """Month end: prospects replied (a reply arrived by today) and in flight, counted
+    prospect by prospect, apart from the counts of replies and exhaustions filed as they
+    happen (MODEL.md section 12 checks the two agree). Those no longer open leave the
+    list of open prospects, so each month looks only at the prospects still open."""
+    open_, reply_day, last_close, slots = s.open, s.reply_day, s.last_close, s.slots
+    replied, kept = 0, 0
+    for i in range(slots[1]):
+        pid = open_[i]
+        if reply_day[pid] <= day:
+            replied += 1
+        elif last_close[pid] <= 0 and -last_close[pid] <= day:  # exhausted by today
+            pass
+        else:
+            open_[kept] = pid
+            kept += 1
+    slots[1] = kept
+    s.flows[month, F_REPLIED] += replied
+    s.stocks[month, S_IN_FLIGHT] = kept
+
+
+@njit
 def _replication(
     s: _State,
     rep: int,
@@ -1130,37 +1116,10 @@ def _replication(
     flows_out: np.ndarray,
     stocks_out: np.ndarray,
     segments_out: np.ndarray,
+    draws_out: np.ndarray,
 ) -> None:
     """One replication's months, day by day in the order of MODEL.md section 10."""
     days, seats = ru.days, ru.seats
-    # the lists: badges, and each list's Open Profile positions before the others
-    for lst in range(li.length.size):
-        start, length, share = li.offset[lst], li.length[lst], li.share[lst]
-        n_op = 0
-        for position in range(length):
-            if share <= 0.0:
-                has = False
-            elif share >= 1.0:
-                has = True
-            else:
-                has = _uniform(li.badge_keys[lst, rep], position) < share
-            s.badge[start + position] = has
-            n_op += has
-        s.op_total[lst] = n_op
-        i, j = 0, n_op
-        month = 0
-        for position in range(length):
-            while month < ru.months and li.available[lst, month] <= position:
-                s.op_available[lst, month] = i  # badges among the first `available`
-                month += 1
-            if s.badge[start + position]:
-                s.order[start + i] = position
-                i += 1
-            else:
-                s.order[start + j] = position
-                j += 1
-        for rest in range(month, ru.months):
-            s.op_available[lst, rest] = i
     limits = s.limits
     for day in range(days):
         month = day // 30
@@ -1194,6 +1153,8 @@ def _replication(
                     )
                     probability = 1.0 / (1.0 + np.exp(-z))
                     u = _uniform(ru.restriction_keys[rep], day * seats + seat)
+                    if COUNT_DRAWS:
+                        s.draws[0] += 1
                     if u < probability:
                         s.restricted_until[seat] = day + ru.restriction_days
                 if s.restricted_until[seat] > day:
@@ -1222,15 +1183,20 @@ def _replication(
         # step 3: scheduled touches, first in first out; steps 4 and 5: new starts
         _send_scheduled(s, st, ru, rep, day)
         _start_new(s, st, li, ru, rep, day)
+        if s.slots[2]:  # too small a state: nothing is copied out
+            return
         s.flows[month, F_EXHAUSTED] += s.exhausted_on[day]
         if day % 30 == 29:
             for seat in range(seats):
-                stocks_out[rep, month, S_BALANCE] += s.arrived[seat] - s.departed[seat]
-                stocks_out[rep, month, S_PENDING] += s.pending[seat]
-                stocks_out[rep, month, S_LIMIT] += limits[seat]
+                s.stocks[month, S_BALANCE] += s.arrived[seat] - s.departed[seat]
+                s.stocks[month, S_PENDING] += s.pending[seat]
+                s.stocks[month, S_LIMIT] += limits[seat]
+            _count_open(s, month, day)
     # counted in the thread's own arrays, copied out once (threads share the outputs)
     flows_out[rep] = s.flows
+    stocks_out[rep] = s.stocks
     segments_out[rep] = s.by_segment
+    draws_out[rep] = s.draws[0]
 
 
 @njit(nogil=True, cache=True)
@@ -1241,20 +1207,30 @@ def _replications(
     flows: np.ndarray,
     stocks: np.ndarray,
     segments: np.ndarray,
+    draws: np.ndarray,
     first: int,
     end: int,
 ) -> None:
     """Replications first .. end - 1 of the block, on one state allocated once and reset
     for each. Without the GIL: threads of this process run other ranges alongside."""
-    total = 0
-    for lst in range(li.length.size):
-        total += li.length[lst]
+    capacity = li.capacity
     span = max(ru.days + ru.invite_window + 1, ru.exhausted_span)
-    owner = _new_state(total, ru.days, ru.months, ru.seats, li.length.size, span)
-    s, steps, lists, rules = _borrow(owner), _borrow(st), _borrow(li), _borrow(ru)
-    for rep in range(first, end):
+    owner = _new_state(capacity, ru.days, ru.months, ru.seats, li.length.size, span)
+    s, steps, lists, rules = borrow(owner), borrow(st), borrow(li), borrow(ru)
+    rep = first
+    while rep < end:
         _reset(owner)  # (and `owner` stays alive while `s` is in use)
-        _replication(s, rep, steps, lists, rules, flows, stocks, segments)
+        _replication(s, rep, steps, lists, rules, flows, stocks, segments, draws)
+        if owner.slots[2]:  # more starts than the state holds: again, on one twice as big
+            capacity *= 2
+            owner = _new_state(capacity, ru.days, ru.months, ru.seats, li.length.size, span)
+            s = borrow(owner)
+            continue
+        rep += 1
+
+
+# counting draws: compiled afresh in this process, never from (nor into) the cache
+_run_replications = njit(nogil=True)(_replications.py_func) if COUNT_DRAWS else _replications
 
 
 def default_threads() -> int:
@@ -1356,6 +1332,7 @@ def _lists(sim: Simulation) -> Lists:
         meeting_share=np.array([_per_rep(sim.funnel_shares[e][1], reps) for e in entries]).reshape(
             -1, reps
         ),
+        capacity=int(max(1, min(prospects.total, INITIAL_CAPACITY))),
     )
     return Lists(*table)
 
@@ -1404,10 +1381,13 @@ def _rules(sim: Simulation, limiter: InvitationLimiter) -> Rules:
     return Rules(*table)
 
 
-def run_compiled(sim: Simulation, threads: int | None = None) -> np.ndarray | None:
+def run_compiled(
+    sim: Simulation, threads: int | None = None, draws: np.ndarray | None = None
+) -> np.ndarray | None:
     """Monthly counts of the block, (replications, months, counts), as Simulation.run
     gives them; None where the health factor's exact integers would overflow 64 bits
-    (the vectorised engine then falls back on Python integers)."""
+    (the vectorised engine then falls back on Python integers). `draws`, by replication,
+    receives the uniforms each drew where COUNT_DRAWS (else zeros)."""
     reps, months = sim.reps, sim.months
     weekly = np.repeat(np.broadcast_to(sim.prospects.parameters.weekly_limit(), reps), sim.seats)
     limiter = InvitationLimiter(sim.config.invitations, sim.units, sim.days, weekly)
@@ -1417,7 +1397,8 @@ def run_compiled(sim: Simulation, threads: int | None = None) -> np.ndarray | No
     flows = np.zeros((reps, months, len(FLOWS)), dtype=np.int64)
     stocks = np.zeros((reps, months, len(STOCKS)), dtype=np.int64)
     segments = np.zeros((reps, months, n_segments), dtype=np.int64)
-    outputs = (flows, stocks, segments)
+    draws = np.zeros(reps, dtype=np.int64) if draws is None else draws
+    outputs = (flows, stocks, segments, draws)
     own = threading.local()
 
     def simulate(lo: int, hi: int) -> None:
@@ -1425,7 +1406,7 @@ def run_compiled(sim: Simulation, threads: int | None = None) -> np.ndarray | No
         # references on a cache line that every core would keep taking from the others
         if not hasattr(own, "tables"):
             own.tables = (_steps(sim), _lists(sim), _rules(sim, limiter))
-        _replications(*own.tables, *outputs, lo, hi)
+        _run_replications(*own.tables, *outputs, lo, hi)
 
     threads = default_threads() if threads is None else threads
     if threads <= 1 or reps < 2 * RANGE:
@@ -1441,12 +1422,6 @@ def run_compiled(sim: Simulation, threads: int | None = None) -> np.ndarray | No
             finally:
                 for future in futures:
                     future.cancel()
-    started = flows[:, :, FLOW_INDEX["prospects_started"]]
-    replied = flows[:, :, FLOW_INDEX["prospects_replied"]]
-    exhausted = flows[:, :, FLOW_INDEX["prospects_exhausted"]]
-    stocks[:, :, STOCKS.index("prospects_in_flight_end")] = np.cumsum(
-        started - replied - exhausted, axis=1
-    )
     monthly = np.concatenate([flows, stocks, segments], axis=2)
     assert monthly.shape[2] == len(COUNTS) + n_segments
     return monthly

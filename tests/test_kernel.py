@@ -71,7 +71,8 @@ def test_reply_pool_grows_under_a_borrowed_state() -> None:
     every reply filed past the first allocation is still in the calendar, once."""
     from numba import njit
 
-    from simulator.kernel import _borrow, _file_reply, _new_state, _reset
+    from simulator._numba_borrow import borrow as _borrow
+    from simulator.kernel import _file_reply, _new_state, _reset
 
     @njit
     def file_replies(total: int, days: int, count: int):
@@ -96,65 +97,85 @@ def test_reply_pool_grows_under_a_borrowed_state() -> None:
     assert capacity >= 500  # grew from total + 16 = 20 nodes
 
 
-def test_borrowed_arrays_index_like_numpy() -> None:
-    """Elements of a borrowed array are addressed without numba's negative-index fix-up
-    (the loop's indices are never negative); views and slices keep numba's own indexing.
-    Every kind of access the loop makes gives numpy's answer, and the direct addressing
-    is what numba selects for a borrowed array."""
-    import operator
+def _with_size(config, size: int):
+    segments = {k: v.model_copy(update={"size": size}) for k, v in config.segments.items()}
+    return config.model_copy(update={"segments": segments})
 
-    from numba import njit, types
-    from numba.core.registry import cpu_target
 
-    from simulator.kernel import (
-        N_KINDS,
-        _borrow,
-        _Borrowed,
-        _borrowed_getitem,
-        _borrowed_setitem,
-        _new_state,
-        _reset,
-    )
+def test_a_long_list_costs_what_is_started_not_its_length() -> None:
+    """Badges are drawn when a queue reaches them: a list of a billion gives, for every
+    count but the prospects added, the numbers of a list of 60,000 that a year does not
+    reach the end of; the compiled loop's state holds the started prospects only."""
+    import time
 
-    @njit
-    def exercise(total: int, days: int):
-        owner = _new_state(total, days, 2, 3, 1, days)
-        _reset(owner)
-        s = _borrow(owner)
-        for i in range(total):  # 1-D int32, element by element
-            s.reply_day[i] = 3 * i
-        for day in range(days):  # 2-D int64, (day, seat) tuples
-            for seat in range(3):
-                s.sent[day, seat] = 10 * day + seat
-        s.sent[2, 1] += 5
-        s.has_budget[1, 2] = True  # 2-D bool
-        s.left[:] = 7  # a slice: numba's own assignment
-        row = s.sent[3]  # a row view
-        picked = np.int64(0) + s.reply_day[np.uint8(2)] + s.sent[np.int32(4), 0]
-        return (
-            owner.reply_day.copy(),
-            owner.sent.copy(),
-            row.sum(),
-            picked,
-            owner.has_budget[1, 2],
-            owner.left.sum(),
+    config = load_config(Path(__file__).parents[1] / "configs" / "open_profile_first.yaml")
+    reps = np.arange(7, 27)
+    counts = {}
+    for size in (60_000, 10**9):
+        sized = _with_size(config, size)
+        lists = ProspectLists(sized, reps, 9, badges=False)
+        start = time.perf_counter()
+        counts[size] = run_compiled(Simulation(sized, "open_profile_first", lists), threads=1)
+        assert time.perf_counter() - start < 20  # (a scan of the list would take minutes)
+    from simulator.metrics import COUNTS
+
+    added = COUNTS.index("prospects_added")
+    short, long = counts[60_000], counts[10**9]
+    started = short[:, :, COUNTS.index("prospects_started")].sum(axis=1)
+    assert started.max() < 60_000  # the shorter list is not used up
+    np.testing.assert_array_equal(np.delete(short, added, axis=2), np.delete(long, added, axis=2))
+
+
+def test_a_state_too_small_runs_the_replication_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A thread's state starts small and doubles where a replication starts more
+    prospects than it holds: that replication runs again, and no number changes."""
+    from simulator import kernel
+
+    config = load_config(Path(__file__).parents[1] / "configs" / "tiered_hybrid.yaml")
+    reps = np.arange(12)
+    lists = ProspectLists(config, reps, 3, badges=False)
+    default = run_compiled(Simulation(config, "tiered_hybrid", lists), threads=1)
+    monkeypatch.setattr(kernel, "INITIAL_CAPACITY", 1)
+    tiny = run_compiled(Simulation(config, "tiered_hybrid", lists), threads=1)
+    np.testing.assert_array_equal(tiny, default)
+
+
+@pytest.mark.parametrize("lost", ["replies", "exhaustions"])
+def test_the_prospect_identities_can_fail(lost: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Prospects replied and in flight are counted prospect by prospect at month ends,
+    apart from the replies and exhaustions counted as they happen: an engine that loses
+    either breaks MODEL.md section 12's identities (they are not true by construction)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from checks import check_counts
+
+    from simulator import engine
+    from simulator.metrics import COUNTS
+
+    config = load_config(Path(__file__).parents[1] / "configs" / "tiered_hybrid.yaml")
+
+    def counts() -> tuple[dict[str, np.ndarray], np.ndarray]:
+        lists = ProspectLists(config, np.arange(8), 1)
+        monthly = Simulation(config, "tiered_hybrid", lists).run()
+        by_name = {c: monthly[:, :, i] for i, c in enumerate(COUNTS)}
+        return by_name, monthly[:, :, len(COUNTS) :].sum(axis=2)
+
+    check_counts(config, "tiered_hybrid", *counts())  # as the engine counts
+    if lost == "replies":
+        tally = engine.Simulation._tally
+        monkeypatch.setattr(
+            engine.Simulation,
+            "_tally",
+            lambda self, name, rep: None if name == "replies" else tally(self, name, rep),
         )
+    else:
+        file_by_day = engine.Simulation._file_by_day
 
-    reply_day, sent, row_sum, picked, flag, left = exercise(5, 6)
-    np.testing.assert_array_equal(reply_day, 3 * np.arange(5))
-    expected = 10 * np.arange(6)[:, None] + np.arange(3)[None, :]
-    expected[2, 1] += 5
-    np.testing.assert_array_equal(sent, expected)
-    assert row_sum == expected[3].sum()
-    assert picked == 6 + 40
-    assert flag
-    assert left == 7 * N_KINDS * 3
+        def lose_exhaustions(self, calendar, row, day):
+            if calendar is not self.exhausted_on:
+                file_by_day(self, calendar, row, day)
 
-    context = cpu_target.target_context
-    context.refresh()
-    borrowed = _Borrowed(types.Array(types.int64, 2, "C"))
-    index = types.UniTuple(types.intp, 2)
-    assert context._defns[operator.getitem].find((borrowed, index)) is _borrowed_getitem
-    assert context._defns[operator.setitem].find((borrowed, index, types.int64)) is (
-        _borrowed_setitem
-    )
+        monkeypatch.setattr(engine.Simulation, "_file_by_day", lose_exhaustions)
+    with pytest.raises(AssertionError):
+        check_counts(config, "tiered_hybrid", *counts())
