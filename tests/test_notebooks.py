@@ -12,7 +12,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-EXPECTED = ["01_quickstart", "02_compare_programmes", "03_what_drives_cost", "05_what_if"]
+EXPECTED = [
+    "01_quickstart",
+    "02_compare_programmes",
+    "03_what_drives_cost",
+    "04_calibrate_from_export",
+    "05_what_if",
+]
 
 
 def test_the_notebooks_are_there():
