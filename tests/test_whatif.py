@@ -16,7 +16,7 @@ from simulator import load_config, parse_config, run
 from simulator.engine import simulate_block
 from simulator.playbook import rates_used
 from simulator.uncertainty import with_values
-from simulator.whatif import Debounce, WhatIf, controls, edited, simulate
+from simulator.whatif import DEBOUNCE_SECONDS, Debounce, WhatIf, controls, edited, simulate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -173,3 +173,60 @@ def test_the_notebook_config_builds_its_controls():
     found = controls(config)
     assert len({c.path for c in found}) == len(found)
     assert {c.group for c in found} >= set(config.segments) | set(config.strategies)
+
+
+KERNEL_SET_UP = """
+import sys
+sys.path.insert(0, {tests!r})
+from simulator import parse_config
+from small_runs import CONFIGS
+from simulator.whatif import whatif
+tool = whatif(parse_config(CONFIGS["several"]), replications=40, seed=3)
+tool.update()
+updates = []
+update = tool.update
+tool.update = lambda: (updates.append(tool._widgets["accounts"].value), update())
+print(tool._widgets["accounts"].model_id)
+"""
+
+
+def _execute(client, code: str, timeout: float = 120) -> str:
+    """Run `code` in the kernel; its printed output (raises on an error)."""
+    msg_id = client.execute(code)
+    printed = []
+    while True:
+        message = client.get_iopub_msg(timeout=timeout)
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        if message["msg_type"] == "stream":
+            printed.append(message["content"]["text"])
+        if message["msg_type"] == "error":
+            raise AssertionError("\n".join(message["content"]["traceback"]))
+        if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+            return "".join(printed)
+
+
+def test_slider_moves_in_a_live_kernel_rerun_once_after_the_last_move():
+    """As a notebook's front end moves a slider: comm messages to the kernel, three moves
+    in quick succession, one re-run with the last value once the debounce has waited."""
+    import time
+
+    pytest.importorskip("ipywidgets")
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        tests = str(Path(__file__).resolve().parent)
+        model = _execute(client, KERNEL_SET_UP.format(tests=tests)).split()[-1]
+        for seats in (2, 3, 4):
+            state = {"method": "update", "state": {"value": seats}, "buffer_paths": []}
+            client.shell_channel.send(
+                client.session.msg("comm_msg", {"comm_id": model, "data": state})
+            )
+            time.sleep(0.02)
+        time.sleep(DEBOUNCE_SECONDS + 3)
+        seen = _execute(client, "print(updates, tool.changes, tool.results.config.accounts)")
+        assert seen.split("\n")[0] == "[4] {'accounts': 4} 4"
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
