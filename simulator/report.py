@@ -32,7 +32,7 @@ from simulator.document import to_markdown as document_markdown
 from simulator.folders import exchange, make_staging, remove_stale
 from simulator.metrics import RATIOS
 from simulator.output import SOURCE_FILE
-from simulator.sensitivity import sensitivity_table
+from simulator.sensitivity import readable_sensitivity, sensitivity_table
 from simulator.sensitivity_chart import tornado_chart
 from simulator.tables import (
     POOLED_NOTE,
@@ -271,11 +271,14 @@ def _chart_specs(saved: SavedRun) -> tuple[list[ChartSpec], list[str]]:
             (runs, config.horizon_months),
         )
     )
-    drivers = _drivers(runs, objective)
+    drivers = _drivers(runs, objective, config)
     if drivers is None:
         skipped.append(f"What drives {what}: no rate of the config is a distribution.")
     else:
         for i, strategy in enumerate(config.strategies):
+            if not (drivers["strategy"].astype(str) == strategy).any():
+                skipped.append(f"What drives {what}, {strategy}: it uses no uncertain parameter.")
+                continue
             specs.append(
                 ChartSpec(
                     f"what_drives_cost_{i + 1}",
@@ -290,11 +293,13 @@ def _chart_specs(saved: SavedRun) -> tuple[list[ChartSpec], list[str]]:
     return specs, skipped
 
 
-def _drivers(runs: pd.DataFrame, objective: str = "cost_per_meeting") -> pd.DataFrame | None:
+def _drivers(
+    runs: pd.DataFrame, objective: str = "cost_per_meeting", config: Config | None = None
+) -> pd.DataFrame | None:
     """The sensitivity table of the run's drawn parameters (None: nothing was drawn)."""
     if not any(c.startswith(COLUMN_PREFIX) for c in runs.columns):
         return None
-    return sensitivity_table(runs, objective)
+    return sensitivity_table(runs, objective, config)
 
 
 def _route(entry: Any) -> str:
@@ -538,15 +543,19 @@ def build(
                 doc.add(figures[spec.name])
     if skipped:
         doc.add(Paragraph("Not drawn for this run:"), Bullets(skipped))
-    drivers = _drivers(runs, objective)
+    drivers = _drivers(runs, objective, config)
     if drivers is not None:
         doc.add(
             Heading(f"What drives {what}", 3),
             Table(
-                drivers[["strategy", "rank", "parameter", "prcc", "p_value"]].round(3),
-                note=f"Partial rank correlation (PRCC) of each parameter drawn per replication "
-                f"with the {what}, the other parameters held fixed; rank 1 matters most. A "
-                f"replication with no {WORDS[objective][1]} ranks above every finite cost.",
+                readable_sensitivity(drivers),
+                note=f"Partial rank correlation of each parameter drawn per replication with "
+                f"the {what}, the other parameters held fixed: +1 raises it, −1 lowers it; "
+                "rank 1 matters most. Only the parameters a strategy can use are ranked for "
+                "it. A correlation inside the noise band (what a parameter without influence "
+                f"reaches in 95% of runs at {saved.replications:,} replications) is not told "
+                f"from none. A replication with no {WORDS[objective][1]} ranks above every "
+                "finite cost.",
             ),
         )
         for spec in specs:

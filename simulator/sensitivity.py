@@ -5,17 +5,145 @@ are rank-transformed, the other parameters are regressed out of each, and the re
 are correlated. Ranks make it robust to the metric's skew and to monotone non-linear
 effects (cost per meeting falls as 1 / rate); an infinite cost per meeting (no meeting)
 ranks above every finite one, as the most expensive outcome. +1: the parameter raises
-the metric; -1: it lowers it; near 0 (within the noise shown by the p-value): no
-influence of its own.
+the metric; -1: it lowers it; near 0: no influence of its own.
+
+Only the parameters a strategy can use are ranked for it (a strategy that sends no
+InMail cannot depend on the InMail reply rate: any correlation there is noise). Noise
+alone gives a PRCC too: with n replications and k parameters, a parameter without
+influence has t = r sqrt(d / (1 - r^2)) distributed about as Student's t with
+d = n - 2 - (k - 1) degrees of freedom, so |PRCC| stays below
+`noise_band(n, k)` = t_0.975 / sqrt(d + t_0.975^2) in 95% of runs. A bar inside the band
+is indistinguishable from no influence at this number of replications.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from simulator.config import Config
 from simulator.uncertainty import COLUMN_PREFIX
+
+#: the touch kinds a segment's rate acts on: the rate can matter to a strategy only if
+#: its route for the segment holds all of them (the rest act on every reply)
+RATE_TOUCHES: dict[str, set[str]] = {
+    "accept_with_note": {"connect"},
+    "accept_without_note": {"connect"},
+    "reply_after_accept": {"connect"},
+    "reinvite_multiplier": {"connect"},
+    "accept_after_inmail_multiplier": {"connect", "inmail"},
+    "inmail_reply_paid": {"inmail"},
+    "inmail_reply_open": {"inmail"},
+    "inmail_followup_reply": {"inmail_followup"},
+    "email_reply": {"email"},
+    "whatsapp_reply": {"whatsapp"},
+    "engage_accept_multiplier": {"engage", "connect"},
+    "engage_reply_multiplier": {"engage"},
+}
+#: the touch kinds a segment's delay acts on (`reply`: every reply)
+DELAY_TOUCHES: dict[str, set[str]] = {
+    "accept": {"connect"},
+    "message_reply": {"connect"},
+    "inmail_reply": {"inmail"},
+    "followup_reply": {"inmail_followup"},
+    "email_reply": {"email"},
+    "whatsapp_reply": {"whatsapp"},
+}
+#: how a rate reads in a table or on a chart
+RATE_LABELS: dict[str, str] = {
+    "accept_with_note": "acceptance, with a note",
+    "accept_without_note": "acceptance, without a note",
+    "reply_after_accept": "reply to message {n} after acceptance",
+    "reinvite_multiplier": "acceptance of a re-invite (multiplier)",
+    "accept_after_inmail_multiplier": "acceptance after an InMail (multiplier)",
+    "inmail_reply_paid": "InMail reply (paid)",
+    "inmail_reply_open": "InMail reply (Open Profile)",
+    "inmail_followup_reply": "follow-up InMail reply",
+    "email_reply": "email reply",
+    "whatsapp_reply": "WhatsApp reply",
+    "engage_accept_multiplier": "acceptance after engaging (multiplier)",
+    "engage_reply_multiplier": "reply after engaging (multiplier)",
+    "positive_share": "share of replies that are positive",
+    "meeting_share": "share of positive replies that book a meeting",
+}
+
+COLUMNS = ("strategy", "metric", "rank", "parameter", "prcc", "p_value", "noise_band")
+
+
+def parameter_label(parameter: str) -> str:
+    """`segments.vp.rates.inmail_reply_paid` -> `vp: InMail reply (paid)`."""
+    parts = parameter.removeprefix(COLUMN_PREFIX).split(".")
+    if parts[0] == "segments" and len(parts) >= 4 and parts[2] == "rates":
+        text = RATE_LABELS.get(parts[3], parts[3].replace("_", " "))
+        if len(parts) > 4 and parts[4].isdigit():
+            text = text.format(n=int(parts[4]) + 1)
+        return f"{parts[1]}: {text}"
+    if parts[0] == "segments" and len(parts) >= 5 and parts[2] == "delays":
+        return f"{parts[1]}: {parts[3].replace('_', ' ')} delay ({parts[4]}, days)"
+    if parts == ["invitations", "weekly_limit"]:
+        return "weekly invitation limit"
+    return ".".join(parts)
+
+
+def _routes(config: Config, strategy: str) -> dict[str, list]:
+    """The touches of each segment a strategy works (both routes together)."""
+    out = {}
+    for entry in config.strategies[strategy].playbook:
+        out[entry.segment] = [*entry.touches, *(entry.open_profile_touches or [])]
+    return out
+
+
+def _sends_paid_inmail(config: Config, strategy: str, segment: str) -> bool:
+    """An InMail on the main route (free only where the badge shows), or on the Open
+    Profile route of a plan that cannot message Open Profiles for free."""
+    plan = config.plans[config.strategies[strategy].plan]
+    for entry in config.strategies[strategy].playbook:
+        if entry.segment != segment:
+            continue
+        if any(t.kind == "inmail" for t in entry.touches):
+            return True
+        free = plan.open_profile_messages
+        return not free and any(t.kind == "inmail" for t in entry.open_profile_touches or [])
+    return False
+
+
+def uses(config: Config, strategy: str, parameter: str) -> bool:
+    """Whether a drawn parameter (dotted path) can change what `strategy` gets."""
+    parts = parameter.removeprefix(COLUMN_PREFIX).split(".")
+    routes = _routes(config, strategy)
+    if parts == ["invitations", "weekly_limit"]:
+        return any(t.kind == "connect" for touches in routes.values() for t in touches)
+    if parts[0] != "segments" or len(parts) < 4:
+        return True  # a parameter this table does not know: kept
+    touches = routes.get(parts[1])
+    if touches is None:
+        return False  # a segment the strategy does not work
+    kinds = {t.kind for t in touches}
+    if parts[2] == "rates":
+        needed = RATE_TOUCHES.get(parts[3], set())
+        if parts[3] == "inmail_reply_open" and config.segments[parts[1]].open_profile_share == 0:
+            return False
+        if parts[3] == "inmail_reply_paid" and not _sends_paid_inmail(config, strategy, parts[1]):
+            return False
+        if parts[3] == "reply_after_accept" and len(parts) > 4:
+            messages = max((len(t.on_accept) for t in touches if t.kind == "connect"), default=0)
+            return int(parts[4]) < messages
+        return needed <= kinds
+    if parts[2] == "delays":
+        return DELAY_TOUCHES.get(parts[3], set()) <= kinds
+    return True
+
+
+def noise_band(replications: int, parameters: int, level: float = 0.95) -> float:
+    """The |PRCC| a parameter without influence stays below in `level` of runs."""
+    dof = replications - 2 - (parameters - 1)
+    if dof <= 0:
+        return math.nan
+    t = float(stats.t.ppf(0.5 + level / 2, dof))
+    return t / math.sqrt(dof + t * t)
 
 
 def partial_rank_correlations(inputs: pd.DataFrame, output: np.ndarray) -> pd.DataFrame:
@@ -41,20 +169,56 @@ def partial_rank_correlations(inputs: pd.DataFrame, output: np.ndarray) -> pd.Da
     return pd.DataFrame(rows, columns=["parameter", "prcc", "p_value"])
 
 
-def sensitivity_table(runs: pd.DataFrame, metric: str = "cost_per_meeting") -> pd.DataFrame:
+def sensitivity_table(
+    runs: pd.DataFrame, metric: str = "cost_per_meeting", config: Config | None = None
+) -> pd.DataFrame:
     """Per strategy, the uncertain parameters ranked by |PRCC| with `metric` (rank 1 is
-    the most influential); parameters are the runs table's `param.` columns."""
+    the most influential), with the noise band at this number of replications;
+    parameters are the runs table's `param.` columns, and with `config` only those the
+    strategy can use."""
     columns = [c for c in runs.columns if c.startswith(COLUMN_PREFIX)]
     if not columns:
         raise ValueError("the runs have no drawn parameters (no rate is a distribution)")
     parts = []
     for strategy, group in runs.groupby("strategy", observed=True, sort=False):
-        table = partial_rank_correlations(group[columns], group[metric].to_numpy())
+        used = columns
+        if config is not None and str(strategy) in config.strategies:
+            used = [c for c in columns if uses(config, str(strategy), c)]
+        if not used:
+            continue
+        table = partial_rank_correlations(group[used], group[metric].to_numpy())
         table["parameter"] = table["parameter"].str.removeprefix(COLUMN_PREFIX)
         table = table.assign(influence=table["prcc"].abs().fillna(0.0))
         table = table.sort_values("influence", ascending=False, kind="stable")
         table.insert(0, "rank", np.arange(1, len(table) + 1))
         table.insert(0, "metric", metric)
         table.insert(0, "strategy", strategy)
+        table["noise_band"] = noise_band(len(group), len(used))
         parts.append(table.drop(columns="influence"))
-    return pd.concat(parts, ignore_index=True)
+    if not parts:
+        return pd.DataFrame(columns=list(COLUMNS))
+    return pd.concat(parts, ignore_index=True).reindex(columns=list(COLUMNS))
+
+
+def p_value_text(p: float) -> str:
+    """A p-value as printed: '< 0.001' below it, else three decimals."""
+    if math.isnan(p):
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def readable_sensitivity(table: pd.DataFrame) -> pd.DataFrame:
+    """`sensitivity_table` as a report shows it: human names, p-values as '< 0.001'."""
+    return pd.DataFrame(
+        {
+            "strategy": table["strategy"].astype(str),
+            "rank": table["rank"],
+            "uncertain parameter": [parameter_label(p) for p in table["parameter"]],
+            "partial rank correlation": [f"{r:+.2f}" for r in table["prcc"]],
+            "p-value": [p_value_text(p) for p in table["p_value"]],
+            "beyond the noise?": [
+                "yes" if abs(r) > band else f"no (noise reaches ±{band:.2f})"
+                for r, band in zip(table["prcc"].fillna(0.0), table["noise_band"], strict=True)
+            ],
+        }
+    )

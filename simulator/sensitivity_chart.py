@@ -6,18 +6,19 @@ server (Agg) as in a notebook; the report embeds it as an image.
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 from matplotlib.figure import Figure
+
+from simulator.sensitivity import parameter_label
 
 _RAISES, _LOWERS = "#c0504d", "#4f81bd"
 
 
 def short_name(parameter: str) -> str:
-    """`segments.vp.rates.inmail_reply_paid` -> `vp: inmail_reply_paid` (the report's label)."""
-    parts = parameter.split(".")
-    if parts[0] == "segments" and len(parts) >= 4 and parts[2] == "rates":
-        return f"{parts[1]}: {'.'.join(parts[3:])}"
-    return parameter
+    """`segments.vp.rates.inmail_reply_paid` -> `vp: InMail reply (paid)` (the report's label)."""
+    return parameter_label(parameter)
 
 
 def tornado_chart(table: pd.DataFrame, strategy: str) -> Figure:
@@ -32,6 +33,19 @@ def tornado_chart(table: pd.DataFrame, strategy: str) -> Figure:
     fig = Figure(figsize=(8, height), layout="constrained")
     ax = fig.add_subplot()
     ax.barh(labels, values, color=[_RAISES if v > 0 else _LOWERS for v in values])
+    band = float(rows["noise_band"].iloc[0]) if "noise_band" in rows else math.nan
+    if math.isfinite(band):
+        ax.axvspan(-band, band, color="0.85", zorder=0)
+        ax.annotate(
+            f"grey: noise alone (±{band:.2f}, 95%)",
+            (0, 1),
+            xycoords="axes fraction",
+            xytext=(2, -2),
+            textcoords="offset points",
+            va="top",
+            fontsize=8,
+            color="0.3",
+        )
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlim(-1.2, 1.2)  # room for the labels of bars near +-1
     ax.set_xlabel(f"partial rank correlation with {metric} (+: raises it, -: lowers it)")

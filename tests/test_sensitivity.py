@@ -13,7 +13,15 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from simulator import parse_config, run
-from simulator.sensitivity import partial_rank_correlations, sensitivity_table
+from simulator.config import load_config
+from simulator.sensitivity import (
+    noise_band,
+    p_value_text,
+    partial_rank_correlations,
+    readable_sensitivity,
+    sensitivity_table,
+    uses,
+)
 from simulator.sensitivity_chart import tornado_chart
 
 RUNS = 300
@@ -102,12 +110,62 @@ def test_the_tornado_chart_renders_labelled_without_overlap(one_driver):
     ax = fig.axes[0]
     assert "cost per meeting" in ax.get_title() and "inmail" in ax.get_title()
     assert ax.get_xlabel() and ax.get_ylabel()
-    assert len(ax.patches) == 3
+    assert len(ax.patches) == 3 + 1  # a bar per parameter, and the noise band
     renderer = fig.canvas.get_renderer()
     labels = [t.get_window_extent(renderer) for t in ax.get_yticklabels()]
-    assert [t.get_text() for t in ax.get_yticklabels()][-1] == "vp: inmail_reply_paid"
+    assert [t.get_text() for t in ax.get_yticklabels()][-1] == "vp: InMail reply (paid)"
     for a, b in itertools.combinations(labels, 2):
         assert not a.overlaps(b)
     page = fig.bbox
     for box in [*labels, ax.title.get_window_extent(renderer)]:
         assert box.x0 >= page.x0 and box.x1 <= page.x1 and box.y0 >= page.y0 and box.y1 <= page.y1
+
+
+def test_only_the_parameters_a_strategy_can_use_are_ranked_for_it():
+    table = sensitivity_table(
+        run(parse_config(CONFIG), replications=RUNS, seed=2).runs, config=parse_config(CONFIG)
+    )
+    assert list(table["parameter"]) == ["segments.vp.rates.inmail_reply_paid"]
+    config = load_config("configs/compare_seed_programmes.yaml")
+    reply = "segments.mid_market.rates.reply_after_accept.0"
+    assert uses(config, "connect_only", reply) and not uses(config, "inmail_only", reply)
+    paid, free = (
+        "segments.vp_plus.rates.inmail_reply_paid",
+        "segments.vp_plus.rates.inmail_reply_open",
+    )
+    assert not uses(config, "connect_only", paid) and not uses(config, "connect_only", free)
+    assert uses(config, "inmail_only", paid) and uses(config, "inmail_only", free)
+    assert uses(config, "open_profile_first", free)
+    assert not uses(config, "open_profile_first", paid)  # Open Profiles only, free on Premium
+    assert uses(config, "tiered_hybrid", paid)
+    assert not uses(config, "tiered_hybrid", "segments.mid_market.rates.inmail_reply_open")
+
+
+def test_the_noise_band_holds_95_percent_of_null_correlations():
+    """Inputs and output independent: |PRCC| stays inside the band in 95% of samples
+    (the t approximation of a partial rank correlation), within binomial error."""
+    rng = np.random.default_rng(20261206)
+    n, k, trials = 60, 3, 1500
+    outside = 0
+    for _ in range(trials):
+        inputs = pd.DataFrame(rng.uniform(size=(n, k)), columns=list("abc"))
+        prcc = partial_rank_correlations(inputs, rng.uniform(size=n))["prcc"]
+        outside += int((prcc.abs() > noise_band(n, k)).sum())
+    share = outside / (trials * k)
+    assert abs(share - 0.05) < 4 * np.sqrt(0.05 * 0.95 / (trials * k))
+
+
+def test_p_values_and_columns_read_as_a_person_writes_them(one_driver):
+    assert p_value_text(1e-9) == "< 0.001" and p_value_text(0.0123) == "0.012"
+    readable = readable_sensitivity(one_driver)
+    assert list(readable.columns) == [
+        "strategy",
+        "rank",
+        "uncertain parameter",
+        "partial rank correlation",
+        "p-value",
+        "beyond the noise?",
+    ]
+    first = readable.iloc[0]
+    assert first["uncertain parameter"] == "vp: InMail reply (paid)"
+    assert first["p-value"] == "< 0.001" and first["beyond the noise?"] == "yes"
