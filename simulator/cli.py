@@ -393,22 +393,29 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def sweep_text(table, metric: str, best) -> str:
-    """The sweep's best points, as a sales lead reads them."""
-    from simulator.sweep import headline_value
+    """The sweep's best points, as a sales lead reads them: dollars, and each point named
+    by its axis values."""
+    from simulator.sweep import _axis_columns, headline_value, point_label
+    from simulator.tables import is_money, label
 
+    axes = _axis_columns(table)
     value = headline_value(table, metric)
     pick = value.idxmin() if metric.startswith("cost") else value.idxmax()
     row = table.loc[pick]
-    lines = [
-        f"best {metric.replace('_', ' ')}: {value[pick]:,.2f} at point {row['point']} "
-        f"({row['strategy']})"
-    ]
+    figure = _money(value[pick]) if is_money(metric) else f"{value[pick]:,.1f}"
+    what = label(metric).removesuffix(" ($)").lower()
+    lines = [f"best {what}: {figure} at {point_label(row, axes)}"]
     for item in best.to_dict(orient="records"):
-        lines.append(
+        line = (
             f"budget {_money(item['budget'])}: {item['meetings_mean']:.1f} meetings "
-            f"(mean cost {_money(item['cost_mean'])}) at point {item['point']} "
-            f"({item['strategy']})"
+            f"(mean cost {_money(item['cost_mean'])}) at {point_label(item, axes)}"
         )
+        if item.get("ties"):
+            line += (
+                f"; it ties within the noise with {item['ties']} other point"
+                f"{'s' if item['ties'] > 1 else ''} (the cheapest is shown): {item['tied_with']}"
+            )
+        lines.append(line)
     return "\n".join(lines)
 
 

@@ -349,14 +349,51 @@ def default_budgets(table: pd.DataFrame) -> list[float]:
     return sorted(set(out))
 
 
-def best_by_budget(table: pd.DataFrame, budgets: list[float]) -> pd.DataFrame:
-    """For each budget (mean cost over the horizon), the row with the most meetings
-    whose mean cost stays within it."""
+#: two points' mean meetings within this many standard errors of each other tie (95%)
+Z_TIE = 1.959963984540054
+
+
+def point_label(row: pd.Series | dict, axes: list[str]) -> str:
+    """A point named by its axis values: 'accounts=2, hourly_rate=30 (connect)'."""
+    values = ", ".join(f"{axis.split('.')[-1]}={_shown(row[axis])}" for axis in axes)
+    return f"{values} ({row['strategy']})"
+
+
+def _shown(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def best_by_budget(
+    table: pd.DataFrame, budgets: list[float], axes: list[str] | None = None
+) -> pd.DataFrame:
+    """For each budget (mean cost over the horizon), the row with the most meetings whose
+    mean cost stays within it. Rows whose mean meetings lie within Z_TIE standard errors
+    of the most (sqrt(mcse_a^2 + mcse_b^2): the points are not paired here, so this
+    errs towards calling a tie) tie with it: the cheapest of them is chosen, and
+    `tied_with` names the others."""
+    axes = axes if axes is not None else _axis_columns(table)
     rows = []
     for budget in budgets:
         within = table[table["cost_mean"] <= budget]
         if within.empty:
             continue
-        best = within.loc[within["meetings_mean"].idxmax()]
-        rows.append({"budget": budget, **best.to_dict()})
+        top = within.loc[within["meetings_mean"].idxmax()]
+        noise = Z_TIE * np.hypot(within["meetings_mcse"], top["meetings_mcse"])
+        tied = within[top["meetings_mean"] - within["meetings_mean"] <= noise]
+        best = tied.loc[tied["cost_mean"].idxmin()]
+        others = [point_label(row, axes) for i, row in tied.iterrows() if i != best.name]
+        rows.append(
+            {
+                "budget": budget,
+                **best.to_dict(),
+                "tied_with": "; ".join(others),
+                "ties": len(others),
+            }
+        )
     return pd.DataFrame(rows)
+
+
+def _axis_columns(table: pd.DataFrame) -> list[str]:
+    """The axis columns of a sweep table: those between `point` and `strategy`."""
+    columns = list(table.columns)
+    return columns[columns.index("point") + 1 : columns.index("strategy")]

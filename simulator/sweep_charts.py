@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from simulator.charts import Dollars, colours, dollars, new_figure, plain, style
-from simulator.sweep import best_by_budget, headline_value, pareto_front
+from simulator.sweep import best_by_budget, headline_value, pareto_front, point_label
 from simulator.tables import is_money, label, strategies
 
 
@@ -118,8 +118,11 @@ def short(path: str) -> str:
 
 
 def _describe_point(row: pd.Series, axes: list[str]) -> str:
-    values = ", ".join(f"{short(a)}={_tick(row[a])}" for a in axes)
-    return f"point {row['point']} {row['strategy']}: {values}"
+    text = point_label(row, axes)
+    if row.get("ties"):
+        text += f", tied within the noise with {row['ties']} other point"
+        text += "s (the cheapest shown)" if row["ties"] > 1 else " (the cheaper shown)"
+    return text
 
 
 def pareto_chart(table: pd.DataFrame, axes: list[str], budgets: list[float]) -> Figure:
@@ -129,7 +132,7 @@ def pareto_chart(table: pd.DataFrame, axes: list[str], budgets: list[float]) -> 
     names = strategies(table)
     palette = colours(names)
     front = pareto_front(table)
-    best = best_by_budget(table, budgets)
+    best = best_by_budget(table, budgets, axes)
     with style():
         fig = new_figure(8.5, 5.2)
         ax = fig.subplots()
@@ -168,8 +171,12 @@ def pareto_chart(table: pd.DataFrame, axes: list[str], budgets: list[float]) -> 
                 linewidths=0.8,
                 zorder=4,
                 label=plain(
-                    f"best within {within}: {_describe_point(row, axes)}, "
-                    f"{row['meetings_mean']:,.1f} meetings for {dollars(row['cost_mean'])}"
+                    textwrap.fill(
+                        f"best within {within}: {_describe_point(row, axes)}, "
+                        f"{row['meetings_mean']:,.1f} meetings for {dollars(row['cost_mean'])}",
+                        110,
+                        subsequent_indent="  ",
+                    )
                 ),
             )
         ax.set_xlabel("Mean cost over the horizon")

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from simulator.cli import main
+from simulator.cli import main, sweep_text
 from simulator.sweep import Range, Sweep, best_by_budget, design, load_sweep, run_sweep
 
 MONTHS = 2
@@ -100,6 +100,33 @@ def test_the_cheapest_cost_per_meeting_and_the_best_point_per_budget_are_the_kno
     # each budget buys one more seat without labour: the most seats it affords are best
     assert list(within["accounts"]) == [1, 2, 3]
     assert list(within["costs.hourly_rate"]) == [0, 0, 0]
+
+
+def test_best_per_budget_chooses_only_beyond_the_noise_and_says_when_points_tie():
+    """Points 0 and 1 differ by 0.03 meetings with an MCSE of 0.5 each: a tie, and the
+    cheaper one is chosen; point 2 is 2 meetings ahead, beyond 1.96 x sqrt(0.5^2 + 0.1^2)."""
+    table = pd.DataFrame(
+        {
+            "point": [0, 1, 2],
+            "accounts": [1, 1, 2],
+            "pace": [10, 20, 10],
+            "strategy": ["s", "s", "s"],
+            "cost_mean": [100.0, 90.0, 200.0],
+            "meetings_mean": [10.03, 10.00, 12.0],
+            "meetings_mcse": [0.5, 0.5, 0.1],
+            "cost_per_meeting_pooled": [100 / 10.03, 9.0, 200 / 12],
+        }
+    )
+    best = best_by_budget(table, [150.0, 250.0]).set_index("budget")
+    assert best.loc[150.0, "point"] == 1 and best.loc[150.0, "ties"] == 1
+    assert best.loc[150.0, "tied_with"] == "accounts=1, pace=10 (s)"
+    assert best.loc[250.0, "point"] == 2 and best.loc[250.0, "ties"] == 0
+    text = sweep_text(table, "cost_per_meeting", best_by_budget(table, [150.0, 250.0]))
+    lines = text.splitlines()
+    assert lines[0] == "best cost per meeting: $9.00 at accounts=1, pace=20 (s)"
+    assert lines[1].startswith("budget $150.00: 10.0 meetings (mean cost $90.00) at accounts=1")
+    assert "ties within the noise with 1 other point" in lines[1]
+    assert "ties" not in lines[2]
 
 
 def test_a_latin_hypercube_puts_one_point_in_each_slice_of_every_axis():
