@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from simulator.config import ConfigError, load_config
+from simulator.config import ConfigError, load_config, read_source
 
 if TYPE_CHECKING:
     from simulator.api import Results
@@ -376,7 +376,7 @@ def _run(args: argparse.Namespace) -> int:
         folder,
         force=args.force,
         command=["outreach-sim", *sys.argv[1:]],
-        source_text=args.config.read_text(encoding="utf-8"),
+        source_text=read_source(args.config),
         extra=extra if extras else None,
     )
     verdict = verdict_text(results)
@@ -452,7 +452,7 @@ def _sweep(args: argparse.Namespace) -> int:
         seed=seed,
         force=args.force,
         command=["outreach-sim", *sys.argv[1:]],
-        source_text=args.config.read_text(encoding="utf-8"),
+        source_text=read_source(args.config),
     )
     if not args.quiet:
         budgets = plan.sweep.budgets or default_budgets(table)
@@ -501,11 +501,11 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _has_sweep(path: Path) -> bool:
     """Whether a config file has a sweep: section (read loosely: errors come later)."""
-    import yaml
+    from simulator.config import read_yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        data = read_yaml(path)
+    except ConfigError:
         return False
     return isinstance(data, dict) and "sweep" in data
 

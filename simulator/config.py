@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import unicodedata
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -28,18 +28,121 @@ from pydantic import (
     model_validator,
 )
 
+from simulator import config_file
 from simulator.plans import BUILTIN_PLANS
 
+# Every number of a config is finite and bounded: a bound is far beyond any real campaign
+# but keeps sums and day arithmetic exact in the engine (docs/config.md, "Rules").
+#: the longest wait, window, cooldown or expiry: beyond it a horizon would end first
+MOST_DAYS = 1000
+#: the most prospects, sends or credits per seat in one day, week or month
+MOST_PER_SEAT = 1_000_000
+#: the most prospects in a list, seats, replications, or observed sends
+MOST_COUNT = 10**9
+#: the largest amount of money ($) per seat-month, send, hour or meeting
+MOST_MONEY = 10**9
+#: the largest multiplier of a rate (rates are capped at 1 anyway)
+MOST_MULTIPLIER = 1000.0
+
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-Count = Annotated[int, Field(ge=0)]
-PositiveInt = Annotated[int, Field(ge=1)]
-NonNegative = Annotated[float, Field(ge=0.0)]
+Count = Annotated[int, Field(ge=0, le=MOST_COUNT)]
+PerSeat = Annotated[int, Field(ge=0, le=MOST_PER_SEAT)]
+PositiveInt = Annotated[int, Field(ge=1, le=MOST_COUNT)]
+Days = Annotated[int, Field(ge=0, le=MOST_DAYS)]
+PositiveDays = Annotated[int, Field(ge=1, le=MOST_DAYS)]
+Money = Annotated[float, Field(ge=0.0, le=MOST_MONEY)]
+NonNegative = Money  # amounts per touch kind, an hourly rate
+LogOdds = Annotated[float, Field(ge=-1000.0, le=1000.0)]
+
+
+#: the longest name of a config, segment, strategy, plan or touch (labels, columns, files)
+MOST_NAME = 100
+_BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def shown(text: str, most: int = 40) -> str:
+    """A name as an error line shows it: quoted, control characters escaped, cut short."""
+    cut = text if len(text) <= most else text[:most] + "..."
+    return repr(cut) if cut.isprintable() else ascii(cut)
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` cannot name a config, segment, strategy, plan or touch (None if it can).
+
+    Names are labels in tables and charts and parts of column names; a name used in a
+    path is made a safe file name separately (``simulator.folders.safe_component``)."""
+    if not name.strip():
+        return "a name needs at least one visible character"
+    if len(name) > MOST_NAME:
+        return f"{shown(name)} has {len(name)} characters; a name has at most {MOST_NAME}"
+    for char in name:
+        if unicodedata.category(char) == "Cc" or char in _BIDI_CONTROLS:
+            return f"{shown(name)} holds a control character ({char!a}); use letters"
+    return None
+
+
+def _check_name(name: str) -> str:
+    problem = name_problem(name)
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
+Name = Annotated[str, AfterValidator(_check_name)]
+
+
+def _numeric(annotation: Any) -> bool:
+    """Whether a field takes numbers and not true/false (int, float, or lists of them)."""
+    leaves: set[Any] = set()
+
+    def collect(node: Any) -> None:
+        args = get_args(node)
+        if get_origin(node) is Literal:
+            leaves.add(str)
+        elif args:
+            for arg in args:
+                collect(arg)
+        else:
+            leaves.add(node)
+
+    collect(annotation)
+    return bool(leaves & {int, float}) and not leaves & {bool, str}
+
+
+def _truth_value_at(value: Any) -> str | None:
+    """Where a true/false sits in a value ("" for the value itself, ".1" in a list)."""
+    if isinstance(value, bool):
+        return ""
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            if isinstance(item, bool):
+                return f".{index}"
+    return None
 
 
 class Model(BaseModel):
-    """Base for config models: unknown keys are errors (they are usually typos)."""
+    """Base for config models: unknown keys are errors (they are usually typos), numbers
+    are finite (no NaN, no infinity), and true/false is not a number (YAML would read
+    `horizon_months: true` as 1)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_truth_values_for_numbers(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        problems = []
+        for key, value in data.items():
+            field = cls.model_fields.get(key) if isinstance(key, str) else None
+            if field is None or not _numeric(field.annotation):
+                continue
+            where = _truth_value_at(value)
+            if where is not None:
+                problems.append(f"{key}{where}: expected a number, got true/false")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return data
 
 
 # --- uncertain parameters (section 8) ------------------------------------------------
@@ -66,8 +169,8 @@ class Distribution(Model):
     high: float | None = None
     mean: float | None = None
     sd: float | None = None
-    alpha: Annotated[float, Field(gt=0.0)] | None = None
-    beta: Annotated[float, Field(gt=0.0)] | None = None
+    alpha: Annotated[float, Field(gt=0.0, le=MOST_COUNT)] | None = None
+    beta: Annotated[float, Field(gt=0.0, le=MOST_COUNT)] | None = None
 
     @model_validator(mode="after")
     def _well_formed(self) -> Distribution:
@@ -150,21 +253,21 @@ class ProbabilityDistribution(Distribution):
 class MultiplierDistribution(Distribution):
     """An uncertain multiplier of a rate (0 or more)."""
 
-    highest: ClassVar[float] = math.inf
+    highest: ClassVar[float] = MOST_MULTIPLIER
     what: ClassVar[str] = "a multiplier"
 
 
 class DaysDistribution(Distribution):
     """An uncertain positive number of days (a delay's median, its log-scale spread)."""
 
-    highest: ClassVar[float] = math.inf
+    highest: ClassVar[float] = MOST_DAYS
     what: ClassVar[str] = "a positive number"
 
 
 class CountDistribution(Distribution):
     """An uncertain whole number (a draw is rounded to the nearest whole number)."""
 
-    highest: ClassVar[float] = math.inf
+    highest: ClassVar[float] = MOST_PER_SEAT
     what: ClassVar[str] = "a count"
 
 
@@ -181,9 +284,11 @@ def _uncertain(number: Any, distribution: type[Distribution]) -> Any:
 
 
 UncertainProbability = _uncertain(Annotated[float, Field(ge=0.0, le=1.0)], ProbabilityDistribution)
-UncertainMultiplier = _uncertain(Annotated[float, Field(ge=0.0)], MultiplierDistribution)
-UncertainCount = _uncertain(Annotated[int, Field(ge=0)], CountDistribution)
-UncertainDays = _uncertain(Annotated[float, Field(gt=0.0)], DaysDistribution)
+UncertainMultiplier = _uncertain(
+    Annotated[float, Field(ge=0.0, le=MOST_MULTIPLIER)], MultiplierDistribution
+)
+UncertainCount = _uncertain(Annotated[int, Field(ge=0, le=MOST_PER_SEAT)], CountDistribution)
+UncertainDays = _uncertain(Annotated[float, Field(gt=0.0, le=MOST_DAYS)], DaysDistribution)
 
 
 # --- plans (section 3) ---------------------------------------------------------------
@@ -192,13 +297,23 @@ UncertainDays = _uncertain(Annotated[float, Field(gt=0.0)], DaysDistribution)
 class Plan(Model):
     """A LinkedIn plan, per seat."""
 
-    price_per_month: Annotated[float, Field(ge=0.0)]
-    credits_per_month: Count
-    credits_cap: Count
-    notes_per_month: Count | None = None  # None: unlimited personalised notes
-    note_length: PositiveInt = 300
+    price_per_month: Money
+    credits_per_month: PerSeat
+    credits_cap: PerSeat
+    notes_per_month: PerSeat | None = None  # None: unlimited personalised notes
+    note_length: Annotated[int, Field(ge=1, le=100_000)] = 300
     followup_inmail: Literal["none", "after_response", "yes"] = "after_response"
     open_profile_messages: bool = True
+
+    @field_validator("followup_inmail", mode="before")
+    @classmethod
+    def _yes_or_no(cls, value: Any) -> Any:
+        """`yes`/`true` and `no`/`false`, as an analyst writes them, mean yes and none."""
+        if value is True:
+            return "yes"
+        if value is False or value == "no":
+            return "none"
+        return value
 
 
 # --- prospects (section 4) -----------------------------------------------------------
@@ -216,14 +331,17 @@ class FixedDelay(Model):
     """Every outcome arrives exactly `days` after the touch."""
 
     dist: Literal["fixed"]
-    days: PositiveInt
+    days: PositiveDays
 
 
 class PmfDelay(Model):
     """Explicit probabilities for a delay of 1, 2, 3, ... days (renormalised in the window)."""
 
     dist: Literal["pmf"]
-    probs: Annotated[list[Annotated[float, Field(ge=0.0)]], Field(min_length=1)]
+    probs: Annotated[
+        list[Annotated[float, Field(ge=0.0, le=MOST_COUNT)]],
+        Field(min_length=1, max_length=MOST_DAYS),
+    ]
 
     @field_validator("probs")
     @classmethod
@@ -362,10 +480,10 @@ class Restriction(Model):
     """Daily restriction risk per seat, a logistic function (LinkedIn publishes none)."""
 
     enabled: bool = False
-    intercept: float = -9.0
-    per_pending: float = 0.005
-    per_low_acceptance: float = 4.0
-    restriction_days: PositiveInt = 7
+    intercept: LogOdds = -9.0
+    per_pending: LogOdds = 0.005
+    per_low_acceptance: LogOdds = 4.0
+    restriction_days: PositiveDays = 7
 
 
 class Invitations(Model):
@@ -373,14 +491,14 @@ class Invitations(Model):
 
     weekly_limit: UncertainCount = 100
     invite_window_days: Annotated[int, Field(ge=1, le=365)] = 21
-    reinvite_cooldown_days: Count = 21
-    health_window_days: PositiveInt = 28
+    reinvite_cooldown_days: Days = 21
+    health_window_days: PositiveDays = 28
     good_acceptance: Probability = 0.30
     poor_acceptance: Probability = 0.10
     floor_factor: Probability = 0.5
-    warmup_weeks: Count = 0
+    warmup_weeks: Annotated[int, Field(ge=0, le=MOST_DAYS // 7)] = 0
     warmup_start_share: Probability = 0.5
-    max_pending: Count | None = None
+    max_pending: PerSeat | None = None
     restriction: Restriction = Field(default_factory=Restriction)
 
     @model_validator(mode="after")
@@ -397,9 +515,9 @@ class InMail(Model):
     """Credit and InMail rules shared by every plan (section 6)."""
 
     refunds: bool = True
-    refund_window_days: Count = 90
-    credit_expiry_days: PositiveInt = 90
-    open_profile_monthly_cap: Count = 800
+    refund_window_days: Days = 90
+    credit_expiry_days: PositiveDays = 90
+    open_profile_monthly_cap: PerSeat = 800
 
 
 # --- playbooks (section 9) -----------------------------------------------------------
@@ -417,11 +535,14 @@ def _as_wait(value: Any) -> Any:
 def _check_wait(value: Wait) -> Wait:
     if value[0] > value[1]:
         raise ValueError(f"low ({value[0]}) must not exceed high ({value[1]})")
+    if value[1] > MOST_DAYS:
+        raise ValueError(f"a wait of at most {MOST_DAYS} days, got {value[1]}")
     return value
 
 
 #: a wait in days: `5`, or `[low, high]` drawn uniformly per prospect, low <= high
-Wait = Annotated[tuple[Count, Count], BeforeValidator(_as_wait), AfterValidator(_check_wait)]
+_WaitEnd = Annotated[int, Field(ge=0)]  # bounded as a whole by _check_wait: one line
+Wait = Annotated[tuple[_WaitEnd, _WaitEnd], BeforeValidator(_as_wait), AfterValidator(_check_wait)]
 
 
 class MessageStep(Model):
@@ -433,7 +554,7 @@ class MessageStep(Model):
 class _Touch(Model):
     """A touch of a route: sent when the previous one has had no reply for a while."""
 
-    name: str | None = None  # lets a `fallback` point at this touch
+    name: Name | None = None  # lets a `fallback` point at this touch
     if_no_reply_after_days: Wait = (0, 0)
 
 
@@ -498,7 +619,7 @@ class PlaybookEntry(Model):
     """One segment's programme: which touches, in which order, how many starts a day."""
 
     segment: str
-    new_per_day: Count | None = None
+    new_per_day: PerSeat | None = None
     touches: Annotated[list[Touch], Field(min_length=1)]
     open_profile_touches: Annotated[list[Touch], Field(min_length=1)] | None = None
 
@@ -547,12 +668,12 @@ def _route_problems(where: str, route: list) -> list[str]:
 class Pace(Model):
     """At most this many touches of a kind per seat per day (None: no pace)."""
 
-    connect: Count | None = None
-    message: Count | None = None
-    inmail: Count | None = None  # InMails and follow-ups
-    email: Count | None = None  # email attempts (a send, or a missing address found)
-    whatsapp: Count | None = None
-    engage: Count | None = None
+    connect: PerSeat | None = None
+    message: PerSeat | None = None
+    inmail: PerSeat | None = None  # InMails and follow-ups
+    email: PerSeat | None = None  # email attempts (a send, or a missing address found)
+    whatsapp: PerSeat | None = None
+    engage: PerSeat | None = None
 
 
 class TouchAmounts(Model):
@@ -567,11 +688,23 @@ class TouchAmounts(Model):
     engage: NonNegative = 0.0
 
 
+class Minutes(TouchAmounts):
+    """Minutes of work per touch kind (at most a day's work each)."""
+
+    connect: Annotated[float, Field(ge=0.0, le=1440.0)] = 0.0
+    message: Annotated[float, Field(ge=0.0, le=1440.0)] = 0.0
+    inmail: Annotated[float, Field(ge=0.0, le=1440.0)] = 0.0
+    inmail_followup: Annotated[float, Field(ge=0.0, le=1440.0)] = 0.0
+    email: Annotated[float, Field(ge=0.0, le=1440.0)] = 0.0
+    whatsapp: Annotated[float, Field(ge=0.0, le=1440.0)] = 0.0
+    engage: Annotated[float, Field(ge=0.0, le=1440.0)] = 0.0
+
+
 class Costs(Model):
     """What a campaign costs beyond plan fees (MODEL.md section 11): sends and labour."""
 
     per_send: TouchAmounts = Field(default_factory=TouchAmounts)
-    minutes_per_touch: TouchAmounts = Field(default_factory=TouchAmounts)
+    minutes_per_touch: Minutes = Field(default_factory=lambda: Minutes())
     hourly_rate: NonNegative = 0.0
 
 
@@ -594,11 +727,11 @@ Objective = Literal["cost_per_reply", "cost_per_positive_reply", "cost_per_meeti
 class Config(Model):
     """A scenario and the strategies that run on it."""
 
-    name: str = "campaign"
+    name: Name = "campaign"
     horizon_months: Annotated[int, Field(ge=1, le=1000)] = 12  # days fit the engine's int16
     replications: PositiveInt = 10_000
-    seed: Count = 0
-    accounts: PositiveInt = 1
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    accounts: Annotated[int, Field(ge=1, le=MOST_PER_SEAT)] = 1
     response_window_days: Annotated[int, Field(ge=1, le=365)] = 30
     invitations: Invitations = Field(default_factory=Invitations)
     inmail: InMail = Field(default_factory=InMail)
@@ -609,6 +742,25 @@ class Config(Model):
     plans: dict[str, Plan] = Field(default_factory=dict)
     segments: Annotated[dict[str, Segment], Field(min_length=1)]
     strategies: Annotated[dict[str, Strategy], Field(min_length=1)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names_are_labels(cls, data: Any) -> Any:
+        """Segment, strategy and plan names: printable, at most MOST_NAME characters."""
+        if not isinstance(data, dict):
+            return data
+        problems = []
+        for section in ("segments", "strategies", "plans"):
+            named = data.get(section)
+            if not isinstance(named, dict):
+                continue
+            for key in named:
+                problem = name_problem(key) if isinstance(key, str) else None
+                if problem:
+                    problems.append(f"{section}: {problem}")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return data
 
     @model_validator(mode="before")
     @classmethod
@@ -756,6 +908,12 @@ def _without_tags(loc: tuple) -> list:
     return out
 
 
+def _loc_part(part: Any) -> str:
+    """A part of a field path as written, unless a key is too long or unprintable."""
+    text = str(part)
+    return text if text.isprintable() and len(text) <= 40 else shown(text)
+
+
 def _format_validation_error(source: str, error: ValidationError) -> list[str]:
     """One line per error: `file: field.path: reason`.
 
@@ -765,7 +923,7 @@ def _format_validation_error(source: str, error: ValidationError) -> list[str]:
     top_level = tuple(Config.model_fields)
     lines = []
     for item in error.errors():
-        loc = ".".join(str(part) for part in _without_tags(item["loc"]))
+        loc = ".".join(_loc_part(part) for part in _without_tags(item["loc"]))
         message = item["msg"].removeprefix("Value error, ")
         for part in message.split("\n"):
             head = part.split(": ", 1)[0]
@@ -795,28 +953,32 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
         raise ConfigError(_format_validation_error(source, error)) from None
 
 
+def read_yaml(path: str | Path) -> Any:
+    """A YAML file's contents, read safely (``simulator.config_file``): bounded size and
+    depth, UTF-8 or a byte-order mark, YAML 1.2 booleans, no key given twice."""
+    try:
+        return config_file.read_yaml(path)
+    except config_file.ConfigFileError as error:
+        raise ConfigError(error.lines) from None
+
+
+def read_source(path: str | Path) -> str:
+    """A config file's text as written (kept beside the results), read as `read_yaml` does."""
+    try:
+        return config_file.read_text(Path(path))
+    except config_file.ConfigFileError as error:
+        raise ConfigError(error.lines) from None
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate a YAML config; the name defaults to the file's stem."""
     path = Path(path)
     source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError([f"{source}: cannot read the file ({error.strerror})"]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.constructor.ConstructorError as error:
-        reason = str(error.problem or error).replace("\n", " ")
-        raise ConfigError(
-            [f"{source}: (top level): YAML tags that build objects are not allowed ({reason})"]
-        ) from None
-    except yaml.YAMLError as error:
-        reason = str(error).replace("\n", " ")
-        raise ConfigError([f"{source}: (top level): not valid YAML: {reason}"]) from None
+    data = read_yaml(path)
     if isinstance(data, dict) and "sweep" in data:
         raise ConfigError(
             [f"{source}: sweep: a sweep config runs with `outreach-sim sweep {source}`"]
         )
     if isinstance(data, dict) and "name" not in data:
-        data = {"name": path.stem, **data}
+        data = {"name": path.stem[:MOST_NAME], **data}
     return parse_config(data, source)

@@ -42,6 +42,20 @@ class ResultsExistError(FolderError):
     """The target exists and --force was not given (or another run got there first)."""
 
 
+#: bytes of a name made into a folder name (file systems allow 255)
+MOST_COMPONENT_BYTES = 120
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]+")
+
+
+def safe_component(name: str, fallback: str = "campaign") -> str:
+    """`name` as one safe folder name: no separators, control or reserved characters, no
+    leading dot (`..`, a hidden folder), at most MOST_COMPONENT_BYTES bytes of UTF-8."""
+    text = _UNSAFE.sub("_", name).strip().lstrip(".").strip()
+    encoded = text.encode("utf-8")[:MOST_COMPONENT_BYTES]
+    text = encoded.decode("utf-8", errors="ignore").strip()
+    return text or fallback
+
+
 def absolute(folder: Path) -> Path:
     """The folder as an absolute path without `.` or `..` (`--out .` has a name)."""
     return Path(os.path.abspath(folder))
@@ -64,6 +78,9 @@ def check_target(folder: Path, force: bool, what: str = "results folder") -> Non
     """Refuse, before any work, a target this run may not write: one that exists (without
     --force), one that --force may not replace, the current folder, or an unwritable one."""
     folder = absolute(folder)
+    for part in folder.parts:
+        if len(os.fsencode(part)) > 255:
+            raise FolderError(f"{shown_path(folder)}: a folder name longer than 255 bytes")
     here = Path.cwd().resolve()
     if here == folder.resolve() or folder.resolve() in here.parents:
         raise FolderError(f"{folder}: is the current folder or holds it; give a {what} of its own")
@@ -80,6 +97,12 @@ def check_target(folder: Path, force: bool, what: str = "results folder") -> Non
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         raise FolderError(f"{folder}: cannot write there ({parent} is not a writable folder)")
+
+
+def shown_path(path: Path, most: int = 120) -> str:
+    """A path as a one-line message shows it (a very long one cut in the middle)."""
+    text = str(path)
+    return text if len(text) <= most else f"{text[: most // 2]}...{text[-most // 2 :]}"
 
 
 def make_staging(parent: Path, name: str, kind: str = "partial") -> Path:

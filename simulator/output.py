@@ -29,6 +29,7 @@ from simulator.folders import (
     make_staging,
     publish,
     remove_stale,
+    safe_component,
 )
 from simulator.streaming import QUANTILE_ACCURACY
 
@@ -86,7 +87,7 @@ def summary_dict(results: Results | StreamedResults) -> dict[str, Any]:
 
 def default_folder(results_root: Path, config_name: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return results_root / f"{config_name}-{stamp}"
+    return results_root / f"{safe_component(config_name)}-{stamp}"
 
 
 def write_results(

@@ -24,14 +24,13 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 from scipy.stats import qmc
 
 from simulator.api import _chunk_summary, chunks
 from simulator.backends import Backend, InProcess
 from simulator.calibration import posterior_config
-from simulator.config import Config, ConfigError, Model, parse_config
+from simulator.config import Config, ConfigError, Model, parse_config, read_yaml
 from simulator.metrics import RATIOS, SUMMARY_METRICS
 from simulator.streaming import RunSummary
 
@@ -169,13 +168,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
     axis path checked against the base config's fields."""
     path = Path(path)
     source = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ConfigError([f"{source}: cannot read the file ({error.strerror})"]) from None
-    except yaml.YAMLError as error:
-        reason = str(error).replace("\n", " ")
-        raise ConfigError([f"{source}: (top level): not valid YAML: {reason}"]) from None
+    data = read_yaml(path)
     if not isinstance(data, dict) or "sweep" not in data:
         raise ConfigError([f"{source}: sweep: missing (a sweep config has a sweep: section)"])
     data = dict(data)
@@ -183,9 +176,9 @@ def load_sweep(path: str | Path) -> SweepPlan:
     if "base" in data:  # a config file to sweep, its top-level keys overridden by ours
         base_path = path.parent / str(data.pop("base"))
         try:
-            base_data = yaml.safe_load(base_path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as error:
-            raise ConfigError([f"{source}: base: cannot read {base_path} ({error})"]) from None
+            base_data = read_yaml(base_path)
+        except ConfigError as error:
+            raise ConfigError([f"{source}: base: {line}" for line in error.lines]) from None
         if not isinstance(base_data, dict):
             raise ConfigError([f"{source}: base: {base_path} is not a config mapping"])
         data = {**base_data, **data}

@@ -390,6 +390,147 @@ CASES: list[tuple[str, Change, str, str]] = [
         "segments.mid.observed.inmail.replied",
         "11 replied but only 10 sent",
     ),
+    # numbers that would pass a type check and then break or mislead (issue 15, class 4)
+    (
+        "a Beta with a standard deviation of NaN",
+        lambda c: seg(c)["rates"].update(
+            inmail_reply_paid={"dist": "beta", "mean": 0.2, "sd": float("nan")}
+        ),
+        "segments.mid.rates.inmail_reply_paid.sd",
+        "finite number",
+    ),
+    (
+        "an infinite price",
+        lambda c: c.update(plans={"free": {"price_per_month": float("inf")}}),
+        "plans.free.price_per_month",
+        "finite number",
+    ),
+    (
+        "an infinite hourly rate",
+        lambda c: c.update(costs={"hourly_rate": float("inf")}),
+        "costs.hourly_rate",
+        "finite number",
+    ),
+    (
+        "a price of 1e300",
+        lambda c: c.update(plans={"free": {"price_per_month": 1e300}}),
+        "plans.free.price_per_month",
+        "less than or equal to 1000000000",
+    ),
+    (
+        "a delay weight of 1e308",
+        lambda c: seg(c).update(delays={"reply": {"dist": "pmf", "probs": [1e308, 1]}}),
+        "segments.mid.delays.reply.probs.0",
+        "less than or equal to 1000000000",
+    ),
+    (
+        "a wait of 1e20 days",
+        lambda c: entry(c)["touches"].append({"kind": "inmail", "if_no_reply_after_days": 10**20}),
+        "strategies.connect.playbook.0.touches.1.if_no_reply_after_days",
+        "a wait of at most 1000 days, got 100000000000000000000",
+    ),
+    (
+        "a message wait range ending at 1e20 days",
+        lambda c: touch(c).update(on_accept=[{"wait_days": [2, 10**20]}]),
+        "strategies.connect.playbook.0.touches.0.on_accept.0.wait_days",
+        "a wait of at most 1000 days",
+    ),
+    (
+        "a pace of 1e20",
+        lambda c: c["strategies"]["connect"]["daily_pace"].update(connect=10**20),
+        "strategies.connect.daily_pace.connect",
+        "less than or equal to 1000000",
+    ),
+    (
+        "a cooldown of 1e20 days",
+        lambda c: c.update(invitations={"reinvite_cooldown_days": 10**20}),
+        "invitations.reinvite_cooldown_days",
+        "less than or equal to 1000",
+    ),
+    (
+        "a weekly limit drawn up to 1e20",
+        lambda c: c.update(
+            invitations={"weekly_limit": {"dist": "uniform", "low": 5, "high": 1e20}}
+        ),
+        "invitations.weekly_limit.high",
+        "outside the range of a count",
+    ),
+    (
+        "a lognormal spread of 1e300",
+        lambda c: seg(c).update(
+            delays={"reply": {"dist": "lognormal", "median": 2, "sigma": 1e300}}
+        ),
+        "segments.mid.delays.reply.sigma",
+        "less than or equal to 1000",
+    ),
+    (
+        "a restriction intercept of 1e300",
+        lambda c: c.update(invitations={"restriction": {"intercept": -1e300}}),
+        "invitations.restriction.intercept",
+        "greater than or equal to -1000",
+    ),
+    ("a seed of 1e30", lambda c: c.update(seed=10**30), "seed", "less than 9223372036854775808"),
+    (
+        "true for a horizon",
+        lambda c: c.update(horizon_months=True),
+        "horizon_months",
+        "expected a number, got true/false",
+    ),
+    (
+        "false for a list size",
+        lambda c: seg(c).update(size=False),
+        "segments.mid.size",
+        "expected a number, got true/false",
+    ),
+    (
+        "true among reply rates",
+        lambda c: seg(c)["rates"].update(reply_after_accept=[0.1, True]),
+        "segments.mid.rates.reply_after_accept.1",
+        "expected a number, got true/false",
+    ),
+    (
+        "true for a wait",
+        lambda c: touch(c).update(on_accept=[{"wait_days": True}]),
+        "strategies.connect.playbook.0.touches.0.on_accept.0.wait_days",
+        "expected a number, got true/false",
+    ),
+    # names are labels: printable and bounded (class 3; in paths, see test_config_files)
+    (
+        "a config name with a NUL",
+        lambda c: c.update(name="camp\x00aign"),
+        "name",
+        "holds a control character ('\\x00')",
+    ),
+    (
+        "a config name of 5,000 characters",
+        lambda c: c.update(name="x" * 5000),
+        "name",
+        "has 5000 characters; a name has at most 100",
+    ),
+    (
+        "a strategy name of 5,000 characters",
+        lambda c: c["strategies"].update({"s" * 5000: c["strategies"]["connect"]}),
+        "strategies",
+        "has 5000 characters; a name has at most 100",
+    ),
+    (
+        "a segment name with a line break",
+        lambda c: c["segments"].update({"two\nlines": {"size": 5}}),
+        "segments",
+        "holds a control character ('\\n')",
+    ),
+    (
+        "a touch name with a right-to-left override",
+        lambda c: touch(c).update(name="evil\u202etxt.exe"),
+        "strategies.connect.playbook.0.touches.0.name",
+        "holds a control character ('\\u202e')",
+    ),
+    (
+        "a blank strategy name",
+        lambda c: c["strategies"].update({"  ": c["strategies"]["connect"]}),
+        "strategies",
+        "a name needs at least one visible character",
+    ),
     (
         "observations of a rate fixed at a number",
         lambda c: seg(c).update(observed={"inmail": {"sent": 10, "replied": 1}}),
