@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from simulator import __version__
 from simulator.config import ConfigError, load_config, read_source
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="outreach-sim",
         description="Monte Carlo simulator of LinkedIn outreach campaigns.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     run_cmd = commands.add_parser("run", help="simulate a config and write a results folder")
     run_cmd.add_argument("config", type=Path, help="a YAML config (see docs/config.md)")
@@ -85,13 +87,20 @@ def _parser() -> argparse.ArgumentParser:
     report_cmd.add_argument("folder", type=Path, help="a results folder written by run")
     report_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
     validate = commands.add_parser("validate", help="check a config without running it")
-    validate.add_argument("config", type=Path)
+    validate.add_argument(
+        "config", type=Path, help="a YAML config, or one with a sweep: section (docs/config.md)"
+    )
     calibrate = commands.add_parser(
         "calibrate",
         help="update the rates' priors with the segments' observed results, or fit rates "
         "and delays to a campaign's events (--events); print and write the posteriors",
     )
-    calibrate.add_argument("config", type=Path)
+    calibrate.add_argument(
+        "config",
+        type=Path,
+        help="a YAML config whose segments have observed: results, or whose rates --events "
+        "informs (docs/config.md, docs/calibration.md)",
+    )
     calibrate.add_argument(
         "--events",
         type=Path,
@@ -493,10 +502,16 @@ def _validate(args: argparse.Namespace) -> int:
         return 0
     config = load_config(args.config)
     print(
-        f"{args.config}: ok ({len(config.segments)} segments, "
-        f"{len(config.strategies)} strategies, {config.horizon_months} months)"
+        f"{args.config}: ok ({_count(len(config.segments), 'segment')}, "
+        f"{_count(len(config.strategies), 'strategy', 'strategies')}, "
+        f"{_count(config.horizon_months, 'month')})"
     )
     return 0
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """'1 segment', '3 segments': a count with its noun agreeing."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _has_sweep(path: Path) -> bool:

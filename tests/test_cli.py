@@ -187,3 +187,28 @@ def test_progress_shows_after_a_second_on_a_terminal_and_never_elsewhere(monkeyp
         assert bar.delay == 1.0 and update is not None
     finally:
         bar.close()
+
+
+def test_version_validate_wording_and_every_config_argument_described(capsys):
+    from simulator import __version__
+    from simulator.cli import _parser
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.strip() == f"outreach-sim {__version__}"
+    assert main(["validate", str(ROOT / "configs" / "observed_pilot.yaml")]) == 0
+    assert "ok (1 segment, 2 strategies, 6 months)" in capsys.readouterr().out
+    commands = next(a for a in _parser()._actions if a.dest == "command").choices
+    for name, command in commands.items():
+        for action in command._actions:
+            if action.dest == "config":
+                assert action.help and "config" in action.help, name
+
+
+def test_the_shipped_pilot_calibrates_at_once(tmp_path, capsys):
+    out = tmp_path / "posterior.csv"
+    config = ROOT / "configs" / "observed_pilot.yaml"
+    assert main(["calibrate", str(config), "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert set(table["rate"]) == {"accept_with_note", "reply_after_accept.0", "inmail_reply_paid"}
+    assert "63 / 180" in capsys.readouterr().out
