@@ -12,11 +12,22 @@ peak resident memory of a fresh process running that strategy through the API (a
 `outreach-sim run` does). Last, the wall time of the whole config through the API in
 one process and with 2 worker processes. A numpy micro-benchmark taken in the same run
 makes figures from different machines comparable.
+
+Then the floor: the uniforms each strategy's replications draw (counted by the compiled
+loop itself, in a process with OUTREACH_SIM_COUNT_DRAWS=1), the time the same compiled
+counter-based generator takes on one thread in a tight loop to produce as many, and the
+ratio of the compiled loop's one-thread time to that floor. And the cost of a list's
+length: open_profile_first with its list at 3,000, 60,000 and unlimited, on one thread
+and the same seed: time, touches sent, uniforms drawn and peak memory.
+
+    python benchmarks/engine_speed.py --floor-only     # the floor and the list sizes only
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import subprocess
 import sys
 import time
@@ -54,6 +65,138 @@ def peak_mib(config_path: Path, strategy: str, runs: int) -> float:
         check=True,
     )
     return int(out.stdout.split()[-1]) / 1024
+
+
+COUNT = """
+import json, sys
+import numpy as np
+from simulator import load_config
+from simulator.engine import ProspectLists, Simulation
+from simulator.kernel import run_compiled
+out = []
+for path, size, strategy, runs in json.loads(sys.argv[1]):
+    config = load_config(path)
+    if size is not None:
+        segments = {k: v.model_copy(update={"size": size}) for k, v in config.segments.items()}
+        config = config.model_copy(update={"segments": segments})
+    draws = np.zeros(runs, dtype=np.int64)
+    lists = ProspectLists(config, np.arange(runs), 1, badges=False)
+    run_compiled(Simulation(config, strategy, lists), None, draws)
+    out.append(int(draws.sum()))
+print(json.dumps(out))
+"""
+
+
+def count_draws(jobs: list[tuple[str, object, str, int]]) -> list[int]:
+    """Uniforms drawn by each job (config path, list size or None, strategy, runs), counted
+    by the compiled loop in a fresh process (the counting build is compiled there)."""
+    done = subprocess.run(
+        [sys.executable, "-c", COUNT, json.dumps(jobs)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "OUTREACH_SIM_COUNT_DRAWS": "1"},
+    )
+    return json.loads(done.stdout.split("\n")[-2])
+
+
+def floor_seconds(draws: int) -> float:
+    """Seconds the compiled loop's own generator takes on one thread, in a tight loop, to
+    produce `draws` uniforms (the median of three)."""
+    from numba import njit
+
+    from simulator.kernel import _uniform
+
+    @njit
+    def tight(key, n):
+        total = 0.0
+        for i in range(n):
+            total += _uniform(key, i)
+        return total
+
+    tight(np.uint64(1), 10)
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        tight(np.uint64(12345), draws)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[1]
+
+
+def sized(config, size):
+    if size is None:
+        return config
+    segments = {k: v.model_copy(update={"size": size}) for k, v in config.segments.items()}
+    return config.model_copy(update={"segments": segments})
+
+
+def floor_table(config_paths: list[str], runs: int) -> None:
+    """Each strategy on one thread against the floor of the uniforms it draws."""
+    jobs = []
+    for path in config_paths:
+        config = load_config(ROOT / path)
+        jobs += [(str(ROOT / path), None, strategy, runs) for strategy in config.strategies]
+    op = str(ROOT / "configs" / "open_profile_first.yaml")
+    jobs += [(op, size, "open_profile_first", runs) for size in (60_000, "unlimited")]
+    draws = count_draws(jobs)
+    print(f"\nthe floor: {runs} replications, one thread")
+    for (path, size, strategy, _), n in zip(jobs, draws, strict=True):
+        config = sized(load_config(path), size)
+        engine_s = min(compiled_seconds(config, strategy, runs, 1) for _ in range(2))
+        floor_s = floor_seconds(n)
+        label = Path(path).stem + ("" if size is None else f" (size {size})")
+        print(
+            f"{label:<37} {strategy:<29} {n / runs:9.0f} uniforms/run  engine {engine_s:6.2f} s  "
+            f"floor {floor_s:6.3f} s  ratio {engine_s / floor_s:5.1f}x",
+            flush=True,
+        )
+
+
+PEAK_SIZED = """
+import resource, sys, time
+import numpy as np
+from simulator import load_config
+from simulator.engine import ProspectLists, Simulation
+from simulator.kernel import run_compiled
+from simulator.metrics import COUNTS
+config = load_config(sys.argv[1])
+size = sys.argv[2] if sys.argv[2] == "unlimited" else int(sys.argv[2])
+segments = {k: v.model_copy(update={"size": size}) for k, v in config.segments.items()}
+config = config.model_copy(update={"segments": segments})
+runs = int(sys.argv[3])
+warm = ProspectLists(config, np.arange(2), 1, badges=False)
+run_compiled(Simulation(config, sys.argv[4], warm), 1)
+start = time.perf_counter()
+lists = ProspectLists(config, np.arange(runs), 1, badges=False)
+monthly = run_compiled(Simulation(config, sys.argv[4], lists), 1)
+seconds = time.perf_counter() - start
+sent = [c for c in COUNTS if c in ("connects_sent", "messages_sent", "inmails_paid",
+        "inmails_free", "followups_paid", "followups_free")]
+touches = sum(monthly[:, :, COUNTS.index(c)].sum() for c in sent) / runs
+print(seconds, touches, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def sizes_table(runs: int) -> None:
+    """open_profile_first at three list sizes, one thread, same seed, a fresh process each."""
+    path = ROOT / "configs" / "open_profile_first.yaml"
+    print(f"\nthe list's length: open_profile_first, {runs} replications, one thread, seed 1")
+    base = None
+    for size in ("3000", "60000", "unlimited"):
+        done = subprocess.run(
+            [sys.executable, "-c", PEAK_SIZED, str(path), size, str(runs), "open_profile_first"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        seconds, touches, peak = (float(x) for x in done.stdout.split())
+        base = base or (seconds, touches)
+        print(
+            f"size {size:>9}: {seconds:6.2f} s ({seconds / base[0]:4.2f}x)  "
+            f"{touches:7.0f} touches/run ({touches / base[1]:4.2f}x)  "
+            f"{1e6 * seconds / (runs * touches):5.2f} us/touch  peak {peak:5.0f} MiB",
+            flush=True,
+        )
 
 
 def numpy_score() -> float:
@@ -113,12 +256,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--oracle-runs", type=int, default=20)
     parser.add_argument("--numpy-runs", type=int, default=2000)
+    parser.add_argument("--floor-only", action="store_true", help="the floor and list sizes only")
     parser.add_argument(
         "configs",
         nargs="*",
         default=[
             "configs/connect_only.yaml",
             "configs/inmail_only.yaml",
+            "configs/open_profile_first.yaml",
             "configs/tiered_hybrid.yaml",
         ],
     )
@@ -131,8 +276,11 @@ def main() -> None:
         f"compiling the engine's loop (or loading it from numba's cache): "
         f"{time.perf_counter() - start:.1f} s"
     )
-    for path in args.configs:
-        measure(ROOT / path, args.runs, args.oracle_runs, args.numpy_runs)
+    if not args.floor_only:
+        for path in args.configs:
+            measure(ROOT / path, args.runs, args.oracle_runs, args.numpy_runs)
+    floor_table(args.configs, args.runs)
+    sizes_table(args.runs)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from simulator.metrics import (
     SUMMARY_METRICS,
     columns,
 )
+from simulator.prospects import most_started
 from simulator.stats import describe, describe_ratio, ratio_or_inf
 from simulator.streaming import QUANTILE_ACCURACY, RunSummary
 from simulator.uncertainty import COLUMN_PREFIX, draws_for_replications
@@ -65,11 +66,13 @@ class Results:
 
 
 def bytes_per_replication(config: Config) -> int:
-    """Engine state of one replication and one strategy (an upper estimate)."""
-    prospects = sum(
-        s.size + s.new_per_month * max(0, config.horizon_months - 1)
-        for s in config.segments.values()
-    )
+    """Engine state of one replication and one strategy (an upper estimate): what it can
+    start over the horizon (the compiled loop), or its whole lists (the vectorised engine,
+    ``OUTREACH_SIM_ENGINE=numpy``, which holds every listed prospect)."""
+    if os.environ.get("OUTREACH_SIM_ENGINE") == "numpy":
+        prospects = sum(s.length(config.horizon_months) or 0 for s in config.segments.values())
+    else:
+        prospects = most_started(config)
     # reply day and touch, last close (int16 each); badge twice, seat (bytes); queue order
     per_prospect = 2 + 2 + 2 + 1 + 1 + 1 + 4
     per_seat_day = 4 * 4 + 8  # invitations sent/accepted/withdrawn/discarded, credits

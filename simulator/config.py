@@ -22,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    PlainValidator,
     Tag,
     ValidationError,
     field_validator,
@@ -436,10 +437,24 @@ class Observed(Model):
         return self
 
 
+def _list_size(value: Any) -> int | str:
+    """A whole number of prospects, or "unlimited" (one message for both)."""
+    if value == "unlimited" or (
+        isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    ):
+        return value
+    if isinstance(value, float) and value.is_integer() and value >= 0:
+        return int(value)
+    raise ValueError(f"Input should be greater than or equal to 0, or 'unlimited' (got {value!r})")
+
+
+ListSize = Annotated[int | Literal["unlimited"], PlainValidator(_list_size)]
+
+
 class Segment(Model):
     """A list of prospects that share rates."""
 
-    size: Count
+    size: ListSize  # "unlimited": the list never runs out
     new_per_month: Count = 0
     open_profile_share: Probability = 0.0
     email_share: Probability = 0.0  # prospects with a known email address
@@ -447,6 +462,16 @@ class Segment(Model):
     rates: Rates = Field(default_factory=Rates)
     delays: Delays = Field(default_factory=Delays)
     observed: Observed | None = None
+
+    @property
+    def unlimited(self) -> bool:
+        return self.size == "unlimited"
+
+    def length(self, months: int) -> int | None:
+        """Prospects on the list over `months` months (None: unlimited)."""
+        if self.size == "unlimited":
+            return None
+        return self.size + self.new_per_month * max(0, months - 1)
 
     @model_validator(mode="after")
     def _observed_rates_have_priors(self) -> Segment:
@@ -811,9 +836,35 @@ class Config(Model):
                             )
         problems += self._routes_reach_someone()
         problems += self._delays_fit_their_windows()
+        problems += self._unlimited_lists_are_paced()
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _unlimited_lists_are_paced(self) -> list[str]:
+        """An unlimited list needs a daily bound on its starts: `new_per_day`, or a
+        daily_pace for the first touch of each of its routes."""
+        problems = []
+        for sname, strategy in self.strategies.items():
+            for i, entry in enumerate(strategy.playbook):
+                segment = self.segments.get(entry.segment)
+                if segment is None or not segment.unlimited or entry.new_per_day is not None:
+                    continue
+                unpaced = sorted(
+                    {
+                        touches[0].kind
+                        for touches in (entry.touches, entry.open_profile_touches)
+                        if touches and getattr(strategy.daily_pace, touches[0].kind) is None
+                    }
+                )
+                if unpaced:
+                    problems.append(
+                        f"strategies.{sname}.playbook.{i}.new_per_day: segment "
+                        f"{entry.segment!r} is unlimited; give new_per_day or a daily_pace "
+                        f"for {', '.join(unpaced)} (the first touch), or the run would start "
+                        "the whole list"
+                    )
+        return problems
 
     def _routes_reach_someone(self) -> list[str]:
         """A route must hold a touch that can get a reply: engaging alone gets none, a

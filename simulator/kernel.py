@@ -59,6 +59,8 @@ EMAIL, WHATSAPP, ENGAGE = int(Kind.EMAIL), int(Kind.WHATSAPP), int(Kind.ENGAGE)
 N_KINDS = len(Kind)
 N_BUDGETS = len(BUDGETS)
 INMAIL_BUDGET = next(g for g, kinds in enumerate(BUDGETS) if Kind.INMAIL in kinds)
+#: the pace each budget's touches take (a follow-up takes the InMail pace), by budget
+BUDGET_PACE = np.array([int(kinds[0]) for kinds in BUDGETS], dtype=np.int64)
 
 _F = FLOW_INDEX
 F_CONNECTS, F_NOTES, F_REINVITES = _F["connects_sent"], _F["notes_used"], _F["reinvites_sent"]
@@ -70,9 +72,11 @@ F_WHATSAPPS, F_WHATSAPPS_UNREACHABLE = _F["whatsapps_sent"], _F["whatsapps_unrea
 F_ENGAGEMENTS = _F["engagements"]
 F_ACCEPTANCES, F_WITHDRAWALS = _F["acceptances"], _F["withdrawals"]
 F_REPLIES, F_POSITIVE, F_MEETINGS = _F["replies"], _F["positive_replies"], _F["meetings"]
-F_REPLIES_MESSAGE, F_REPLIES_INMAIL = _F["replies_message"], _F["replies_inmail"]
-F_REPLIES_FOLLOWUP, F_REPLIES_EMAIL = _F["replies_followup"], _F["replies_email"]
-F_REPLIES_WHATSAPP = _F["replies_whatsapp"]
+#: the count of replies to each touch kind (-1: the kind gets none)
+REPLY_FLOW = np.array(
+    [_F.get(f"replies_{KIND_NAMES[k].removeprefix('inmail_')}", -1) for k in Kind],
+    dtype=np.int64,
+)
 F_GRANTED, F_FORFEITED, F_EXPIRED = (
     _F["credits_granted"],
     _F["credits_forfeited"],
@@ -146,6 +150,7 @@ class ListTable(NamedTuple):
     positive_share: np.ndarray  # (entries, reps)
     meeting_share: np.ndarray
     capacity: int  # prospects a thread's state holds at first (it doubles when short)
+    unlimited: np.ndarray  # by list: never runs out (its prospects count as added when started)
 
 
 class RuleTable(NamedTuple):
@@ -786,16 +791,8 @@ def _resolve_replies(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: 
             continue
         kind = st.kind[step]
         s.flows[month, F_REPLIES] += 1
-        if kind == MESSAGE:
-            s.flows[month, F_REPLIES_MESSAGE] += 1
-        elif kind == INMAIL:
-            s.flows[month, F_REPLIES_INMAIL] += 1
-        elif kind == FOLLOWUP:
-            s.flows[month, F_REPLIES_FOLLOWUP] += 1
-        elif kind == EMAIL:
-            s.flows[month, F_REPLIES_EMAIL] += 1
-        elif kind == WHATSAPP:
-            s.flows[month, F_REPLIES_WHATSAPP] += 1
+        if REPLY_FLOW[kind] >= 0:  # (every kind that can get a reply has its count)
+            s.flows[month, REPLY_FLOW[kind]] += 1
         e = st.entry[step]
         lst = li.entry_list[e]
         s.by_segment[month, lst] += 1
@@ -825,15 +822,10 @@ def _send_scheduled(s: _State, st: Steps, ru: Rules, rep: int, day: int) -> None
         return
     seats = ru.seats
     has = s.has_budget
-    for seat in range(seats):
-        has[0, seat] = s.left[CONNECT, seat] > 0
-        has[1, seat] = s.left[MESSAGE, seat] > 0
-        has[2, seat] = s.left[INMAIL, seat] > 0 and (
-            s.arrived[seat] - s.departed[seat] > 0 or s.open_left[seat] > 0
-        )
-        has[3, seat] = s.left[EMAIL, seat] > 0
-        has[4, seat] = s.left[WHATSAPP, seat] > 0
-        has[5, seat] = s.left[ENGAGE, seat] > 0
+    for seat in range(seats):  # a budget has room: its pace, and for InMails a credit
+        for g in range(N_BUDGETS):
+            has[g, seat] = s.left[BUDGET_PACE[g], seat] > 0
+        has[INMAIL_BUDGET, seat] &= s.arrived[seat] - s.departed[seat] > 0 or s.open_left[seat] > 0
     queue_pid, queue_step, queue_len = s.queue_pid, s.queue_step, s.queue_len
     t_pid, t_step, t_next, pools, budget = s.t_pid, s.t_step, s.t_next, s.pools, st.budget
     node = s.t_head[day]
@@ -1050,6 +1042,8 @@ def _start_new(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: int) -
                 slots[0] += count
                 slots[1] += count
                 s.flows[month, F_STARTED] += count
+                if li.unlimited[lst]:
+                    s.flows[month, F_ADDED] += count
                 s.batch_fresh = True
                 _send(s, st, ru, rep, day, count)
 
@@ -1298,7 +1292,8 @@ def _lists(sim: Simulation) -> Lists:
     added = np.zeros(months, dtype=np.int64)
     for month in range(months):
         for seg in cfg.segments.values():
-            added[month] += seg.size if month == 0 else seg.new_per_month
+            if not seg.unlimited:
+                added[month] += seg.size if month == 0 else seg.new_per_month
     table = ListTable(
         length=np.array([prospects.lists[n].length for n in names], dtype=np.int64),
         offset=np.array([prospects.offset[n] for n in names], dtype=np.int64),
@@ -1333,6 +1328,7 @@ def _lists(sim: Simulation) -> Lists:
             -1, reps
         ),
         capacity=int(max(1, min(prospects.total, INITIAL_CAPACITY))),
+        unlimited=np.array([cfg.segments[n].unlimited for n in names], dtype=np.bool_),
     )
     return Lists(*table)
 

@@ -11,11 +11,37 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.config import Segment
+from simulator.config import Config, Segment
 from simulator.streams import Streams, role_id
 
 UNLIMITED = np.int64(2**40)
 _ROWS_PER_BLOCK = 512
+
+
+def most_started(config: Config) -> int:
+    """Prospects one replication can start at most, over every list: a list's length,
+    or fewer where the horizon's daily bounds (new_per_day, else the paces of its first
+    touches, per seat and day) cannot reach its end. What a run's memory grows with."""
+    total = 0
+    for name, segment in config.segments.items():
+        reach = 0
+        for strategy in config.strategies.values():
+            per_day = 0
+            for entry in strategy.playbook:
+                if entry.segment != name:
+                    continue
+                if entry.new_per_day is not None:
+                    per_day += entry.new_per_day
+                    continue
+                for touches in {
+                    id(t): t for t in (entry.touches, entry.open_profile_touches) if t
+                }.values():
+                    pace = getattr(strategy.daily_pace, touches[0].kind)
+                    per_day += UNLIMITED if pace is None else pace
+            reach = max(reach, per_day * config.horizon_days * config.accounts)
+        length = segment.length(config.horizon_months)
+        total += int(reach if length is None else min(length, reach))
+    return total
 
 
 def ragged_arange(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -50,10 +76,20 @@ class ProspectList:
         """`badges=False`: only the list's length and key (the compiled engine draws the
         badges itself, one replication at a time)."""
         self.name = name
-        self.length = segment.size + segment.new_per_month * max(0, months - 1)
-        self.available_by_month = np.array(
-            [segment.size + segment.new_per_month * m for m in range(months)], dtype=np.int64
-        )
+        self.unlimited = segment.unlimited
+        if segment.unlimited:  # positions go on: the compiled loop reaches them as needed
+            if badges:
+                raise ValueError(
+                    f"segments.{name}.size: an unlimited list needs the compiled loop "
+                    "(numba); OUTREACH_SIM_ENGINE=numpy runs finite lists only"
+                )
+            self.length = int(UNLIMITED)
+            self.available_by_month = np.full(months, UNLIMITED, dtype=np.int64)
+        else:
+            self.length = segment.length(months)
+            self.available_by_month = np.array(
+                [segment.size + segment.new_per_month * m for m in range(months)], dtype=np.int64
+            )
         share = segment.open_profile_share
         self.key = role_id(f"segment/{name}")
         self._order: np.ndarray | None = None

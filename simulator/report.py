@@ -327,7 +327,7 @@ def _scenario_tables(config: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
         [
             {
                 "segment": name,
-                "prospects at the start": f"{s.size:,}",
+                "prospects at the start": "unlimited" if s.unlimited else f"{s.size:,}",
                 "added each month": f"{s.new_per_month:,}",
                 "Open Profile share": f"{s.open_profile_share:.0%}",
             }

@@ -104,14 +104,14 @@ def _with_size(config, size: int):
 
 def test_a_long_list_costs_what_is_started_not_its_length() -> None:
     """Badges are drawn when a queue reaches them: a list of a billion gives, for every
-    count but the prospects added, the numbers of a list of 60,000 that a year does not
+    count but the prospects added, the numbers of a list of 200,000 that a year does not
     reach the end of; the compiled loop's state holds the started prospects only."""
     import time
 
     config = load_config(Path(__file__).parents[1] / "configs" / "open_profile_first.yaml")
     reps = np.arange(7, 27)
     counts = {}
-    for size in (60_000, 10**9):
+    for size in (200_000, 10**9):
         sized = _with_size(config, size)
         lists = ProspectLists(sized, reps, 9, badges=False)
         start = time.perf_counter()
@@ -120,9 +120,9 @@ def test_a_long_list_costs_what_is_started_not_its_length() -> None:
     from simulator.metrics import COUNTS
 
     added = COUNTS.index("prospects_added")
-    short, long = counts[60_000], counts[10**9]
+    short, long = counts[200_000], counts[10**9]
     started = short[:, :, COUNTS.index("prospects_started")].sum(axis=1)
-    assert started.max() < 60_000  # the shorter list is not used up
+    assert started.max() < 50_000  # far from the shorter list's end
     np.testing.assert_array_equal(np.delete(short, added, axis=2), np.delete(long, added, axis=2))
 
 
@@ -179,3 +179,39 @@ def test_the_prospect_identities_can_fail(lost: str, monkeypatch: pytest.MonkeyP
         monkeypatch.setattr(engine.Simulation, "_file_by_day", lose_exhaustions)
     with pytest.raises(AssertionError):
         check_counts(config, "tiered_hybrid", *counts())
+
+
+def test_an_unlimited_list_runs_like_one_never_used_up() -> None:
+    """`size: unlimited` gives the numbers of a list a year does not use up, its started
+    prospects counted as added, and every identity; without a daily bound on its starts
+    the config is refused with one line naming the entry."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from checks import check_counts
+
+    from simulator.config import ConfigError, parse_config
+    from simulator.metrics import COUNTS
+
+    config = load_config(Path(__file__).parents[1] / "configs" / "open_profile_first.yaml")
+    reps = np.arange(3, 19)
+    finite, unlimited = _with_size(config, 200_000), _with_size(config, "unlimited")
+    for strategy in config.strategies:
+        got = {}
+        for name, sized in (("finite", finite), ("unlimited", unlimited)):
+            lists = ProspectLists(sized, reps, 2, badges=False)
+            got[name] = run_compiled(Simulation(sized, strategy, lists), threads=1)
+        added, started = COUNTS.index("prospects_added"), COUNTS.index("prospects_started")
+        np.testing.assert_array_equal(
+            np.delete(got["finite"], added, axis=2), np.delete(got["unlimited"], added, axis=2)
+        )
+        np.testing.assert_array_equal(
+            got["unlimited"][:, :, added], got["unlimited"][:, :, started]
+        )
+        counts = {c: got["unlimited"][:, :, i] for i, c in enumerate(COUNTS)}
+        check_counts(unlimited, strategy, counts, got["unlimited"][:, :, len(COUNTS) :].sum(2))
+
+    raw = unlimited.model_dump(mode="json")
+    raw["strategies"]["connect_everyone"]["daily_pace"] = {}
+    with pytest.raises(ConfigError, match=r"playbook\.0\.new_per_day: segment .vp_plus. is unl"):
+        parse_config(raw)
