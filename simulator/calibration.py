@@ -381,7 +381,9 @@ def calibrated_config_text(
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
     yaml_rt = YAML()
-    yaml_rt.width = 4096
+    yaml_rt.width = 4096  # a fitted value and its comment on one line
+    yaml_rt.indent(mapping=2, sequence=4, offset=2)  # the shipped configs' layout
+    yaml_rt.brace_single_entry_mapping_in_flow_sequence = True  # [{wait_days: 0}] as written
     data = yaml_rt.load(source_text)
 
     def flow(items: dict[str, Any]) -> CommentedMap:

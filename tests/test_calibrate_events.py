@@ -14,7 +14,15 @@ import yaml
 from scipy import stats
 
 from simulator import load_config, parse_config
-from simulator.calibration import calibrate_events, event_rate_table, touch_rate, watched_touches
+from simulator.calibration import (
+    CALIBRATED_HEADER,
+    EventCalibration,
+    calibrate_events,
+    calibrated_config_text,
+    event_rate_table,
+    touch_rate,
+    watched_touches,
+)
 from simulator.cli import main
 from simulator.delays import lognormal_pmf
 from simulator.events import campaign_export, load_mapping, read_events, write_events
@@ -190,6 +198,19 @@ def test_calibrate_writes_a_new_config_that_runs_on_the_posteriors(export, capsy
     assert "replaces only a config written by outreach-sim calibrate" in capsys.readouterr().err
     assert source.read_text() == original
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+@pytest.mark.parametrize("name", ["connect_only", "inmail_only", "tiered_hybrid"])
+def test_a_calibrated_config_keeps_the_file_as_written(name):
+    """Where nothing is fitted, the calibrated config is the config file line for line,
+    comments, flow lists and layout included, under its first line."""
+    path = TIERED.parent / f"{name}.yaml"
+    source = path.read_text()
+    nothing = EventCalibration("events.csv", [], [])
+    text = calibrated_config_text(source, load_config(path), nothing, "events.csv")
+    first, rest = text.split("\n", 1)
+    assert first.startswith(CALIBRATED_HEADER)
+    assert rest == source
 
 
 BAD_ROWS = """prospect_id,segment,touch,sent_date,accepted_date,replied_date,export_date
