@@ -19,6 +19,7 @@ from simulator.calibration import (
     EventCalibration,
     calibrate_events,
     calibrated_config_text,
+    calibrations,
     event_rate_table,
     touch_rate,
     watched_touches,
@@ -322,3 +323,26 @@ def test_a_bad_mapping_is_one_line_per_mistake(tmp_path, capsys):
     for part in expected:
         assert sum(part in line for line in lines) == 1, (part, lines)
     assert not (tmp_path / "o.yaml").exists()
+
+
+def test_observed_results_are_the_priors_and_are_folded_into_the_calibrated_config(tmp_path):
+    """A config with `observed:` counts: its posteriors are the events' priors, and the
+    written config carries every posterior with `observed` used up."""
+    path = TIERED.parent / "observed_pilot.yaml"
+    config = load_config(path)
+    export = campaign_export(config, "connect_only", 1, 3, 100)
+    events = read_events(write_events(export, tmp_path / "e.csv"), config)
+    calibration = calibrate_events(config, events)
+    first = next(r for r in calibration.rates if r.rate == "accept_with_note")
+    observed = next(c for c in calibrations(config) if c.rate == "accept_with_note")
+    assert first.prior_shape == pytest.approx(observed.posterior_shape)
+    text = calibrated_config_text(path.read_text(), config, calibration, "e.csv")
+    written = load_config_text(text)
+    assert all(segment.observed is None for segment in written.segments.values())
+    assert "# updated by observed: " in text and "# fitted from e.csv" in text
+    a, b = written.segments["mid_market"].rates.accept_with_note.shape()
+    assert a / (a + b) == pytest.approx(first.posterior.mean, rel=1e-3)
+
+
+def load_config_text(text: str):
+    return parse_config(yaml.safe_load(text))
