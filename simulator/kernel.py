@@ -347,12 +347,13 @@ _STATE_FIELDS = [
     "left",  # (kinds, seats): today's budget by touch kind
     "notes_left",
     "open_left",
-    # lists: each queue's next prospect is at or after its cursor (a list position)
+    # lists: each queue (0 Open Profile, 1 other) finds its next prospects by drawing
+    # badges from its scan position on, and keeps those found until they start
     "started",  # (lists,)
-    "cursor_op",
-    "cursor_other",
-    "found_op",  # the next prospects of each queue, found for today's starts
-    "found_other",
+    "scan",  # (2, lists): the next position a queue draws the badge of
+    "found",  # (2, lists, total + 2): positions found, not yet started
+    "found_head",  # (2, lists)
+    "found_len",
     # the day's working arrays
     "has_budget",  # (budgets, seats)
     "seen",  # (seats,): touches that asked each seat's budget today
@@ -414,10 +415,10 @@ def _new_state(total, days, months, seats, lists, span):
         np.empty(seats, dtype=np.int64),
         np.empty(seats, dtype=np.int64),
         np.zeros(lists, dtype=np.int64),
-        np.zeros(lists, dtype=np.int64),
-        np.zeros(lists, dtype=np.int64),
-        np.empty(total + 2, dtype=np.int64),
-        np.empty(total + 2, dtype=np.int64),
+        np.zeros((2, lists), dtype=np.int64),
+        np.empty((2, lists, total + 2), dtype=np.int64),
+        np.zeros((2, lists), dtype=np.int64),
+        np.zeros((2, lists), dtype=np.int64),
         np.empty((N_BUDGETS, seats), dtype=np.bool_),
         np.empty(seats, dtype=np.int64),
         np.empty(seats, dtype=np.int64),
@@ -460,8 +461,9 @@ def _reset(s: _State) -> None:
     s.notes_left[:] = 0
     s.open_left[:] = 0
     s.started[:] = 0
-    s.cursor_op[:] = 0
-    s.cursor_other[:] = 0
+    s.scan[:] = 0
+    s.found_head[:] = 0
+    s.found_len[:] = 0
     s.limits[:] = 0
 
 
@@ -901,31 +903,38 @@ def _send_scheduled(s: _State, st: Steps, ru: Rules, rep: int, day: int) -> None
 
 
 @njit
-def _find(s: _State, li: Lists, lst: int, rep: int, open_profile: bool, k: int, end: int) -> int:
-    """The next `k` prospects (fewer where the list ends at `end`) of one queue of a list,
-    from its cursor: their positions into found_op or found_other, their number back.
+def _find(s: _State, li: Lists, lst: int, rep: int, queue: int, k: int, end: int) -> int:
+    """Queue `queue`'s next `k` prospects on list `lst` (fewer where the list ends at
+    `end`): found[queue, lst, found_head:...] afterwards holds them in list order; their
+    number back.
 
-    A badge is drawn where it is first needed, from the prospect's own counter, so a
-    replication draws the badges of the prospects it reaches, not of its whole list."""
+    A badge is drawn where it is first needed, from the prospect's own counter, and each
+    position is looked at once per queue: those found wait in `found` until they start,
+    so a queue whose head waits costs nothing the next day."""
     share = li.share[lst]
-    if open_profile:
-        out, at = s.found_op, s.cursor_op[lst]
-        if share <= 0.0:
-            return 0
-    else:
-        out, at = s.found_other, s.cursor_other[lst]
-        if share >= 1.0:
-            return 0
+    if (queue == 0 and share <= 0.0) or (queue == 1 and share >= 1.0):
+        return 0
+    found, head, have = s.found, s.found_head[queue, lst], s.found_len[queue, lst]
+    if have >= k:
+        return k
+    if head + k > found.shape[2]:  # room at the back: move what is kept to the front
+        for i in range(have):
+            found[queue, lst, i] = found[queue, lst, head + i]
+        head = 0
+        s.found_head[queue, lst] = 0
+    at = s.scan[queue, lst]
     key = li.badge_keys[lst, rep]
-    found = 0
-    while found < k and at < end:
-        if COUNT_DRAWS and 0.0 < share < 1.0:
+    sure = share <= 0.0 or share >= 1.0
+    while have < k and at < end:
+        if COUNT_DRAWS and not sure:
             s.draws[0] += 1
-        if share >= 1.0 or share <= 0.0 or (_uniform(key, at) < share) == open_profile:
-            out[found] = at
-            found += 1
+        if sure or (_uniform(key, at) < share) == (queue == 0):
+            found[queue, lst, head + have] = at
+            have += 1
         at += 1
-    return found
+    s.scan[queue, lst] = at
+    s.found_len[queue, lst] = have
+    return min(have, k)
 
 
 @njit
@@ -955,9 +964,9 @@ def _pools(
 def _start_new(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: int) -> None:
     """Step 4: start new prospects, seat by seat, segment by segment, in list order.
 
-    Each list keeps one cursor per queue: the next prospects of a queue are found from
-    its cursor, at most as many as today can start, so a queue whose head waits costs
-    nothing. Sets slots[2] and returns where the state has no room for the starts."""
+    Each queue of a list finds its next prospects (_find), at most as many as today can
+    start, and keeps them until they start, so a queue whose head waits costs nothing and
+    no day walks the list. Sets slots[2] and returns where the state has no room."""
     month = day // 30
     pools_op, pools_other = s.pools_op, s.pools_other
     sc, slots = s.scratch, s.slots
@@ -989,16 +998,17 @@ def _start_new(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: int) -
             # `wanted` (nothing below depends on more)
             room = s.position.size - slots[0]
             k_op, k_other = min(cap_op, wanted, room + 1), min(cap_other, wanted, room + 1)
-            cap_op = _find(s, li, lst, rep, True, k_op, end)
-            cap_other = _find(s, li, lst, rep, False, k_other, end)
+            cap_op = _find(s, li, lst, rep, 0, k_op, end)
+            cap_other = _find(s, li, lst, rep, 1, k_other, end)
             if cap_op > room or cap_other > room:
                 slots[2] = 1  # the state is too small: the replication runs again
                 return
             # walk the list in order; a queue out of budget waits while the other moves
-            found_op, found_other = s.found_op, s.found_other
+            found = s.found
+            op_at, other_at = s.found_head[0, lst], s.found_head[1, lst]
             i, j = 0, 0
             while i + j < wanted and i < cap_op and j < cap_other:
-                if found_op[i] < found_other[j]:
+                if found[0, lst, op_at + i] < found[1, lst, other_at + j]:
                     i += 1
                 else:
                     j += 1
@@ -1013,24 +1023,17 @@ def _start_new(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: int) -
                 slots[2] = 1
                 return
             s.started[lst] += n_op + n_other
-            # cursors: past the started, or to `end` where the queue has none left before it
-            if n_op == cap_op and cap_op < k_op:
-                s.cursor_op[lst] = end
-            elif n_op > 0:
-                s.cursor_op[lst] = found_op[n_op - 1] + 1
-            if n_other == cap_other and cap_other < k_other:
-                s.cursor_other[lst] = end
-            elif n_other > 0:
-                s.cursor_other[lst] = found_other[n_other - 1] + 1
             for route in range(2):
                 count = n_op if route == 0 else n_other
-                found = found_op if route == 0 else found_other
                 if count <= 0:
                     continue
+                at = s.found_head[route, lst]
+                s.found_head[route, lst] = at + count
+                s.found_len[route, lst] -= count
                 step = first_op if route == 0 else first_other
                 for k in range(count):
                     pid = slots[0] + k
-                    s.position[pid] = found[k]
+                    s.position[pid] = found[route, lst, at + k]
                     s.badge[pid] = route == 0
                     s.reply_day[pid] = NEVER
                     s.reply_step[pid] = 0
