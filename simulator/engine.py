@@ -28,7 +28,15 @@ from simulator.credits import CreditLedger
 from simulator.delays import DelaySampler, DelayTable
 from simulator.invitations import InvitationLimiter
 from simulator.metrics import COUNTS, FLOW_INDEX, FLOWS, STOCKS
-from simulator.playbook import CHANNELS, KIND_NAMES, CompiledPlaybook, Kind, compile_playbook
+from simulator.playbook import (
+    CHANNELS,
+    DELAYS,
+    KIND_NAMES,
+    REPLY_RATES,
+    CompiledPlaybook,
+    Kind,
+    compile_playbook,
+)
 from simulator.prospects import UNLIMITED, ProspectList, ragged_arange
 from simulator.schedule import Batch, Calendar, concat, empty_batch, make_batch, take
 from simulator.streams import Streams, role_id
@@ -191,6 +199,8 @@ class Simulation:
             segment = self.entry_segment[s.entry]
             rates = segment_rates[segment]
             lift = rates.engage_reply_multiplier**s.engaged  # engaging first lifts later rates
+            window = cfg.invitations.invite_window_days if s.kind == Kind.CONNECT else reply_window
+            sampler = self._sampler(segment, DELAYS[s.kind], window)
             if s.kind == Kind.CONNECT:
                 lift = rates.engage_accept_multiplier**s.engaged
                 if s.after_inmail:
@@ -200,23 +210,14 @@ class Simulation:
                     blank *= rates.reinvite_multiplier
                 main = blank if s.reinvite else rates.accept_with_note * lift
                 rows = (main, blank, main)
-                sampler = self._sampler(segment, "accept", cfg.invitations.invite_window_days)
-            elif s.kind == Kind.INMAIL:
-                rows = (rates.inmail_reply_paid, rates.inmail_reply_paid, rates.inmail_reply_open)
-                sampler = self._sampler(segment, "inmail_reply", reply_window)
+            elif s.kind == Kind.ENGAGE:
+                rows = (0.0, 0.0, 0.0)  # no reply
             else:
-                rate, field = {
-                    Kind.MESSAGE: (
-                        rates.reply_after_accept[max(0, s.message_index)],
-                        "message_reply",
-                    ),
-                    Kind.FOLLOWUP: (rates.inmail_followup_reply, "followup_reply"),
-                    Kind.EMAIL: (rates.email_reply, "email_reply"),
-                    Kind.WHATSAPP: (rates.whatsapp_reply, "whatsapp_reply"),
-                    Kind.ENGAGE: (0.0, "reply"),  # no reply
-                }[s.kind]
-                rows = (rate, rate, rate)
-                sampler = self._sampler(segment, field, reply_window)
+                rate = getattr(rates, REPLY_RATES[s.kind])
+                if s.kind == Kind.MESSAGE:
+                    rate = rate[max(0, s.message_index)]
+                free = rates.inmail_reply_open if s.kind == Kind.INMAIL else rate
+                rows = (rate, rate, free)
             if s.kind != Kind.CONNECT:
                 rows = tuple(r * lift for r in rows)
             p_main.append(np.minimum(1.0, rows[0]) * ones)

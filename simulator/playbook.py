@@ -193,41 +193,90 @@ def _compile_messages(
     return ids[0] if ids else -1
 
 
-def rates_used(config: Config, strategy: Strategy) -> set[str]:
-    """The dotted paths of the segment rates a strategy's steps can read (as the engine
-    composes them in ``Simulation._prepare_steps``): what a control or a sensitivity
-    ranking of this strategy should show. ``tests/test_whatif.py`` holds it to the
-    engine: any other rate can change without changing a count."""
-    book = compile_playbook(config, strategy)
+#: the segment rate a reply to each touch kind is drawn with (messages: by their index)
+REPLY_RATES: dict[Kind, str] = {
+    Kind.MESSAGE: "reply_after_accept",
+    Kind.INMAIL: "inmail_reply_paid",  # inmail_reply_open where the InMail is free
+    Kind.FOLLOWUP: "inmail_followup_reply",
+    Kind.EMAIL: "email_reply",
+    Kind.WHATSAPP: "whatsapp_reply",
+}
+#: the segment delay each touch kind's outcome is drawn with; an unset reply delay is
+#: the segment's `reply` delay
+DELAYS: dict[Kind, str] = {
+    Kind.CONNECT: "accept",
+    Kind.MESSAGE: "message_reply",
+    Kind.INMAIL: "inmail_reply",
+    Kind.FOLLOWUP: "followup_reply",
+    Kind.EMAIL: "email_reply",
+    Kind.WHATSAPP: "whatsapp_reply",
+    Kind.ENGAGE: "reply",  # no reply is ever drawn
+}
+
+
+def route_steps(book: CompiledPlaybook, route: Route) -> set[int]:
+    """Every step a prospect on `route` can reach: the chain, each request's messages,
+    re-invitations and fallbacks."""
+    seen: set[int] = set()
+    todo = [route.first_step]
+    while todo:
+        step_id = todo.pop()
+        if step_id < 0 or step_id in seen:
+            continue
+        seen.add(step_id)
+        step = book.steps[step_id]
+        todo += [step.next_step, step.first_message, step.reinvite_step, step.fallback_step]
+    return seen
+
+
+def parameters_used(config: Config, strategy: str) -> set[str]:
+    """The dotted paths of the segment rates and delays, and the weekly limit, that can
+    change what `strategy` gets: what a control or a sensitivity ranking of it shows.
+
+    Read from its compiled steps, as the engine reads them (``Simulation._prepare_steps``):
+    a paid InMail reads ``inmail_reply_paid``, one free to an Open Profile
+    ``inmail_reply_open``. ``tests/test_whatif.py`` holds it to the engine: every other
+    rate can change without changing a count."""
+    book = compile_playbook(config, config.strategies[strategy])
     used: set[str] = set()
-    for step in book.steps:
-        segment = strategy.playbook[step.entry].segment
-        fields: list[str] = []
-        if step.kind == Kind.CONNECT:
-            if step.reinvite or not step.note or book.plan.notes_per_month is not None:
-                fields.append("accept_without_note")  # a blank request, or notes run out
-            if step.reinvite:
-                fields.append("reinvite_multiplier")
-            elif step.note:
-                fields.append("accept_with_note")
-            if step.after_inmail:
-                fields.append("accept_after_inmail_multiplier")
-            if step.engaged:
-                fields.append("engage_accept_multiplier")
-        elif step.kind != Kind.ENGAGE:
-            fields.append(
-                {
-                    Kind.MESSAGE: f"reply_after_accept.{step.message_index}",
-                    Kind.INMAIL: "inmail_reply_paid",
-                    Kind.FOLLOWUP: "inmail_followup_reply",
-                    Kind.EMAIL: "email_reply",
-                    Kind.WHATSAPP: "whatsapp_reply",
-                }[step.kind]
-            )
-            if step.kind == Kind.INMAIL:
-                fields.append("inmail_reply_open")
-            if step.engaged:
-                fields.append("engage_reply_multiplier")
-            fields += ["positive_share", "meeting_share"]
-        used.update(f"segments.{segment}.rates.{field}" for field in fields)
+    for entry, routes in zip(config.strategies[strategy].playbook, book.routes, strict=True):
+        segment = config.segments[entry.segment]
+        rates, delays = f"segments.{entry.segment}.rates", f"segments.{entry.segment}.delays"
+        badge = segment.open_profile_share
+        # who walks each route: the badge-less, and Open Profiles (free InMails if allowed)
+        walkers = [(routes[0], False, badge < 1), (routes[1], True, badge > 0)]
+        for route, open_profile, anyone in walkers:
+            if not anyone:
+                continue
+            for step in (book.steps[i] for i in route_steps(book, route)):
+                fields: list[str] = []
+                if step.kind == Kind.CONNECT:
+                    if step.reinvite or not step.note or book.plan.notes_per_month is not None:
+                        fields.append("accept_without_note")  # a blank request, or notes run out
+                    if step.reinvite:
+                        fields.append("reinvite_multiplier")
+                    elif step.note:
+                        fields.append("accept_with_note")
+                    if step.after_inmail:
+                        fields.append("accept_after_inmail_multiplier")
+                    if step.engaged:
+                        fields.append("engage_accept_multiplier")
+                    used.add("invitations.weekly_limit")
+                elif step.kind in REPLY_RATES:
+                    free = open_profile and book.plan.open_profile_messages
+                    if step.kind == Kind.MESSAGE:
+                        fields.append(f"reply_after_accept.{step.message_index}")
+                    elif step.kind == Kind.INMAIL and free:
+                        fields.append("inmail_reply_open")
+                    else:
+                        fields.append(REPLY_RATES[step.kind])
+                    if step.engaged:
+                        fields.append("engage_reply_multiplier")
+                    fields += ["positive_share", "meeting_share"]
+                used.update(f"{rates}.{field}" for field in fields)
+                if step.kind != Kind.ENGAGE:
+                    delay = DELAYS[step.kind]
+                    if getattr(segment.delays, delay) is None:
+                        delay = "reply"
+                    used.update(f"{delays}.{delay}.{part}" for part in ("median", "sigma"))
     return used

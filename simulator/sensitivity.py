@@ -25,33 +25,9 @@ import pandas as pd
 from scipy import stats
 
 from simulator.config import Config
+from simulator.playbook import parameters_used
 from simulator.uncertainty import COLUMN_PREFIX
 
-#: the touch kinds a segment's rate acts on: the rate can matter to a strategy only if
-#: its route for the segment holds all of them (the rest act on every reply)
-RATE_TOUCHES: dict[str, set[str]] = {
-    "accept_with_note": {"connect"},
-    "accept_without_note": {"connect"},
-    "reply_after_accept": {"connect"},
-    "reinvite_multiplier": {"connect"},
-    "accept_after_inmail_multiplier": {"connect", "inmail"},
-    "inmail_reply_paid": {"inmail"},
-    "inmail_reply_open": {"inmail"},
-    "inmail_followup_reply": {"inmail_followup"},
-    "email_reply": {"email"},
-    "whatsapp_reply": {"whatsapp"},
-    "engage_accept_multiplier": {"engage", "connect"},
-    "engage_reply_multiplier": {"engage"},
-}
-#: the touch kinds a segment's delay acts on (`reply`: every reply)
-DELAY_TOUCHES: dict[str, set[str]] = {
-    "accept": {"connect"},
-    "message_reply": {"connect"},
-    "inmail_reply": {"inmail"},
-    "followup_reply": {"inmail_followup"},
-    "email_reply": {"email"},
-    "whatsapp_reply": {"whatsapp"},
-}
 #: how a rate reads in a table or on a chart
 RATE_LABELS: dict[str, str] = {
     "accept_with_note": "acceptance, with a note",
@@ -88,53 +64,15 @@ def parameter_label(parameter: str) -> str:
     return ".".join(parts)
 
 
-def _routes(config: Config, strategy: str) -> dict[str, list]:
-    """The touches of each segment a strategy works (both routes together)."""
-    out = {}
-    for entry in config.strategies[strategy].playbook:
-        out[entry.segment] = [*entry.touches, *(entry.open_profile_touches or [])]
-    return out
-
-
-def _sends_paid_inmail(config: Config, strategy: str, segment: str) -> bool:
-    """An InMail on the main route (free only where the badge shows), or on the Open
-    Profile route of a plan that cannot message Open Profiles for free."""
-    plan = config.plans[config.strategies[strategy].plan]
-    for entry in config.strategies[strategy].playbook:
-        if entry.segment != segment:
-            continue
-        if any(t.kind == "inmail" for t in entry.touches):
-            return True
-        free = plan.open_profile_messages
-        return not free and any(t.kind == "inmail" for t in entry.open_profile_touches or [])
-    return False
-
-
 def uses(config: Config, strategy: str, parameter: str) -> bool:
-    """Whether a drawn parameter (dotted path) can change what `strategy` gets."""
-    parts = parameter.removeprefix(COLUMN_PREFIX).split(".")
-    routes = _routes(config, strategy)
-    if parts == ["invitations", "weekly_limit"]:
-        return any(t.kind == "connect" for touches in routes.values() for t in touches)
-    if parts[0] != "segments" or len(parts) < 4:
-        return True  # a parameter this table does not know: kept
-    touches = routes.get(parts[1])
-    if touches is None:
-        return False  # a segment the strategy does not work
-    kinds = {t.kind for t in touches}
-    if parts[2] == "rates":
-        needed = RATE_TOUCHES.get(parts[3], set())
-        if parts[3] == "inmail_reply_open" and config.segments[parts[1]].open_profile_share == 0:
-            return False
-        if parts[3] == "inmail_reply_paid" and not _sends_paid_inmail(config, strategy, parts[1]):
-            return False
-        if parts[3] == "reply_after_accept" and len(parts) > 4:
-            messages = max((len(t.on_accept) for t in touches if t.kind == "connect"), default=0)
-            return int(parts[4]) < messages
-        return needed <= kinds
-    if parts[2] == "delays":
-        return DELAY_TOUCHES.get(parts[3], set()) <= kinds
-    return True
+    """Whether a drawn parameter (dotted path) can change what `strategy` gets (a
+    parameter outside the segments' rates and delays and the weekly limit is kept)."""
+    path = parameter.removeprefix(COLUMN_PREFIX)
+    parts = path.split(".")
+    known = path == "invitations.weekly_limit" or (
+        parts[0] == "segments" and len(parts) >= 4 and parts[2] in ("rates", "delays")
+    )
+    return not known or path in parameters_used(config, strategy)
 
 
 def noise_band(replications: int, parameters: int, level: float = 0.95) -> float:

@@ -26,7 +26,7 @@ from typing import Any
 
 from simulator.api import Results, run
 from simulator.config import Config, Distribution, Rates
-from simulator.playbook import rates_used
+from simulator.playbook import parameters_used
 from simulator.uncertainty import frozen, with_values
 from simulator.verdict import verdict_sentence
 
@@ -99,7 +99,7 @@ def controls(config: Config) -> list[Control]:
     """Every control of the config: the rates its playbooks use, per segment; each
     strategy's plan and daily paces; the seats; the weekly invitation limit."""
     found = []
-    used = set().union(*(rates_used(config, s) for s in config.strategies.values()))
+    used = set().union(*(parameters_used(config, name) for name in config.strategies))
     for segment, seg in config.segments.items():
         for field in Rates.model_fields:
             value = getattr(seg.rates, field)

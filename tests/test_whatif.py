@@ -14,7 +14,7 @@ from small_runs import CONFIGS
 
 from simulator import load_config, parse_config, run
 from simulator.engine import simulate_block
-from simulator.playbook import rates_used
+from simulator.playbook import parameters_used
 from simulator.uncertainty import with_values
 from simulator.whatif import DEBOUNCE_SECONDS, Debounce, WhatIf, controls, edited, simulate
 
@@ -30,7 +30,7 @@ def test_controls_cover_rates_used_plans_paces_and_seats():
     paths = {c.path for c in controls(config)}
     for name in config.strategies:
         assert f"strategies.{name}.plan" in paths
-        assert set(rates_used(config, config.strategies[name])) <= paths
+        assert {p for p in parameters_used(config, name) if ".rates." in p} <= paths
     assert "strategies.connect.daily_pace.connect" in paths
     assert "strategies.open_profile_first.daily_pace.inmail" in paths
     assert "accounts" in paths and "invitations.weekly_limit" in paths
@@ -145,11 +145,17 @@ def test_debounce_runs_once_after_the_last_of_several_quick_changes():
     assert calls == [0]
 
 
-def test_rates_used_holds_to_the_engine_every_other_rate_changes_no_count():
-    """Rates a strategy does not read, changed together, leave each of its counts alone."""
-    config = load_config(ROOT / "configs" / "tiered_hybrid.yaml")
-    for name, strategy in config.strategies.items():
-        used = rates_used(config, strategy)
+@pytest.mark.parametrize("name", ["tiered_hybrid", "compare_seed_programmes"])
+def test_parameters_used_hold_to_the_engine_every_other_one_changes_no_count(name):
+    """Rates and delays a strategy does not read, all changed at once, leave each of its
+    counts alone (so a control or a sensitivity ranking that leaves them out hides
+    nothing). An unset delay is the segment's `reply` delay, so only delays the config
+    sets are changed: in compare_seed_programmes, inmail_only sends no request and so
+    never reads the `accept` delay."""
+    config = load_config(ROOT / "configs" / f"{name}.yaml")
+    reps = np.arange(40)
+    for strategy in config.strategies:
+        used = parameters_used(config, strategy)
         unused = {}
         for segment, seg in config.segments.items():
             for field, value in seg.rates.model_dump().items():
@@ -160,12 +166,17 @@ def test_rates_used_holds_to_the_engine_every_other_rate_changes_no_count():
                 )
                 for path in paths:
                     if path not in used:
-                        unused[path] = 0.99 if not field.endswith("multiplier") else 1.7
-        assert unused, name
-        reps = np.arange(30)
-        before = simulate_block(config, reps, 2, strategies=[name])[name]
-        after = simulate_block(with_values(config, unused), reps, 2, strategies=[name])[name]
-        assert (before == after).all(), name
+                        unused[path] = 1.7 if field.endswith("multiplier") else 0.99
+            for field, delay in seg.delays:  # an unset delay is the segment's `reply`
+                path = f"segments.{segment}.delays.{field}"
+                if delay is not None and f"{path}.median" not in used:
+                    unused[path] = {"dist": "fixed", "days": 9}
+        assert unused, strategy
+        if strategy == "inmail_only":
+            assert "segments.vp_plus.delays.accept" in unused
+        before = simulate_block(config, reps, 2, strategies=[strategy])[strategy]
+        after = simulate_block(with_values(config, unused), reps, 2, strategies=[strategy])
+        assert (before == after[strategy]).all(), strategy
 
 
 def test_the_notebook_config_builds_its_controls():
