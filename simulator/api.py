@@ -110,16 +110,46 @@ def memory_estimate(config: Config, replications: int, workers: int = 1) -> int:
     return results + workers * block
 
 
-def check_memory(config: Config, replications: int, workers: int = 1) -> None:
-    """Refuse, with the estimate and what would fit, a run that would exhaust memory."""
-    need, have = memory_estimate(config, replications, workers), available_memory()
+def check_memory(
+    config: Config,
+    replications: int,
+    workers: int = 1,
+    *,
+    stream: bool = False,
+    runs_from: str = "replications",
+    source: str = "<config>",
+) -> None:
+    """Refuse, with the estimate and what would fit, a run that would exhaust memory.
+
+    Every run, streamed or not, holds one replication's engine state per worker (its
+    prospects and seat-days): a config too large for that is refused naming the config.
+    A run that keeps its replications must also hold them all: too many are refused
+    naming where the number came from (`runs_from`: "--runs" or the config's key)."""
+    have = available_memory()
+    state = workers * bytes_per_replication(config)
+    if state > 0.8 * have:
+        prospects = sum(
+            s.size + s.new_per_month * max(0, config.horizon_months - 1)
+            for s in config.segments.values()
+        )
+        raise ResourceError(
+            f"{source}: segments, accounts: one replication of this config needs about "
+            f"{state / 2**30:,.1f} GiB ({prospects:,} prospects, {config.accounts:,} seats"
+            f"{f', {workers} workers' if workers > 1 else ''}), {have / 2**30:.1f} GiB is "
+            "available; --stream does not help (each worker still simulates whole "
+            "replications): use fewer prospects or seats"
+        )
+    if stream:
+        return
+    need = memory_estimate(config, replications, workers)
     if need <= 0.8 * have:
         return
     per_rep = memory_estimate(config, 2, 1) - memory_estimate(config, 1, 1)
     fits = max(0, int((0.8 * have - memory_estimate(config, 1, workers)) // max(per_rep, 1)))
+    where = runs_from if runs_from.startswith("--") else f"{source}: {runs_from}"
     raise ResourceError(
-        f"--runs: {replications} replications need about {need / 2**30:.1f} GiB, "
-        f"{have / 2**30:.1f} GiB is available; at most about {fits} fit "
+        f"{where}: {replications:,} replications need about {need / 2**30:,.1f} GiB, "
+        f"{have / 2**30:.1f} GiB is available; at most about {fits:,} fit "
         f"(or use --stream, which keeps only the summary in memory)"
     )
 

@@ -14,10 +14,12 @@ memory) has its tasks run again elsewhere by the scheduler (up to its
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from simulator.workers import run_on_workers
 
@@ -62,6 +64,32 @@ class LocalProcesses:
             InProcess().map(function, tasks, collect)
 
 
+class SchedulerError(Exception):
+    """A --scheduler address that is malformed or where no Dask scheduler answers."""
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse, in one line and within `timeout` seconds, an address that is not
+    `tcp://HOST:PORT` (or tls://) or where nothing accepts a connection."""
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None:
+        raise SchedulerError(
+            f"--scheduler: {address!r} is not an address like tcp://HOST:8786 (or 'local')"
+        )
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise SchedulerError(
+            f"--scheduler: no Dask scheduler answers at {address} ({reason}); "
+            "is `dask scheduler` running there?"
+        ) from None
+
+
 class DaskBackend(AbstractContextManager):
     """A Dask distributed client: to `address` (``tcp://host:8786``), or to a cluster of
     `workers` local processes (one thread each) started on entering and stopped on exit.
@@ -88,7 +116,14 @@ class DaskBackend(AbstractContextManager):
             )
             self._client = Client(self._cluster)
         else:
-            self._client = Client(self.address, timeout="20s")
+            check_reachable(self.address)
+            try:
+                self._client = Client(self.address, timeout="10s")
+            except (OSError, TimeoutError) as error:
+                raise SchedulerError(
+                    f"--scheduler: {self.address} answers, but not as a Dask scheduler "
+                    f"({type(error).__name__}: {error})"
+                ) from None
         self.parallelism = max(
             1, sum(w.get("nthreads", 1) for w in self._client.scheduler_info()["workers"].values())
         )

@@ -216,15 +216,27 @@ def _events_writer(config, args: argparse.Namespace, seed: int):
 
 
 def _check_run_options(args: argparse.Namespace) -> None:
-    """--runs, --seed, --workers and --chunk, shared by run and sweep."""
-    if args.runs is not None and args.runs < 1:
-        raise ConfigError([f"--runs: must be at least 1, got {args.runs}"])
-    if args.seed is not None and args.seed < 0:
-        raise ConfigError([f"--seed: must be 0 or more, got {args.seed}"])
-    if args.workers is not None and args.workers < 1:
-        raise ConfigError([f"--workers: must be at least 1, got {args.workers}"])
-    if args.chunk is not None and args.chunk < 1:
-        raise ConfigError([f"--chunk: must be at least 1, got {args.chunk}"])
+    """--runs, --seed, --workers, --chunk and --scheduler, shared by run and sweep: each
+    within the bounds a config's own numbers have (docs/config.md)."""
+    from simulator.config import MOST_COUNT
+
+    problems = []
+    for option, value, low, high in (
+        ("--runs", args.runs, 1, MOST_COUNT),
+        ("--seed", args.seed, 0, 2**63 - 1),
+        ("--workers", args.workers, 1, 1024),
+        ("--chunk", args.chunk, 1, MOST_COUNT),
+    ):
+        if value is not None and value < low:
+            problems.append(f"{option}: must be at least {low}, got {value}")
+        elif value is not None and value > high:
+            problems.append(f"{option}: must be at most {high:,}, got {value:,}")
+    if problems:
+        raise ConfigError(problems)
+    if args.scheduler not in (None, "local"):  # one line now, not a traceback later
+        from simulator.backends import check_reachable
+
+        check_reachable(args.scheduler)
 
 
 def _open_backend(args: argparse.Namespace, replications: int):
@@ -353,8 +365,14 @@ def _run(args: argparse.Namespace) -> int:
     replications = args.runs or config.replications
     seed = config.seed if args.seed is None else args.seed
     _check_event_options(args, config, replications)
-    if not args.stream:  # refused up front, before a cluster starts
-        check_memory(posterior_config(config), replications, args.workers or 1)
+    check_memory(  # refused up front, before a cluster starts
+        posterior_config(config),
+        replications,
+        args.workers or 1,
+        stream=args.stream,
+        runs_from="--runs" if args.runs else "replications",
+        source=str(args.config),
+    )
     print(
         f"{config.name}: simulating {replications} replications of "
         f"{len(config.strategies)} strategies, seed {seed}",
@@ -471,12 +489,14 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from simulator.folders import FolderError
+
     folder = args.folder
     if not (folder / "run.json").is_file():
         raise _Refused(f"{folder}: not a results folder (no run.json; see results/README.md)")
     try:
         _reporter(args.quiet)(folder)
-    except ConfigError:
+    except (ConfigError, FolderError):
         raise
     except Exception as error:
         print(
@@ -634,6 +654,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         from simulator.api import ResourceError
+        from simulator.backends import SchedulerError
         from simulator.folders import FolderError
 
         try:
@@ -646,7 +667,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "calibrate":
                 return _calibrate(args)
             return _validate(args)
-        except (FolderError, ResourceError) as error:
+        except (FolderError, ResourceError, SchedulerError) as error:
             raise _Refused(str(error)) from None
     except ConfigError as error:
         for line in error.lines:

@@ -8,6 +8,7 @@ how the run was made goes to ``run.json``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import shutil
@@ -22,8 +23,8 @@ from typing import Any
 import yaml
 
 from simulator.api import RATIOS, Results, StreamedResults
-from simulator.folders import ResultsExistError as ResultsExistError
 from simulator.folders import (
+    FolderError,
     absolute,
     check_target,
     make_staging,
@@ -31,6 +32,7 @@ from simulator.folders import (
     remove_stale,
     safe_component,
 )
+from simulator.folders import ResultsExistError as ResultsExistError
 from simulator.streaming import QUANTILE_ACCURACY
 
 #: the config file as written, comments and all (the report reads sources from them)
@@ -85,6 +87,39 @@ def summary_dict(results: Results | StreamedResults) -> dict[str, Any]:
     }
 
 
+class MismatchError(FolderError):
+    """A results folder whose files are not the ones its run.json recorded."""
+
+
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_files(folder: Path, meta: dict[str, Any]) -> None:
+    """Refuse a folder whose data files differ from those its run.json recorded (copied
+    in from another run, edited, cut short). Folders from before the record pass."""
+    recorded = meta.get("files")
+    if recorded is None:
+        return
+    problems = []
+    for name, digest in dict(recorded).items():
+        path = Path(folder) / Path(str(name)).name
+        if not path.is_file():
+            problems.append(f"{path.name} is missing")
+        elif file_digest(path) != digest:
+            problems.append(f"{path.name} differs")
+    if problems:
+        raise MismatchError(
+            f"{folder}: {', '.join(problems)} from what its run.json recorded (SHA-256): "
+            "the files are not all this run's; run it again rather than mix folders"
+        )
+
+
 def default_folder(results_root: Path, config_name: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return results_root / f"{safe_component(config_name)}-{stamp}"
@@ -113,6 +148,8 @@ def write_results(
         )
         config = results.config.model_dump(mode="json")
         (staging / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        if source_text is not None:
+            (staging / SOURCE_FILE).write_text(source_text, encoding="utf-8")
         meta = {
             "package_version": package_version(),
             "config_name": results.config.name,
@@ -122,10 +159,10 @@ def write_results(
             "per_replication_files": isinstance(results, Results),
             "command": command if command is not None else sys.argv,
             "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            # what the report reads is checked against these (a file copied in is refused)
+            "files": {p.name: file_digest(p) for p in sorted(staging.iterdir()) if p.is_file()},
         }
         (staging / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
-        if source_text is not None:
-            (staging / SOURCE_FILE).write_text(source_text, encoding="utf-8")
         if extra is not None:
             extra(staging)
     return Path(folder)

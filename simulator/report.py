@@ -29,9 +29,9 @@ from simulator.decision import acceptability, incremental_table, switches, value
 from simulator.decision_charts import acceptability_chart, ce_plane_chart
 from simulator.document import Bullets, Document, Figure, Heading, Paragraph, Table, to_html
 from simulator.document import to_markdown as document_markdown
-from simulator.folders import exchange, make_staging, remove_stale
+from simulator.folders import FolderError, exchange, make_staging, remove_stale
 from simulator.metrics import RATIOS
-from simulator.output import SOURCE_FILE
+from simulator.output import SOURCE_FILE, check_files
 from simulator.sensitivity import readable_sensitivity, sensitivity_table
 from simulator.sensitivity_chart import tornado_chart
 from simulator.tables import (
@@ -70,6 +70,11 @@ def read_folder(folder: Path) -> SavedRun:
     """Read a results folder written by ``outreach-sim run``."""
     folder = Path(folder)
     meta = json.loads((folder / "run.json").read_text())
+    if meta.get("per_replication_files") is False:
+        raise FolderError(
+            f"{folder}: a streamed run (--stream) keeps no replications, so it has no report"
+        )
+    check_files(folder, meta)
     source = folder / SOURCE_FILE
     return SavedRun(
         folder=folder,
