@@ -65,14 +65,19 @@ class Results:
         return compare(self.runs)
 
 
+def prospects_held(config: Config) -> int:
+    """Prospects one replication holds: what it can start over the horizon (the compiled
+    loop), or its whole lists (the vectorised engine, ``OUTREACH_SIM_ENGINE=numpy``)."""
+    if os.environ.get("OUTREACH_SIM_ENGINE") == "numpy":
+        return sum(s.length(config.horizon_months) or 0 for s in config.segments.values())
+    return most_started(config)
+
+
 def bytes_per_replication(config: Config) -> int:
     """Engine state of one replication and one strategy (an upper estimate): what it can
     start over the horizon (the compiled loop), or its whole lists (the vectorised engine,
     ``OUTREACH_SIM_ENGINE=numpy``, which holds every listed prospect)."""
-    if os.environ.get("OUTREACH_SIM_ENGINE") == "numpy":
-        prospects = sum(s.length(config.horizon_months) or 0 for s in config.segments.values())
-    else:
-        prospects = most_started(config)
+    prospects = prospects_held(config)
     # reply day and touch, last close (int16 each); badge twice, seat (bytes); queue order
     per_prospect = 2 + 2 + 2 + 1 + 1 + 1 + 4
     per_seat_day = 4 * 4 + 8  # invitations sent/accepted/withdrawn/discarded, credits
@@ -117,7 +122,7 @@ def check_memory(
     *,
     stream: bool = False,
     runs_from: str = "replications",
-    source: str = "<config>",
+    source: str | None = None,
 ) -> None:
     """Refuse, with the estimate and what would fit, a run that would exhaust memory.
 
@@ -128,12 +133,10 @@ def check_memory(
     have = available_memory()
     state = workers * bytes_per_replication(config)
     if state > 0.8 * have:
-        prospects = sum(
-            s.size + s.new_per_month * max(0, config.horizon_months - 1)
-            for s in config.segments.values()
-        )
+        prospects = prospects_held(config)
+        where = f"{source}: " if source else ""
         raise ResourceError(
-            f"{source}: segments, accounts: one replication of this config needs about "
+            f"{where}segments, accounts: one replication of this config needs about "
             f"{state / 2**30:,.1f} GiB ({prospects:,} prospects, {config.accounts:,} seats"
             f"{f', {workers} workers' if workers > 1 else ''}), {have / 2**30:.1f} GiB is "
             "available; --stream does not help (each worker still simulates whole "
@@ -146,7 +149,7 @@ def check_memory(
         return
     per_rep = memory_estimate(config, 2, 1) - memory_estimate(config, 1, 1)
     fits = max(0, int((0.8 * have - memory_estimate(config, 1, workers)) // max(per_rep, 1)))
-    where = runs_from if runs_from.startswith("--") else f"{source}: {runs_from}"
+    where = f"{source}: {runs_from}" if source and not runs_from.startswith("--") else runs_from
     raise ResourceError(
         f"{where}: {replications:,} replications need about {need / 2**30:,.1f} GiB, "
         f"{have / 2**30:.1f} GiB is available; at most about {fits:,} fit "

@@ -440,11 +440,15 @@ class Observed(Model):
 def _list_size(value: Any) -> int | str:
     """A whole number of prospects, or "unlimited" (one message for both)."""
     if value == "unlimited" or (
-        isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MOST_COUNT
     ):
         return value
-    if isinstance(value, float) and value.is_integer() and value >= 0:
+    if isinstance(value, float) and value.is_integer() and 0 <= value <= MOST_COUNT:
         return int(value)
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > MOST_COUNT:
+        raise ValueError(
+            f"Input should be less than or equal to {MOST_COUNT}, or 'unlimited' (got {value!r})"
+        )
     raise ValueError(f"Input should be greater than or equal to 0, or 'unlimited' (got {value!r})")
 
 

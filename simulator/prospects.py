@@ -37,7 +37,7 @@ def most_started(config: Config) -> int:
                     id(t): t for t in (entry.touches, entry.open_profile_touches) if t
                 }.values():
                     pace = getattr(strategy.daily_pace, touches[0].kind)
-                    per_day += UNLIMITED if pace is None else pace
+                    per_day += int(UNLIMITED) if pace is None else pace  # exact: no int64 wrap
             reach = max(reach, per_day * config.horizon_days * config.accounts)
         length = segment.length(config.horizon_months)
         total += int(reach if length is None else min(length, reach))

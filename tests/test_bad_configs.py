@@ -436,6 +436,12 @@ CASES: list[tuple[str, Change, str, str]] = [
         "a wait of at most 1000 days",
     ),
     (
+        "a list of 1e30 prospects",
+        lambda c: seg(c).update(size=10**30),
+        "segments.mid.size",
+        "less than or equal to 1000000000, or 'unlimited'",
+    ),
+    (
         "a pace of 1e20",
         lambda c: c["strategies"]["connect"]["daily_pace"].update(connect=10**20),
         "strategies.connect.daily_pace.connect",
@@ -477,9 +483,9 @@ CASES: list[tuple[str, Change, str, str]] = [
         "expected a number, got true/false",
     ),
     (
-        "false for a list size",
-        lambda c: seg(c).update(size=False),
-        "segments.mid.size",
+        "false for monthly arrivals",
+        lambda c: seg(c).update(new_per_month=False),
+        "segments.mid.new_per_month",
         "expected a number, got true/false",
     ),
     (

@@ -145,8 +145,8 @@ def test_a_run_too_big_for_memory_is_refused_with_what_fits(monkeypatch):
     with pytest.raises(ResourceError) as caught:
         check_memory(config, 10**7)
     message = str(caught.value)
-    assert message.startswith("--runs: 10000000 replications need about")
-    fits = int(message.split("at most about ")[1].split()[0])
+    assert message.startswith("replications: 10,000,000 replications need about")
+    fits = int(message.split("at most about ")[1].split()[0].replace(",", ""))
     assert 0 < fits < 10**7
     check_memory(config, fits)  # what it says fits, fits
 
