@@ -300,8 +300,14 @@ def verdict_text(results: Results) -> str | None:
     runs = getattr(results, "runs", None)
     if runs is None:
         return None
+    from simulator.decision import switch_sentences
+
     config = results.config
-    return verdict_sentence(runs, config.objective, config.value_per_meeting, config.horizon_months)
+    months = config.horizon_months
+    text = verdict_sentence(runs, config.objective, config.value_per_meeting, months)
+    if "meetings" in runs.columns and len(config.strategies) > 1:
+        text += "".join(f"\n{line}." for line in switch_sentences(runs, months))
+    return text
 
 
 def _progress(total: int, quiet: bool, unit: str = "rep", desc: str = "simulating"):

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from simulator.stats import exact_sum, pooled_ratio
+from simulator.tables import money
 from simulator.tables import strategies as strategy_order
 
 #: what a strategy's status reads as in the incremental table
@@ -231,5 +232,20 @@ def switches(table: pd.DataFrame) -> list[dict[str, object]]:
                     "low": row["icer_low"],
                     "high": row["icer_high"],
                 }
+            )
+    return out
+
+
+def switch_sentences(runs: pd.DataFrame, months: int) -> list[str]:
+    """The trade-offs in words: 'B pays off over A once a meeting is worth more than $V
+    (N more meetings for $C more over H months)', one per step of the frontier."""
+    table = incremental_table(runs, "meetings")
+    out = []
+    for row in table.to_dict(orient="records"):
+        if isinstance(row["compared_with"], str):
+            out.append(
+                f"{row['strategy']} pays off over {row['compared_with']} once a meeting is "
+                f"worth more than {money(row['icer'])} ({row['incremental_effect']:,.1f} more "
+                f"meetings for {money(row['incremental_cost'])} more over {months} months)"
             )
     return out

@@ -25,7 +25,13 @@ import pandas as pd
 from simulator import charts
 from simulator.assumptions import assumptions_table
 from simulator.config import Config, load_config
-from simulator.decision import acceptability, incremental_table, switches, value_grid
+from simulator.decision import (
+    acceptability,
+    incremental_table,
+    switch_sentences,
+    switches,
+    value_grid,
+)
 from simulator.decision_charts import acceptability_chart, ce_plane_chart
 from simulator.document import Bullets, Document, Figure, Heading, Paragraph, Table, to_html
 from simulator.document import to_markdown as document_markdown
@@ -490,6 +496,10 @@ def build(
     doc = Document(f"{config.name}: which strategy, and how sure")
     doc.add(
         Paragraph(verdict_sentence(runs, objective, config.value_per_meeting, months), strong=True),
+    )
+    if several:
+        doc.add(Paragraph(" ".join(f"{line}." for line in switch_sentences(runs, months))))
+    doc.add(
         Table(
             headline_table(runs, months, objective, config.value_per_meeting),
             note=f"{saved.replications:,} simulated campaigns of {months} months per "

@@ -18,6 +18,7 @@ from simulator.decision import (
     fieller,
     frontier,
     incremental_table,
+    switch_sentences,
     switches,
     value_grid,
 )
@@ -80,6 +81,10 @@ def test_a_deterministic_icer_and_its_curve_step_at_twenty_dollars():
     assert list(top) == ["free", "free", "free", "paid", "paid"]
     [switch] = switches(incremental_table(runs))
     assert (switch["strategy"], switch["over"], switch["value"]) == ("paid", "free", 20.0)
+    assert switch_sentences(runs, 12) == [
+        "paid pays off over free once a meeting is worth more than $20.00 "
+        "(5.0 more meetings for $100.00 more over 12 months)"
+    ]
     grid = value_grid(runs)
     assert grid[0] == 0 and grid[-1] >= 40  # past twice the pooled $20 per meeting
 

@@ -157,7 +157,8 @@ def test_the_answer_comes_first_the_evidence_after(folder):
     blocks = text.split("\n\n")
     sentence = verdict_sentence(saved.runs, "cost_per_meeting", None, 3)
     assert blocks[1] == f"**{sentence}**"
-    assert blocks[2].startswith("| strategy | cost per meeting, pooled |")
+    assert " pays off over " in blocks[2]  # the trade-off in words, then the table
+    assert blocks[3].startswith("| strategy | cost per meeting, pooled |")
     evidence = text.index("## The evidence")
     assert text.index("(charts/acceptability.png)") < evidence
     best = objective_verdict(saved.runs).best
