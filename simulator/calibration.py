@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from simulator.config import Config, Distribution, Segment
 from simulator.folders import FolderError, ResultsExistError, make_staging
@@ -130,6 +129,8 @@ def _describe(prior: Distribution) -> str:
 
 def calibration_table(config: Config) -> pd.DataFrame:
     """One row per observed rate: prior, counts, posterior mean and 90% credible interval."""
+    from scipy import stats  # (a second to import: not on a run's path)
+
     rows = []
     tail = (1.0 - CREDIBLE) / 2
     for c in calibrations(config):
@@ -325,6 +326,8 @@ def _describe_prior(prior: float | Distribution | None) -> str:
 def event_rate_table(calibration: EventCalibration) -> pd.DataFrame:
     """One row per segment and touch kind: prior and its 90% interval, the touches, the
     rate that ignores censoring, the posterior and its 90% interval."""
+    from scipy import stats
+
     rows = []
     tail = (1.0 - CREDIBLE) / 2
     for r in calibration.rates:

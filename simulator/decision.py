@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
+from scipy import special
 
 from simulator.stats import exact_sum, pooled_ratio
 from simulator.tables import money
@@ -118,7 +118,7 @@ def fieller(delta_cost: np.ndarray, delta_effect: np.ndarray, level: float = 0.9
     (-inf, inf) when mean dE cannot be told from 0 at this level."""
     dc, de = np.asarray(delta_cost, float), np.asarray(delta_effect, float)
     n = dc.size
-    z = float(scipy_stats.norm.ppf(0.5 + level / 2))
+    z = float(special.ndtri(0.5 + level / 2))
     mc, me = dc.mean(), de.mean()
     if n > 1:
         cov = np.cov(dc, de, ddof=1) / n

@@ -8,15 +8,30 @@ outcome within the window.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from simulator.config import Delay, FixedDelay, LognormalDelay, PmfDelay
+
+
+def lognormal_cdf(x: np.ndarray, sigma, median) -> np.ndarray:
+    """``scipy.stats.lognorm.cdf(x, s=sigma, scale=median)``, the same arithmetic number for
+    number (scipy.stats takes a second to import; a run needs only this)."""
+    z, s, scale = np.broadcast_arrays(
+        np.asarray(np.asarray(x) / np.asarray(median), dtype=np.float64),
+        np.asarray(sigma, dtype=np.float64),
+        np.asarray(median, dtype=np.float64),
+    )
+    out = np.zeros(z.shape)
+    inside = z > 0
+    out[inside] = special.ndtr(np.log(z[inside]) / s[inside])
+    out[~((s > 0) & (scale > 0)) | np.isnan(z)] = np.nan
+    return out
 
 
 def lognormal_pmf(median: np.ndarray, sigma: np.ndarray, window: int) -> np.ndarray:
     """P(delay = k), k = 1..window, for each (median, sigma) pair: rows of a table."""
     edges = np.arange(0, window + 1)
-    cdf = stats.lognorm.cdf(edges[None, :], s=sigma[:, None], scale=median[:, None])
+    cdf = lognormal_cdf(edges[None, :], sigma[:, None], median[:, None])
     mass = np.diff(cdf, axis=1)
     empty = mass.sum(axis=1) <= 0
     mass[empty, -1] = 1.0
@@ -27,7 +42,7 @@ def delay_pmf(delay: Delay, window: int) -> np.ndarray:
     """P(delay = k) for k = 1..window, renormalised within the window."""
     days = np.arange(1, window + 1)
     if isinstance(delay, LognormalDelay):
-        cdf = stats.lognorm.cdf(np.arange(0, window + 1), s=delay.sigma, scale=delay.median)
+        cdf = lognormal_cdf(np.arange(0, window + 1), delay.sigma, delay.median)
         mass = np.diff(cdf)
     elif isinstance(delay, FixedDelay):
         mass = (days == min(delay.days, window)).astype(float)

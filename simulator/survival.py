@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, special
+from scipy import special
 
 from simulator.delays import lognormal_pmf
 
@@ -90,6 +90,8 @@ def best_rate(watched: Watched, pmf: np.ndarray) -> float:
         return float("nan")
     if watched.seen == 0:
         return RATE_BOUNDS[0]
+    from scipy import optimize  # (imported when fitting: not on a run's path)
+
     result = optimize.minimize_scalar(
         lambda p: -log_likelihood(watched, p, pmf), bounds=RATE_BOUNDS, method="bounded",
         options={"xatol": 1e-10},
@@ -126,6 +128,8 @@ def fit_delay(groups: list[Watched], window: int) -> DelayFit:
         pmf = lognormal_pmf(np.exp(x[-2:-1]), np.exp(x[-1:]), window)[0]
         pmf = np.maximum(pmf, 1e-300)
         return -sum(log_likelihood(g, p, pmf) for g, p in zip(groups, x[:-2], strict=True))
+
+    from scipy import optimize
 
     result = optimize.minimize(loss, x0, method="L-BFGS-B", bounds=bounds)
     x = result.x

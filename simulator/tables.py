@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
+from scipy import special
 
 from simulator.api import RATIOS
 from simulator.metrics import SUMMARY_METRICS
@@ -124,7 +124,7 @@ def summary_table(
 
     The interval is mean +/- z * mcse (z from the normal distribution at `level`): the
     uncertainty of the mean that comes from simulating a finite number of replications."""
-    z = float(scipy_stats.norm.ppf(0.5 + level / 2))
+    z = float(special.ndtri(0.5 + level / 2))
     chosen = present_metrics(runs, METRICS if metrics is None else tuple(metrics))
     rows = []
     for strategy in strategies(runs):

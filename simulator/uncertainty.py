@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from simulator.config import (
     Config,
@@ -31,6 +30,8 @@ COLUMN_PREFIX = "param."
 
 def frozen(distribution: Distribution) -> Any:
     """The scipy.stats distribution a config's `{dist: ...}` describes."""
+    from scipy import stats  # (a second to import: a run draws with quantile() instead)
+
     if distribution.dist == "uniform":
         assert distribution.low is not None and distribution.high is not None
         return stats.uniform(loc=distribution.low, scale=distribution.high - distribution.low)
@@ -40,6 +41,26 @@ def frozen(distribution: Distribution) -> Any:
         return stats.triang(c=(mode - low) / (high - low), loc=low, scale=high - low)
     a, b = distribution.shape()
     return stats.beta(a, b)
+
+
+def quantile(distribution: Distribution, u: np.ndarray) -> np.ndarray:
+    """``frozen(distribution).ppf(u)`` for u in [0, 1), the same arithmetic number for
+    number, without importing scipy.stats (the beta's is scipy.stats' own function)."""
+    if distribution.dist in ("uniform", "triangular"):
+        low, high = distribution.low, distribution.high
+        assert low is not None and high is not None
+        scale = high - low
+        if distribution.dist == "uniform":
+            return u * scale + low
+        assert distribution.mode is not None
+        c = (distribution.mode - low) / scale
+        return np.where(u < c, np.sqrt(c * u), 1 - np.sqrt((1 - c) * (1 - u))) * scale + low
+    try:
+        from scipy.special._ufuncs import _beta_ppf  # what scipy.stats.beta.ppf calls
+    except ImportError:  # another scipy: its public route
+        return frozen(distribution).ppf(u)
+    a, b = distribution.shape()
+    return _beta_ppf(u, a, b) * 1.0 + 0.0
 
 
 def uncertain_parameters(config: Config) -> dict[str, Distribution]:
@@ -72,7 +93,7 @@ def draw_parameters(config: Config, streams: Streams) -> dict[str, np.ndarray]:
     drawn = {}
     for path, distribution in uncertain_parameters(config).items():
         u = Streams.uniforms(streams.stream_keys(role_id(f"param/{path}")), np.uint64(0))
-        values = frozen(distribution).ppf(u)
+        values = quantile(distribution, u)
         if isinstance(distribution, CountDistribution):
             values = np.rint(values).astype(np.int64)
         drawn[path] = values

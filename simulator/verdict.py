@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as scipy_stats
+from scipy import special
 
 from simulator.compare import win_shares
 from simulator.config import OBJECTIVES
@@ -43,10 +43,10 @@ from simulator.tables import money
 from simulator.tables import strategies as strategy_order
 
 #: a paired difference within this many standard errors of 0 is too close to call (95%)
-Z_TIE = float(scipy_stats.norm.ppf(0.975))
+Z_TIE = float(special.ndtri(0.975))
 #: the power at which "replications needed" would separate a difference of the size seen
 POWER = 0.8
-Z_SETTLE = Z_TIE + float(scipy_stats.norm.ppf(POWER))
+Z_SETTLE = Z_TIE + float(special.ndtri(POWER))
 #: the share of campaigns the interval of the best's figure holds (5th to 95th percentile)
 SPREAD = 0.9
 
