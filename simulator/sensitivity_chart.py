@@ -30,7 +30,7 @@ def tornado_chart(table: pd.DataFrame, strategy: str) -> Figure:
     labels = [short_name(p) for p in rows["parameter"]]
     values = rows["prcc"].fillna(0.0).to_numpy()
     height = 1.2 + 0.4 * len(rows)
-    fig = Figure(figsize=(8, height), layout="constrained")
+    fig = Figure(figsize=(9, height), layout="constrained")
     ax = fig.add_subplot()
     ax.barh(labels, values, color=[_RAISES if v > 0 else _LOWERS for v in values])
     band = float(rows["noise_band"].iloc[0]) if "noise_band" in rows else math.nan
@@ -48,7 +48,7 @@ def tornado_chart(table: pd.DataFrame, strategy: str) -> Figure:
         )
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlim(-1.2, 1.2)  # room for the labels of bars near +-1
-    ax.set_xlabel(f"partial rank correlation with {metric} (+: raises it, -: lowers it)")
+    ax.set_xlabel(f"partial rank correlation with {metric}\n(+: raises it, −: lowers it)")
     ax.set_ylabel("uncertain parameter")
     ax.set_title(f"What drives {metric}: {strategy}")
     for y, v in enumerate(values):
