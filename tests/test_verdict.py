@@ -187,3 +187,30 @@ def test_a_single_strategy_and_an_unknown_objective():
     assert "the only strategy" in verdict_sentence(runs)
     with pytest.raises(ValueError, match="objective"):
         objective_verdict(runs, "cost_per_lead")
+
+
+def test_two_equal_lists_worked_the_same_way_are_a_near_tie_too_close_to_call():
+    """Strategies A and B work two lists with the same size and rates, on the same plan:
+    the true difference is 0, but their prospects are different people (different
+    draws), so the replications differ. At this precision the verdict must not pick one."""
+    mid = {"size": 300, "rates": {"accept_with_note": 0.3, "meeting_share": 0.3}}
+    route = [{**ROUTE[0], "segment": "twin"}]
+    cfg = parse_config(
+        {
+            **config(
+                {
+                    "a": {"plan": "cheap", "playbook": ROUTE},
+                    "b": {"plan": "cheap", "playbook": route},
+                }
+            ),
+            "segments": {"mid": mid, "twin": mid},
+        }
+    )
+    results = run(cfg, replications=300, seed=6)
+    check_results(results)
+    verdict = objective_verdict(results.runs, "cost_per_meeting")
+    pair = verdict.pairs[0]
+    assert not pair.identical  # different people: not the same in every replication
+    assert abs(pair.difference) <= Z_TIE * pair.mcse and not pair.settled
+    assert verdict.sentence.startswith("Too close to call between ")
+    assert pair.replications_needed > 300  # more than this run: a 0 difference is hard to tell
