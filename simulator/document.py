@@ -36,6 +36,7 @@ class Bullets:
 class Table:
     frame: pd.DataFrame
     note: str | None = None
+    folded: str | None = None  # HTML: shown on a click, behind this line (long reference tables)
 
 
 @dataclass
@@ -104,6 +105,7 @@ th { background: #f4f4f4; } tr:nth-child(even) td { background: #fafafa; }
 figure { margin: 1.2em 0 2em 0; } figure img { max-width: 100%; height: auto; }
 figcaption { font-size: 0.92em; color: #444; max-width: 900px; }
 .note { font-size: 0.9em; color: #444; max-width: 900px; }
+summary { cursor: pointer; color: #1a4f8a; margin: 0.6em 0; }
 .answer { font-size: 1.12em; max-width: 1000px; margin: 0.5em 0; }
 h1 { margin-bottom: 0.3em; }
 """
@@ -142,6 +144,13 @@ def to_html(doc: Document, folder: Path) -> str:
         elif isinstance(block, Bullets):
             items = "".join(f"<li>{html.escape(item)}</li>" for item in block.items)
             parts.append(f"<ul>{items}</ul>")
+        elif isinstance(block, Table) and block.folded:
+            parts.append(
+                f"<details><summary>{html.escape(block.folded)}</summary>"
+                f"{_html_table(block.frame)}</details>"
+            )
+            if block.note:
+                parts.append(f'<p class="note">{html.escape(block.note)}</p>')
         elif isinstance(block, Table):
             parts.append(_html_table(block.frame))
             if block.note:

@@ -578,15 +578,15 @@ def build(
                 doc.add(figures[spec.name])
     doc.add(
         Heading("Summary over replications", 3),
-        Table(readable_summary(summary_table(runs)), note=SUMMARY_NOTE + " " + POOLED_NOTE),
+        _folded(readable_summary(summary_table(runs)), SUMMARY_NOTE + " " + POOLED_NOTE),
     )
     segments, strategies = _scenario_tables(config)
     doc.add(Heading("The scenario", 3), Table(segments), Table(strategies))
     doc.add(
         Heading("Assumptions and their sources", 3),
-        Table(
+        _folded(
             assumptions_table(config.model_dump(mode="json"), saved.source_text),
-            note="Sources are the comments of the config file as written (config_source.yaml). "
+            "Sources are the comments of the config file as written (config_source.yaml). "
             "Every key is explained in docs/config.md.",
         ),
     )
@@ -603,6 +603,11 @@ def build(
         ),
     )
     return doc
+
+
+def _folded(frame: pd.DataFrame, note: str) -> Table:
+    """A long reference table, folded in the HTML behind a line that says what it holds."""
+    return Table(frame, note=note, folded=f"Show the table ({len(frame):,} rows)")
 
 
 SUMMARY_NOTE = (

@@ -168,6 +168,9 @@ def test_the_answer_comes_first_the_evidence_after(folder):
     assert len(table) == 1 + len(others)  # the header and one row per other strategy
     assert {line.split(" | ")[0].removeprefix("| ") for line in table[1:]} == others
     html = (folder / "report.html").read_text()
+    # the long reference tables are folded in the HTML (every row still in report.md)
+    assert html.count("<details><summary>Show the table (") == 2
+    assert "| segments.mid.size |" in text
     assert (
         html.index('class="answer"') < html.index('id="acceptability"') < html.index("The evidence")
     )
