@@ -428,10 +428,10 @@ def _run(args: argparse.Namespace) -> int:
 def sweep_text(table, metric: str, best) -> str:
     """The sweep's best points, as a sales lead reads them: dollars, and each point named
     by its axis values."""
-    from simulator.sweep import _axis_columns, headline_value, point_label
+    from simulator.sweep import axis_columns, headline_value, point_label
     from simulator.tables import is_money, label
 
-    axes = _axis_columns(table)
+    axes = axis_columns(table)
     value = headline_value(table, metric)
     pick = value.idxmin() if metric.startswith("cost") else value.idxmax()
     row = table.loc[pick]

@@ -364,7 +364,7 @@ def best_by_budget(
     of the most (sqrt(mcse_a^2 + mcse_b^2): the points are not paired here, so this
     errs towards calling a tie) tie with it: the cheapest of them is chosen, and
     `tied_with` names the others."""
-    axes = axes if axes is not None else _axis_columns(table)
+    axes = axes if axes is not None else axis_columns(table)
     rows = []
     for budget in budgets:
         within = table[table["cost_mean"] <= budget]
@@ -386,7 +386,7 @@ def best_by_budget(
     return pd.DataFrame(rows)
 
 
-def _axis_columns(table: pd.DataFrame) -> list[str]:
+def axis_columns(table: pd.DataFrame) -> list[str]:
     """The axis columns of a sweep table: those between `point` and `strategy`."""
     columns = list(table.columns)
     return columns[columns.index("point") + 1 : columns.index("strategy")]

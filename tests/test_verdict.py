@@ -214,3 +214,26 @@ def test_two_equal_lists_worked_the_same_way_are_a_near_tie_too_close_to_call():
     assert abs(pair.difference) <= Z_TIE * pair.mcse and not pair.settled
     assert verdict.sentence.startswith("Too close to call between ")
     assert pair.replications_needed > 300  # more than this run: a 0 difference is hard to tell
+
+
+def test_a_strategy_that_never_gets_a_meeting_ranks_last_and_is_said_so():
+    runs = runs_of(
+        {
+            "silent": {"cost": np.full(20, 50.0), "meetings": np.zeros(20, int)},
+            "works": {"cost": np.full(20, 100.0), "meetings": np.full(20, 4)},
+        }
+    )
+    verdict = objective_verdict(runs, "cost_per_meeting")
+    assert [s.strategy for s in verdict.standings] == ["works", "silent"]
+    assert verdict.standings[1].pooled == math.inf and verdict.pairs[0].settled
+    assert verdict.sentence == (
+        "works gives the lowest cost per meeting: $25.00 (90% interval $25.00 to $25.00), "
+        "while silent got no meeting in any replication, lower in 100% of paired replications"
+    )
+    nobody = runs_of(
+        {
+            "a": {"cost": np.ones(5), "meetings": np.zeros(5, int)},
+            "b": {"cost": np.ones(5), "meetings": np.zeros(5, int)},
+        }
+    )
+    assert objective_verdict(nobody).sentence.startswith("No strategy got a meeting")
