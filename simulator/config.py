@@ -402,9 +402,105 @@ class ObservedInMail(Model):
 
     @model_validator(mode="after")
     def _in_order(self) -> ObservedInMail:
-        if self.replied > self.sent:
-            raise ValueError(f"replied: {self.replied} replied but only {self.sent} sent")
+        problems = _inmail_problems(self.sent, self.replied)
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
+
+
+# The observed checks are plain functions of the counts and priors, so that a config's
+# raw mapping can be checked with them too: every observed mistake is reported at once,
+# even where another mistake stops a model's own check (``parse_config``).
+
+
+def _counts_problems(sent: Any, accepted: Any, replied: Any) -> list[str]:
+    """sent, accepted and replied: given together, each at most the one before."""
+    given = {"sent": sent, "accepted": accepted, "replied": replied}
+    if all(value is None for value in given.values()):
+        return []
+    missing = [key for key, value in given.items() if value is None]
+    if missing:
+        return [f"{key}: give sent, accepted and replied together" for key in missing]
+    problems = []
+    if accepted > sent:
+        problems.append(f"accepted: {accepted} accepted but only {sent} sent")
+    if replied > accepted:
+        problems.append(f"replied: {replied} replied but only {accepted} accepted")
+    return problems
+
+
+def _inmail_problems(sent: Any, replied: Any) -> list[str]:
+    return [f"replied: {replied} replied but only {sent} sent"] if replied > sent else []
+
+
+def _prior_problem(count: str, rate: str, prior: Any) -> str | None:
+    """Observations update a prior: the rate must be a distribution with some spread."""
+    if isinstance(prior, Distribution | dict):
+        get = prior.get if isinstance(prior, dict) else lambda key: getattr(prior, key)
+        if get("dist") == "uniform" and get("low") is not None and get("low") == get("high"):
+            return (
+                f"observed.{count}: rates.{rate} is a uniform prior with no spread (low = "
+                f"high = {get('low')}); observations cannot narrow it: give a range"
+            )
+        return None
+    return (
+        f"observed.{count}: rates.{rate} is a fixed number ({float(prior)}); give it a "
+        "distribution (the prior these counts update)"
+    )
+
+
+def _informed(observed: Any, rates: Any) -> list[tuple[str, str, Any]]:
+    """(count, rate, prior) for each rate the observations inform, from models or from a
+    raw mapping (a rate left out is its default, a fixed number)."""
+
+    def rate(name: str) -> Any:
+        if isinstance(rates, Rates):
+            values = rates.reply_after_accept if name == "reply_after_accept" else None
+            return values[0] if values is not None else getattr(rates, name)
+        default = Rates.model_fields[name].get_default(call_default_factory=True)
+        value = rates.get(name, default) if isinstance(rates, dict) else default
+        if name == "reply_after_accept":
+            return value[0] if isinstance(value, list) and value else None
+        return value
+
+    get = observed.get if isinstance(observed, dict) else lambda key: getattr(observed, key)
+    informed = []
+    if get("sent") is not None:
+        informed += [
+            ("sent", "accept_with_note", rate("accept_with_note")),
+            ("replied", "reply_after_accept.0", rate("reply_after_accept")),
+        ]
+    if get("inmail") is not None:
+        informed.append(("inmail", "inmail_reply_paid", rate("inmail_reply_paid")))
+    return informed
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def raw_observed_problems(segment: Any) -> list[str]:
+    """Every observed mistake of a segment's raw mapping (paths below the segment)."""
+    if not isinstance(segment, dict) or not isinstance(segment.get("observed"), dict):
+        return []
+    observed = segment["observed"]
+    problems = []
+    counts = [observed.get(key) for key in ("sent", "accepted", "replied")]
+    if all(c is None or _whole(c) for c in counts):
+        problems += [f"observed.{p}" for p in _counts_problems(*counts)]
+    inmail = observed.get("inmail")
+    if isinstance(inmail, dict) and _whole(inmail.get("sent")) and _whole(inmail.get("replied")):
+        problems += [
+            f"observed.inmail.{p}" for p in _inmail_problems(inmail["sent"], inmail["replied"])
+        ]
+    for count, rate, prior in _informed(observed, segment.get("rates")):
+        if isinstance(prior, dict) or (
+            isinstance(prior, int | float) and not isinstance(prior, bool)
+        ):
+            problem = _prior_problem(count, rate, prior)
+            if problem:
+                problems.append(problem)
+    return problems
 
 
 class Observed(Model):
@@ -420,20 +516,9 @@ class Observed(Model):
 
     @model_validator(mode="after")
     def _in_order(self) -> Observed:
-        counts = (self.sent, self.accepted, self.replied)
-        if all(c is None for c in counts):
-            return self
-        missing = [k for k in ("sent", "accepted", "replied") if getattr(self, k) is None]
-        if missing:
-            raise ValueError(
-                "\n".join(f"{k}: give sent, accepted and replied together" for k in missing)
-            )
-        sent, accepted, replied = counts
-        assert sent is not None and accepted is not None and replied is not None
-        if accepted > sent:
-            raise ValueError(f"accepted: {accepted} accepted but only {sent} sent")
-        if replied > accepted:
-            raise ValueError(f"replied: {replied} replied but only {accepted} accepted")
+        problems = _counts_problems(self.sent, self.accepted, self.replied)
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
 
@@ -482,21 +567,8 @@ class Segment(Model):
         """Observations update a prior: the rates they inform must be distributions."""
         if self.observed is None:
             return self
-        problems = []
-        informed = []
-        if self.observed.sent is not None:
-            informed += [
-                ("sent", "accept_with_note", self.rates.accept_with_note),
-                ("replied", "reply_after_accept.0", self.rates.reply_after_accept[0]),
-            ]
-        if self.observed.inmail is not None:
-            informed.append(("inmail", "inmail_reply_paid", self.rates.inmail_reply_paid))
-        for count, rate, prior in informed:
-            if not isinstance(prior, Distribution):
-                problems.append(
-                    f"observed.{count}: rates.{rate} is a fixed number ({prior}); give it a "
-                    "distribution (the prior these counts update)"
-                )
+        informed = _informed(self.observed, self.rates)
+        problems = [p for c, r, prior in informed if (p := _prior_problem(c, r, prior))]
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -1005,7 +1077,15 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(_format_validation_error(source, error)) from None
+        lines = _format_validation_error(source, error)
+    # a mistake elsewhere stops a model's own check: the observed ones, all of them
+    segments = data.get("segments")
+    for name, segment in segments.items() if isinstance(segments, dict) else ():
+        for problem in raw_observed_problems(segment):
+            line = f"{source}: segments.{name}.{problem}"
+            if line not in lines:
+                lines.append(line)
+    raise ConfigError(lines)
 
 
 def read_yaml(path: str | Path) -> Any:

@@ -44,6 +44,15 @@ def touch(c: dict) -> dict:
     return entry(c)["touches"][0]
 
 
+def observed(c: dict, counts: dict) -> None:
+    """Observed counts on a segment whose observed rates have priors (distributions)."""
+    prior = {"dist": "uniform", "low": 0.05, "high": 0.5}
+    seg(c)["rates"].update(
+        accept_with_note=prior, inmail_reply_paid=prior, reply_after_accept=[prior, 0.06]
+    )
+    seg(c)["observed"] = counts
+
+
 Change = Callable[[dict], Any]
 
 # (what is wrong, how to break GOOD, field path in the message, fragment of the reason)
@@ -374,19 +383,19 @@ CASES: list[tuple[str, Change, str, str]] = [
     ),
     (
         "more accepted than sent",
-        lambda c: seg(c).update(observed={"sent": 100, "accepted": 120, "replied": 5}),
+        lambda c: observed(c, {"sent": 100, "accepted": 120, "replied": 5}),
         "segments.mid.observed.accepted",
         "120 accepted but only 100 sent",
     ),
     (
         "more replied than accepted",
-        lambda c: seg(c).update(observed={"sent": 100, "accepted": 20, "replied": 25}),
+        lambda c: observed(c, {"sent": 100, "accepted": 20, "replied": 25}),
         "segments.mid.observed.replied",
         "25 replied but only 20 accepted",
     ),
     (
         "more InMail replies than InMails",
-        lambda c: seg(c).update(observed={"inmail": {"sent": 10, "replied": 11}}),
+        lambda c: observed(c, {"inmail": {"sent": 10, "replied": 11}}),
         "segments.mid.observed.inmail.replied",
         "11 replied but only 10 sent",
     ),
@@ -616,3 +625,54 @@ def test_command_line_numbers_are_checked(tmp_path, capsys):
         assert main(["run", str(path), *option, "--out", str(tmp_path / "x")]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith(option[0])
+
+
+def test_every_observed_mistake_is_reported_at_once(tmp_path, capsys):
+    """Counts out of order, counts half given, InMail replies above sends and fixed or
+    spreadless priors, over several segments: each its own line, in one go (class 6)."""
+    data = copy.deepcopy(GOOD)
+    seg(data)["observed"] = {
+        "sent": 100,
+        "accepted": 120,
+        "replied": 130,
+        "inmail": {"sent": 10, "replied": 11},
+    }
+    data["segments"]["half"] = {"size": 5, "observed": {"sent": 100, "accepted": 20}}
+    data["segments"]["flat"] = {
+        "size": 5,
+        "observed": {"inmail": {"sent": 10, "replied": 2}},
+        "rates": {"inmail_reply_paid": {"dist": "uniform", "low": 0.2, "high": 0.2}},
+    }
+    for command in ("validate", "calibrate"):
+        path = tmp_path / "observed.yaml"
+        path.write_text(yaml.safe_dump(data))
+        assert main([command, str(path)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert not any("Traceback" in line for line in err)
+        found = {line.split(": ")[1] for line in err}
+        assert found == {
+            "segments.mid.observed.accepted",
+            "segments.mid.observed.replied",
+            "segments.mid.observed.inmail.replied",
+            "segments.mid.observed.sent",
+            "segments.mid.observed.inmail",
+            "segments.half.observed.replied",
+            "segments.half.observed.sent",
+            "segments.flat.observed.inmail",
+        }, err
+        assert len(err) == len(set(err)) == 10, err  # mid: 6 lines (two for replied)
+        assert any("no spread (low = high = 0.2)" in line for line in err)
+
+
+def test_an_observed_mistake_and_a_mistake_elsewhere_are_reported_together(tmp_path, capsys):
+    data = copy.deepcopy(GOOD)
+    seg(data)["size"] = -1
+    seg(data)["rates"]["accept_with_note"] = {"dist": "uniform", "low": 0.2, "high": 0.4}
+    seg(data)["rates"]["reply_after_accept"] = [{"dist": "beta", "mean": 0.1, "sd": 0.02}]
+    seg(data)["observed"] = {"sent": 10, "accepted": 12, "replied": 1}
+    code, err, _ = run_cli(tmp_path, capsys, yaml.safe_dump(data))
+    assert code == 2
+    assert [line.split(": ")[1] for line in err] == [
+        "segments.mid.size",
+        "segments.mid.observed.accepted",
+    ]
