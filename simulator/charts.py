@@ -12,21 +12,27 @@ data says how many runs lie beyond it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
+import re
 import textwrap
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
-from matplotlib import ticker
+from anyascii import anyascii
+from matplotlib import font_manager, ticker
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
+from matplotlib.ft2font import FT2Font
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 
 from simulator.compare import difference, lower_is_better, strategy_pairs, win_shares
 from simulator.config import Config
@@ -34,7 +40,77 @@ from simulator.metrics import SENT_BY_KIND
 from simulator.tables import is_money, label, strategies
 from simulator.weekly import InvitationDays
 
+#: fonts tried in turn for each character (matplotlib falls back glyph by glyph): the
+#: default, then CJK and symbol fonts, those of them this machine has
+FONT_FAMILIES = (
+    "DejaVu Sans",
+    "Noto Sans CJK JP",
+    "Noto Sans CJK SC",
+    "Noto Sans CJK TC",
+    "Noto Sans CJK KR",
+    "Source Han Sans",
+    "WenQuanYi Zen Hei",
+    "Droid Sans Fallback",
+    "Noto Sans Symbols 2",
+    "Symbola",
+)
+
+
+@functools.cache
+def font_families() -> tuple[str, ...]:
+    """The families of FONT_FAMILIES installed here (DejaVu Sans comes with matplotlib)."""
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return tuple(f for f in FONT_FAMILIES if f in installed) or ("DejaVu Sans",)
+
+
+@functools.cache
+def _drawable() -> frozenset[int]:
+    """The characters some chart font has a glyph for."""
+    codes: set[int] = set()
+    for family in font_families():
+        try:
+            path = font_manager.findfont(
+                font_manager.FontProperties(family=family), fallback_to_default=False
+            )
+            codes |= set(FT2Font(path).get_charmap())
+        except (ValueError, RuntimeError, OSError):
+            continue
+    return frozenset(codes)
+
+
+def readable(text: str) -> str:
+    """Text as the chart fonts can draw it: a character no installed font has (CJK on a
+    machine without a CJK font, an emoji) is transliterated (策略 -> CeLue, 🚀 -> :rocket:),
+    so a label stays readable instead of a row of boxes."""
+    drawable = _drawable()
+    if all(ord(c) in drawable or c.isspace() for c in text):
+        return text
+    return "".join(c if ord(c) in drawable or c.isspace() else anyascii(c) for c in text)
+
+
+_UNESCAPED_DOLLAR = re.compile(r"(?<!\\)\$")
+
+
+def _as_drawn(label: str) -> str:
+    """A label drawn as written: readable, and a `$` in a name is a dollar, not math."""
+    return _UNESCAPED_DOLLAR.sub(r"\\$", readable(label))
+
+
+def _readable_labels(fig: Figure) -> None:
+    """Every text of a figure, and the fixed tick labels it draws later, as drawn."""
+    for text in fig.findobj(Text):
+        label = text.get_text()
+        if label and _as_drawn(label) != label:
+            text.set_text(_as_drawn(label))
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            formatter = axis.get_major_formatter()
+            if isinstance(formatter, ticker.FixedFormatter):
+                formatter.seq = [_as_drawn(str(label)) for label in formatter.seq]
+
+
 STYLE = {
+    "font.family": list(font_families()),
     "font.size": 9.5,
     "axes.titlesize": 10,
     "axes.labelsize": 9.5,
@@ -76,7 +152,10 @@ def save(fig: Figure, folder: Path, name: str, dpi: int = 110) -> dict[str, Path
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"png": folder / f"{name}.png", "svg": folder / f"{name}.svg"}
     engine = fig.get_layout_engine()
-    with style():
+    _readable_labels(fig)
+    with style(), warnings.catch_warnings():
+        # a glyph no font has would warn once per character and chart; labels are readable
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
         fig.set_dpi(dpi)
         FigureCanvasAgg(fig).print_png(paths["png"], metadata={"Software": None})
         fig.set_layout_engine("none")
