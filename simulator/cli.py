@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 EXIT_CONFIG = 2
 EXIT_REPORT_FAILED = 1
+EXIT_FAILED = 1  # the machine failed the run (a full disk), not the input
 EXIT_INTERRUPTED = 130
 
 
@@ -663,18 +665,19 @@ def main(argv: list[str] | None = None) -> int:
         from simulator.backends import SchedulerError
         from simulator.folders import FolderError
 
+        commands = {
+            "run": _run,
+            "sweep": _sweep,
+            "report": _report,
+            "calibrate": _calibrate,
+            "validate": _validate,
+        }
         try:
-            if args.command == "run":
-                return _run(args)
-            if args.command == "sweep":
-                return _sweep(args)
-            if args.command == "report":
-                return _report(args)
-            if args.command == "calibrate":
-                return _calibrate(args)
-            return _validate(args)
+            code = commands[args.command](args)
         except (FolderError, ResourceError, SchedulerError) as error:
             raise _Refused(str(error)) from None
+        sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit
+        return code
     except ConfigError as error:
         for line in error.lines:
             print(line, file=sys.stderr)
@@ -685,6 +688,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("outreach-sim: interrupted; no results were written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of the output went away (`| head`): say nothing
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
+    except OSError as error:  # a full disk, a folder gone: one line, nothing half written
+        where = f"{error.filename}: " if error.filename else ""
+        reason = error.strerror or str(error) or type(error).__name__
+        print(f"outreach-sim: {where}{reason}; nothing was written", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -233,3 +233,36 @@ def test_the_console_script_says_it_in_one_line_too(tmp_path):
         f"outreach-sim: --scheduler: no Dask scheduler answers at {address} "
         "(Connection refused); is `dask scheduler` running there?"
     ]
+
+
+# --- the machine fails, not the input ----------------------------------------------------
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import pandas as pd
+
+    def full(self, path, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    config = write(tmp_path, SMALL)
+    out = tmp_path / "out"
+    assert main(["run", str(config), "--runs", "5", "--out", str(out), "--quiet"]) == 1
+    line = one_line(capsys)
+    assert line.startswith("outreach-sim: ") and "No space left on device" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["campaign.yaml"]
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
+    config = write(tmp_path, SMALL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "validate", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    process.stdout.close()  # as `| head -0` does
+    _, err = process.communicate(timeout=60)
+    assert err.decode() == ""
+    assert process.returncode == 1
