@@ -625,7 +625,7 @@ def _calibrate_events(args: argparse.Namespace) -> int:
     mapping = load_mapping(args.mapping) if args.mapping is not None else None
     events = read_events(args.events, config, mapping, args.export_date)
     calibration = calibrate_events(config, events)
-    source = args.config.read_text(encoding="utf-8")
+    source = read_source(args.config)  # as load_config read it (a UTF-16 file too)
     text = calibrated_config_text(source, config, calibration, args.events.name)
     parse_config(yaml.safe_load(text), source=str(out))  # what is written must run
     print(event_calibration_text(event_rate_table(calibration), event_delay_table(calibration)))
