@@ -497,11 +497,14 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from simulator.folders import FolderError
+    from simulator.folders import FolderError, written_here
 
     folder = args.folder
-    if not (folder / "run.json").is_file():
-        raise _Refused(f"{folder}: not a results folder (no run.json; see results/README.md)")
+    if not written_here(folder):
+        raise _Refused(
+            f"{folder}: not a results folder (no run.json written by outreach-sim; "
+            "see results/README.md)"
+        )
     try:
         _reporter(args.quiet)(folder)
     except (ConfigError, FolderError):

@@ -27,7 +27,7 @@ import pandas as pd
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 from scipy.stats import qmc
 
-from simulator.api import _chunk_summary, chunks
+from simulator.api import _chunk_summary, check_memory, chunks
 from simulator.backends import Backend, InProcess
 from simulator.calibration import posterior_config
 from simulator.config import Config, ConfigError, Model, parse_config, read_yaml
@@ -247,13 +247,17 @@ def _put(tree: Any, parts: list[str], value: Any) -> None:
     _put(tree[key], rest, value)
 
 
+def _where(plan: SweepPlan, index: int, point: dict[str, Any]) -> str:
+    values = ", ".join(f"{k}={v}" for k, v in point.items())
+    return f"{plan.source} (sweep point {index}: {values})"
+
+
 def point_config(plan: SweepPlan, index: int, point: dict[str, Any]) -> Config:
     """The base config with a point's values put in, validated (errors name the point)."""
     data = copy.deepcopy(plan.data)
     for given, dotted in zip(point, plan.paths, strict=True):
         _put(data, dotted.split("."), point[given])
-    values = ", ".join(f"{k}={v}" for k, v in point.items())
-    return posterior_config(parse_config(data, f"{plan.source} (sweep point {index}: {values})"))
+    return posterior_config(parse_config(data, _where(plan, index, point)))
 
 
 def _point_chunk(job: tuple[int, tuple[Config, int, int, int]]) -> tuple[int, RunSummary]:
@@ -276,6 +280,14 @@ def run_sweep(
     points = design(sweep, plan.base.seed if sweep.seed is None else sweep.seed)
     configs = [point_config(plan, i, p) for i, p in enumerate(points)]  # all checked first
     backend = backend or InProcess()
+    for index, config in enumerate(configs):  # a point too large is refused before any runs
+        check_memory(
+            config,
+            replications,
+            backend.parallelism,
+            stream=True,
+            source=_where(plan, index, points[index]),
+        )
     jobs = [
         (i, task)
         for i, config in enumerate(configs)

@@ -266,3 +266,27 @@ def test_output_into_a_closed_pipe_ends_quietly(tmp_path):
     _, err = process.communicate(timeout=60)
     assert err.decode() == ""
     assert process.returncode == 1
+
+
+@pytest.mark.parametrize("text", ["{not json", "[]", '{"seed": 1}'])
+def test_report_on_a_folder_whose_run_json_is_not_this_tools_is_refused(tmp_path, capsys, text):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "run.json").write_text(text)
+    assert main(["report", str(folder), "--quiet"]) == 2
+    assert "not a results folder" in one_line(capsys)
+    assert [p.name for p in folder.iterdir()] == ["run.json"]
+
+
+def test_a_sweep_point_too_large_is_refused_naming_the_point_before_any_runs(
+    tmp_path, capsys, four_gib, monkeypatch
+):
+    import simulator.sweep
+
+    monkeypatch.setattr(simulator.sweep, "_point_chunk", lambda job: 1 / 0)  # never reached
+    data = {**SMALL, "horizon_months": 24, "sweep": {"axes": {"accounts": [1, 10**6]}}}
+    config = write(tmp_path, data)
+    assert main(["sweep", str(config), "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    line = one_line(capsys)
+    assert f"{config} (sweep point 1: accounts=1000000): segments, accounts" in line
+    assert not (tmp_path / "x").exists()
