@@ -233,6 +233,11 @@ def _check_run_options(args: argparse.Namespace) -> None:
             problems.append(f"{option}: must be at least {low}, got {value}")
         elif value is not None and value > high:
             problems.append(f"{option}: must be at most {high:,}, got {value:,}")
+    threads = os.environ.get("OUTREACH_SIM_THREADS", "").strip()
+    if threads and not (threads.isdigit() and int(threads) >= 1):
+        problems.append(
+            f"OUTREACH_SIM_THREADS: expected a whole number of threads (1 or more), got {threads!r}"
+        )
     if problems:
         raise ConfigError(problems)
     if args.scheduler not in (None, "local"):  # one line now, not a traceback later

@@ -290,3 +290,13 @@ def test_a_sweep_point_too_large_is_refused_naming_the_point_before_any_runs(
     line = one_line(capsys)
     assert f"{config} (sweep point 1: accounts=1000000): segments, accounts" in line
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("threads", ["abc", "0", "-2", "1.5"])
+def test_a_thread_count_in_the_environment_that_is_not_one_is_one_line(
+    tmp_path, capsys, monkeypatch, threads
+):
+    monkeypatch.setenv("OUTREACH_SIM_THREADS", threads)
+    config = write(tmp_path, SMALL)
+    assert main(["run", str(config), "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    assert one_line(capsys).startswith("OUTREACH_SIM_THREADS: expected a whole number")
