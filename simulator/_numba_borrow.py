@@ -12,7 +12,9 @@ This leans on numba internals (the array data model, its lowering helpers), whic
 between numba versions; ``pyproject.toml`` pins the versions this was tested on. Where
 they cannot be imported (another numba), :func:`borrow` hands back the structure itself:
 the same loop on ordinary, counted numba arrays, the same numbers, slower, with one
-warning. ``OUTREACH_SIM_PLAIN_NUMBA=1`` asks for that plain path (the tests force it).
+warning. ``OUTREACH_SIM_PLAIN_NUMBA=1`` asks for that plain path; give it a
+``NUMBA_CACHE_DIR`` of its own, or numba loads the fast build it cached (its cache index
+knows the loop's argument types and numba's version, not how their accesses were lowered).
 """
 
 from __future__ import annotations
