@@ -1035,7 +1035,7 @@ def _without_tags(loc: tuple) -> list:
     return out
 
 
-def _loc_part(part: Any) -> str:
+def loc_part(part: Any) -> str:
     """A part of a field path as written, unless a key is too long or unprintable."""
     text = str(part)
     return text if text.isprintable() and len(text) <= 40 else shown(text)
@@ -1050,7 +1050,7 @@ def _format_validation_error(source: str, error: ValidationError) -> list[str]:
     top_level = tuple(Config.model_fields)
     lines = []
     for item in error.errors():
-        loc = ".".join(_loc_part(part) for part in _without_tags(item["loc"]))
+        loc = ".".join(loc_part(part) for part in _without_tags(item["loc"]))
         message = item["msg"].removeprefix("Value error, ")
         for part in message.split("\n"):
             head = part.split(": ", 1)[0]

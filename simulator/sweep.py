@@ -30,7 +30,15 @@ from scipy.stats import qmc
 from simulator.api import _chunk_summary, check_memory, chunks
 from simulator.backends import Backend, InProcess
 from simulator.calibration import posterior_config
-from simulator.config import Config, ConfigError, Model, parse_config, read_yaml
+from simulator.config import (
+    MOST_COUNT,
+    Config,
+    ConfigError,
+    Model,
+    loc_part,
+    parse_config,
+    read_yaml,
+)
 from simulator.metrics import RATIOS, SUMMARY_METRICS
 from simulator.streaming import RunSummary
 
@@ -77,8 +85,8 @@ class Sweep(Model):
     method: Literal["grid", "latin_hypercube"] = "grid"
     axes: Annotated[dict[str, Axis], Field(min_length=1)]
     points: Annotated[int, Field(ge=1, le=MOST_POINTS)] | None = None
-    seed: Annotated[int, Field(ge=0)] | None = None
-    replications: Annotated[int, Field(ge=1)] | None = None
+    seed: Annotated[int, Field(ge=0, lt=2**63)] | None = None
+    replications: Annotated[int, Field(ge=1, le=MOST_COUNT)] | None = None
     metric: str | None = None  # None: the config's objective
     budgets: list[Annotated[float, Field(gt=0)]] | None = None
 
@@ -194,7 +202,7 @@ def load_sweep(path: str | Path) -> SweepPlan:
     for given, dotted in zip(sweep.axes, plan.paths, strict=True):
         why = _missing(tree, dotted.split("."))
         if why:
-            problems.append(f"{source}: sweep.axes.{given}: {why}")
+            problems.append(f"{source}: sweep.axes.{loc_part(given)}: {why}")
     if problems:
         raise ConfigError(problems)
     return plan

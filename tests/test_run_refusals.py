@@ -300,3 +300,37 @@ def test_a_thread_count_in_the_environment_that_is_not_one_is_one_line(
     config = write(tmp_path, SMALL)
     assert main(["run", str(config), "--out", str(tmp_path / "x"), "--quiet"]) == 2
     assert one_line(capsys).startswith("OUTREACH_SIM_THREADS: expected a whole number")
+
+
+@pytest.mark.parametrize(
+    ("sweep", "field", "reason"),
+    [
+        ({"axes": {"accounts": [1]}, "replications": 10**20}, "sweep.replications", "less than"),
+        (
+            {
+                "axes": {"accounts": {"low": 1, "high": 3, "integer": True}},
+                "method": "latin_hypercube",
+                "points": 3,
+                "seed": 10**30,
+            },
+            "sweep.seed",
+            "less than 9223372036854775808",
+        ),
+        (
+            {
+                "axes": {"accounts": {"low": 1, "high": float("inf")}},
+                "method": "latin_hypercube",
+                "points": 2,
+            },
+            "sweep.axes.accounts.high",
+            "finite number",
+        ),
+        ({"axes": {"accounts": [1]}, "budgets": [float("inf")]}, "sweep.budgets.0", "finite"),
+        ({"axes": {"a\x00b": [1]}}, "sweep.axes.'a\\x00b'", "no such field"),
+    ],
+)
+def test_a_sweep_section_out_of_bounds_is_one_line(tmp_path, capsys, sweep, field, reason):
+    sweep_config = write(tmp_path, {**SMALL, "sweep": sweep}, "sweep.yaml")
+    assert main(["sweep", str(sweep_config), "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    line = one_line(capsys)
+    assert line.startswith(f"{sweep_config}: {field}: ") and reason in line, line
