@@ -426,7 +426,10 @@ def _run(args: argparse.Namespace) -> int:
         print(headline_table(results))
     print(f"results written to {written}")
     if args.events is not None:
-        print(f"events of {args.events} replications: {written}/events-<strategy>.csv")
+        from simulator.events import events_file_name
+
+        names = ", ".join(events_file_name(strategy) for strategy in config.strategies)
+        print(f"events of the first {_count(args.events, 'replication')} in {written}: {names}")
     if (written / "report.html").exists():
         print(f"report: {written / 'report.html'}")
     return 0
@@ -652,13 +655,20 @@ def _calibrate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     table = calibration_table(config)
     if table.empty:
-        print(f"{args.config}: no segment has observed results; nothing to calibrate")
-        return 0
+        raise ConfigError(
+            [
+                f"{args.config}: nothing to calibrate: add observed: results to a segment "
+                "(docs/config.md) or give --events FILE (docs/calibration.md)"
+            ]
+        )
     out = args.out or args.config.with_name(f"{args.config.stem}.posterior.csv")
     check_posterior_target(out, args.force)
     print(calibration_text(table))
     write_posterior(table, out, force=args.force)
-    print(f"posterior written to {out}; `outreach-sim run {args.config}` uses it")
+    print(
+        f"posterior table written to {out} (for reading: `outreach-sim run {args.config}` "
+        "computes the same posterior from its observed: results)"
+    )
     return 0
 
 

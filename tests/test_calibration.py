@@ -141,6 +141,8 @@ def test_calibrate_prints_and_writes_the_table_and_never_overwrites(tmp_path, ca
     assert main(["calibrate", str(path)]) == 0
     out = capsys.readouterr().out
     assert "accept_with_note" in out and "60 / 200" in out and "90% interval" in out
+    # the table is for reading: `run` computes the posterior itself, from observed:
+    assert "uses it" not in out and "computes the same posterior from its observed:" in out
     written = pd.read_csv(tmp_path / "team.posterior.csv")
     pd.testing.assert_frame_equal(written, calibration_table(parse_config(BASE)), check_dtype=False)
     before = (tmp_path / "team.posterior.csv").read_text()
@@ -153,12 +155,15 @@ def test_calibrate_prints_and_writes_the_table_and_never_overwrites(tmp_path, ca
     assert main(["calibrate", str(path), "--out", str(target), "--force"]) == 0
 
 
-def test_calibrate_without_observations_writes_nothing(tmp_path, capsys):
+def test_calibrate_without_observations_is_refused_and_writes_nothing(tmp_path, capsys):
+    """Nothing observed and no --events: one line saying what to add, exit 2."""
     data = copy.deepcopy(BASE)
     for segment in data["segments"].values():
         del segment["observed"]
     path = tmp_path / "plain.yaml"
     path.write_text(yaml.safe_dump(data))
-    assert main(["calibrate", str(path)]) == 0
-    assert "nothing to calibrate" in capsys.readouterr().out
+    assert main(["calibrate", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"{path}: nothing to calibrate")
+    assert "add observed: results to a segment" in err[0] and "--events FILE" in err[0]
     assert list(tmp_path.iterdir()) == [path]

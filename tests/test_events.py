@@ -102,7 +102,7 @@ def test_the_export_day_hides_what_came_after_it():
         )
 
 
-def test_run_writes_the_events_and_they_read_back(tmp_path):
+def test_run_writes_the_events_and_they_read_back(tmp_path, capsys):
     """`run --events N --export-day D` puts one file per strategy in the results folder,
     in the schema; reading it back gives days counted from the first send."""
     config = scenario("hybrid")
@@ -116,6 +116,10 @@ def test_run_writes_the_events_and_they_read_back(tmp_path):
          "--quiet", "--events", "2", "--export-day", "50", "--start-date", "2025-03-03"]
     )  # fmt: skip
     assert code == 0
+    printed = capsys.readouterr().out
+    names = ", ".join(f"events-{strategy}.csv" for strategy in config.strategies)
+    assert f"events of the first 2 replications in {out}: {names}" in printed
+    assert "<strategy>" not in printed
     for strategy in config.strategies:
         written = pd.read_csv(out / f"events-{strategy}.csv")
         assert sorted(written["replication"].unique()) == [0, 1]

@@ -19,6 +19,8 @@ EXPECTED = [
     "04_calibrate_from_export",
     "05_what_if",
 ]
+#: what a notebook's outputs must show, where its text promises it
+SHOWN = {"04_calibrate_from_export": "cost per reply, pooled"}  # its text compares cost per reply
 
 
 def test_the_notebooks_are_there():
@@ -56,3 +58,6 @@ def test_a_notebook_runs_top_to_bottom_and_draws_its_charts(path):
     assert not [out for out in outputs if out["output_type"] == "error"]
     images = [out for out in outputs if "image/png" in out.get("data", {})]
     assert len(images) >= 2
+    if path.stem in SHOWN:
+        shown = [out.get("data", {}).get("text/plain", "") for out in outputs]
+        assert any(SHOWN[path.stem] in "".join(text) for text in shown), path.stem
