@@ -344,6 +344,15 @@ def cost_per_reply_chart(runs: pd.DataFrame, metric: str = "cost_per_reply") -> 
                 Dollars() if is_money(metric) else ticker.ScalarFormatter()
             )
             ax.set_xlabel(plain(label(metric) + " in one replication"))
+        if not finite_all.size:  # nothing to draw: say why rather than leave it blank
+            ax_hist.text(
+                0.5,
+                0.5,
+                f"no {_count_word(metric)} in any replication of any strategy",
+                transform=ax_hist.transAxes,
+                ha="center",
+                va="center",
+            )
         ax_hist.set_ylabel("Replications")
         ax_hist.set_ylim(bottom=0)
         ax_hist.set_title(f"Distribution over the runs with at least one {_count_word(metric)}")

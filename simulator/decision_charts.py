@@ -76,6 +76,11 @@ def acceptability_chart(
             "thick: the highest expected net benefit at that value"
             + ("; it pays off: " + "; ".join(said) if said else ""),
         ]
+        if not (table["effect"] > 0).any():  # no meeting anywhere: the value cannot matter
+            lines.append(
+                "no strategy got a meeting in any replication: whatever a meeting is worth, "
+                "the cheapest pays best"
+            )
         wrapped = "\n".join(textwrap.fill(line, 115) for line in lines)
         ax.set_title(plain(wrapped), loc="left")
         ax.legend(loc="center right", fontsize=8)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from simulator import charts
@@ -38,7 +39,7 @@ from simulator.document import to_markdown as document_markdown
 from simulator.folders import FolderError, exchange, make_staging, remove_stale
 from simulator.metrics import RATIOS
 from simulator.output import SOURCE_FILE, check_files
-from simulator.sensitivity import readable_sensitivity, sensitivity_table
+from simulator.sensitivity import is_constant, readable_sensitivity, sensitivity_table
 from simulator.sensitivity_chart import tornado_chart
 from simulator.tables import (
     POOLED_NOTE,
@@ -50,7 +51,15 @@ from simulator.tables import (
     summary_table,
 )
 from simulator.uncertainty import COLUMN_PREFIX
-from simulator.verdict import WORDS, Z_TIE, about, net_benefit, objective_verdict, verdict_sentence
+from simulator.verdict import (
+    WORDS,
+    Z_TIE,
+    Paired,
+    about,
+    net_benefit,
+    objective_verdict,
+    verdict_sentence,
+)
 from simulator.weekly import TRACED_REPLICATIONS, invitation_days, sends_invitations
 from simulator.workers import die_with
 
@@ -288,7 +297,14 @@ def _chart_specs(saved: SavedRun) -> tuple[list[ChartSpec], list[str]]:
     else:
         for i, strategy in enumerate(config.strategies):
             if not (drivers["strategy"].astype(str) == strategy).any():
-                skipped.append(f"What drives {what}, {strategy}: it uses no uncertain parameter.")
+                own = runs.loc[runs["strategy"].astype(str) == strategy, objective].to_numpy()
+                why = (
+                    f"the {what} is the same in every replication"
+                    + (f" (no {counted} in any)" if np.isinf(own).all() else "")
+                    if is_constant(own)
+                    else "it uses no uncertain parameter"
+                )
+                skipped.append(f"What drives {what}, {strategy}: {why}.")
                 continue
             specs.append(
                 ChartSpec(
@@ -407,21 +423,30 @@ def _against_best(runs: pd.DataFrame, objective: str) -> pd.DataFrame:
     what = WORDS[objective][0]
     rows = []
     for pair, standing in zip(verdict.pairs, verdict.standings[1:], strict=True):
-        needed = pair.replications_needed
         rows.append(
             {
                 "strategy": pair.other,
                 f"{what}, pooled": money(standing.pooled),
-                f"above {pair.best}": f"{money(pair.difference)} ± {money(Z_TIE * pair.mcse)}",
+                f"above {pair.best}": "n/a (neither got one)"
+                if pair.neither_counted
+                else f"{money(pair.difference)} ± {money(Z_TIE * pair.mcse)}",
                 f"{pair.best} lower in": f"{pair.share_best_better:.0%} of replications",
                 "this one lower in": f"{pair.share_other_better:.0%}",
-                "told apart at this precision?": "yes"
-                if pair.settled
-                else "no: "
-                + ("identical" if pair.identical else f"{about(needed)} replications needed"),
+                "told apart at this precision?": _told_apart(pair, WORDS[objective][1]),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _told_apart(pair: Paired, counted: str) -> str:
+    """Whether the paired difference is told from 0, and if not why not."""
+    if pair.settled:
+        return "yes"
+    if pair.neither_counted:
+        return f"no: neither got a {counted}"
+    if pair.identical:
+        return "no: identical"
+    return f"no: {about(pair.replications_needed)} replications needed"
 
 
 def _incremental_rows(table: pd.DataFrame, effect: str) -> pd.DataFrame:
@@ -559,7 +584,7 @@ def build(
     if skipped:
         doc.add(Paragraph("Not drawn for this run:"), Bullets(skipped))
     drivers = _drivers(runs, objective, config)
-    if drivers is not None:
+    if drivers is not None and not drivers.empty:
         doc.add(
             Heading(f"What drives {what}", 3),
             Table(

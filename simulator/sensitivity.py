@@ -107,6 +107,13 @@ def partial_rank_correlations(inputs: pd.DataFrame, output: np.ndarray) -> pd.Da
     return pd.DataFrame(rows, columns=["parameter", "prcc", "p_value"])
 
 
+def is_constant(values: np.ndarray) -> bool:
+    """The same value in every replication (every one infinite: no meeting in any run):
+    no parameter can move it, and a rank correlation with it is undefined."""
+    values = np.asarray(values, dtype=float)
+    return values.size == 0 or bool(np.all(values == values[0]))
+
+
 def sensitivity_table(
     runs: pd.DataFrame, metric: str = "cost_per_meeting", config: Config | None = None
 ) -> pd.DataFrame:
@@ -122,9 +129,10 @@ def sensitivity_table(
         used = columns
         if config is not None and str(strategy) in config.strategies:
             used = [c for c in columns if uses(config, str(strategy), c)]
-        if not used:
-            continue
-        table = partial_rank_correlations(group[used], group[metric].to_numpy())
+        values = group[metric].to_numpy()
+        if not used or is_constant(values):
+            continue  # nothing to rank: no parameter, or nothing varies (no meeting ever)
+        table = partial_rank_correlations(group[used], values)
         table["parameter"] = table["parameter"].str.removeprefix(COLUMN_PREFIX)
         table = table.assign(influence=table["prcc"].abs().fillna(0.0))
         table = table.sort_values("influence", ascending=False, kind="stable")

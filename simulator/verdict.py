@@ -88,6 +88,12 @@ class Paired:
     replications: int
 
     @property
+    def neither_counted(self) -> bool:
+        """Neither strategy got a count (a meeting) in any replication: both ratios are
+        infinite, and there is no difference to measure."""
+        return math.isnan(self.difference)
+
+    @property
     def identical(self) -> bool:
         """The same result in every replication: nothing could ever separate them."""
         return self.difference == 0.0 and self.sd == 0.0
@@ -95,7 +101,9 @@ class Paired:
     @property
     def settled(self) -> bool:
         """The difference is told from 0 at this run's Monte Carlo error."""
-        if not math.isfinite(self.difference):
+        if self.neither_counted:
+            return False
+        if math.isinf(self.difference):
             return True  # one side never got a count at all
         if self.identical:
             return False
@@ -109,8 +117,10 @@ class Paired:
     @property
     def replications_needed(self) -> float:
         """Replications at which a difference of this size is told from 0 (5% level,
-        power 80%); infinite when the difference seen is 0."""
-        if self.difference == 0.0:
+        power 80%); infinite when the difference seen is 0 or cannot be measured."""
+        if self.difference == 0.0 or not (
+            math.isfinite(self.difference) and math.isfinite(self.sd)
+        ):
             return math.inf
         return math.ceil((Z_SETTLE * self.sd / abs(self.difference)) ** 2)
 
@@ -217,7 +227,10 @@ def _sentence(verdict_of: str, what: str, standings: list[Standing], pairs: list
         return f"{best.strategy} gives {what} of {money(best.pooled)} {spread}, the only strategy"
     runner = pairs[0]
     if math.isinf(best.pooled):
-        return f"No strategy got a {verdict_of}: the {what} is infinite for every one"
+        return (
+            f"Nothing was booked: no strategy got a {verdict_of} in any of the {n:,} "
+            f"replications, so the {what} is infinite for every one"
+        )
     if runner.settled:
         below = (
             f"{money(runner.difference)} below {runner.other}"

@@ -212,3 +212,31 @@ def test_the_shipped_pilot_calibrates_at_once(tmp_path, capsys):
     table = pd.read_csv(out)
     assert set(table["rate"]) == {"accept_with_note", "reply_after_accept.0", "inmail_reply_paid"}
     assert "63 / 180" in capsys.readouterr().out
+
+
+def test_nothing_booked_the_run_and_the_report_say_so(tmp_path, capsys):
+    """The Quickstart config with a weekly limit of 0: no invitation, no meeting, in any
+    replication of either strategy (costs $0 on the free plan, $99 a month on Sales
+    Navigator). Run and report both write, and say plainly that nothing was booked."""
+    data = yaml.safe_load((ROOT / "configs" / "connect_only.yaml").read_text())
+    data["invitations"]["weekly_limit"] = 0
+    data["horizon_months"] = 2
+    config = write(tmp_path, data)
+    out = tmp_path / "none"
+    assert main(["run", str(config), "--out", str(out), "--runs", "30"]) == 0
+    captured = capsys.readouterr()
+    assert "not written" not in captured.err
+    said = "Nothing was booked: no strategy got a meeting in any of the 30 replications"
+    assert said in captured.out
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert (runs["meetings"] == 0).all() and (runs["cost_per_meeting"] == float("inf")).all()
+    resolved = load_config(out / "config.yaml")
+    monthly = pd.read_parquet(out / "monthly.parquet")
+    for strategy in resolved.strategies:
+        check_monthly(resolved, strategy, monthly)
+    report = (out / "report.md").read_text()
+    assert said in report and "no: neither got a meeting" in report
+    assert "the cost per meeting is the same in every replication (no meeting in any)" in report
+    (out / "report.md").unlink()
+    assert main(["report", str(out), "--quiet"]) == 0  # the retry a failed report suggests
+    assert said in (out / "report.md").read_text()

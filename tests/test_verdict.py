@@ -236,4 +236,7 @@ def test_a_strategy_that_never_gets_a_meeting_ranks_last_and_is_said_so():
             "b": {"cost": np.ones(5), "meetings": np.zeros(5, int)},
         }
     )
-    assert objective_verdict(nobody).sentence.startswith("No strategy got a meeting")
+    assert objective_verdict(nobody).sentence == (
+        "Nothing was booked: no strategy got a meeting in any of the 5 replications, so the "
+        "cost per meeting is infinite for every one"
+    )
