@@ -299,14 +299,31 @@ def headline_table(results: Results) -> str:
     return "\n".join(lines)
 
 
+def _streamed_verdict(results) -> str:
+    """A streamed run keeps no replications: one strategy's verdict comes from its
+    summary as a run's does; several cannot be paired, and the line says so."""
+    from simulator.verdict import WORDS, Standing, only_strategy_sentence
+
+    config = results.config
+    if len(config.strategies) > 1:
+        return (
+            "No verdict: a streamed run keeps no replications to compare the strategies "
+            "on (run without --stream for one); the table has each one's figures."
+        )
+    strategy = next(iter(config.strategies))
+    row = results.summary.set_index(["strategy", "metric"]).loc[(strategy, config.objective)]
+    best = Standing(strategy, row["pooled"], row["p5"], row["p95"], row["share_infinite"])
+    return only_strategy_sentence(best, WORDS[config.objective][0]) + "."
+
+
 def verdict_text(results: Results) -> str | None:
-    """The verdict (simulator.verdict) of a run with its replications; None for a
-    streamed run, which keeps no replications to pair."""
+    """The verdict (simulator.verdict) of a run: for a streamed run (no replications to
+    pair), from its summary."""
     from simulator.verdict import verdict_sentence
 
     runs = getattr(results, "runs", None)
     if runs is None:
-        return None
+        return _streamed_verdict(results)
     from simulator.decision import switch_sentences
 
     config = results.config
@@ -387,8 +404,8 @@ def _run(args: argparse.Namespace) -> int:
         source=str(args.config),
     )
     print(
-        f"{config.name}: simulating {replications} replications of "
-        f"{len(config.strategies)} strategies, seed {seed}",
+        f"{config.name}: simulating {_count(replications, 'replication')} of "
+        f"{_count(len(config.strategies), 'strategy', 'strategies')}, seed {seed}",
         flush=True,
     )
     bar, update = _progress(replications * len(config.strategies), args.quiet)
@@ -476,8 +493,9 @@ def _sweep(args: argparse.Namespace) -> int:
     points = len(design(plan.sweep, plan.base.seed if plan.sweep.seed is None else plan.sweep.seed))
     total = points * replications * len(plan.base.strategies)
     print(
-        f"{plan.base.name}: sweeping {points} points x {replications} replications of "
-        f"{len(plan.base.strategies)} strategies, seed {seed}",
+        f"{plan.base.name}: sweeping {_count(points, 'point')} x "
+        f"{_count(replications, 'replication')} of "
+        f"{_count(len(plan.base.strategies), 'strategy', 'strategies')}, seed {seed}",
         flush=True,
     )
     bar, update = _progress(total, args.quiet, desc="sweeping")
@@ -508,6 +526,8 @@ def _report(args: argparse.Namespace) -> int:
     from simulator.folders import FolderError, written_here
 
     folder = args.folder
+    if not folder.exists():
+        raise _Refused(f"{folder}: does not exist (give a results folder written by run)")
     if not written_here(folder):
         raise _Refused(
             f"{folder}: not a results folder (no run.json written by outreach-sim; "

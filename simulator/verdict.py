@@ -219,12 +219,19 @@ def about(n: float) -> str:
     return f"about {int(round(n, digits)):,}"
 
 
+def only_strategy_sentence(best: Standing, what: str) -> str:
+    """The verdict of a config with one strategy: its figure and the range of one
+    campaign (a streamed run's summary gives them too)."""
+    spread = f"(90% interval {money(best.p5)} to {money(best.p95)})"
+    return f"{best.strategy} gives {what} of {money(best.pooled)} {spread}, the only strategy"
+
+
 def _sentence(verdict_of: str, what: str, standings: list[Standing], pairs: list[Paired]) -> str:
     best = standings[0]
     n = pairs[0].replications if pairs else 0
     spread = f"(90% interval {money(best.p5)} to {money(best.p95)})"
     if not pairs:
-        return f"{best.strategy} gives {what} of {money(best.pooled)} {spread}, the only strategy"
+        return only_strategy_sentence(best, what)
     runner = pairs[0]
     if math.isinf(best.pooled):
         return (

@@ -240,3 +240,41 @@ def test_nothing_booked_the_run_and_the_report_say_so(tmp_path, capsys):
     (out / "report.md").unlink()
     assert main(["report", str(out), "--quiet"]) == 0  # the retry a failed report suggests
     assert said in (out / "report.md").read_text()
+
+
+def test_one_strategy_reads_1_strategy_and_a_streamed_run_gives_its_verdict(tmp_path, capsys):
+    one = {**SMALL, "strategies": {"connect": SMALL["strategies"]["connect"]}}
+    config = write(tmp_path, one)
+    assert main(["run", str(config), "--out", str(tmp_path / "a"), "--no-report"]) == 0
+    plain_run = capsys.readouterr().out.splitlines()
+    assert plain_run[0].endswith("simulating 50 replications of 1 strategy, seed 0")
+    assert main(["run", str(config), "--out", str(tmp_path / "b"), "--stream"]) == 0
+    streamed = capsys.readouterr().out.splitlines()
+    assert streamed[0] == plain_run[0]
+    # the same sentence: pooled exactly; the percentiles within the stream's 0.5%
+    head = plain_run[1].split(" (90% interval")[0]
+    assert head.startswith("connect gives cost per meeting of $")
+    assert streamed[1].startswith(head + " (90% interval ") and streamed[1].endswith(
+        ", the only strategy."
+    )
+    assert (
+        main(
+            [
+                "run",
+                str(write(tmp_path, SMALL, "two.yaml")),
+                "--stream",
+                "--out",
+                str(tmp_path / "c"),
+            ]
+        )
+        == 0
+    )
+    assert capsys.readouterr().out.splitlines()[1].startswith("No verdict: a streamed run")
+
+
+def test_report_on_a_folder_that_does_not_exist_says_so(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "nowhere")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"outreach-sim: {tmp_path / 'nowhere'}: does not exist (give a results folder "
+        "written by run)"
+    )

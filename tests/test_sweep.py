@@ -152,6 +152,8 @@ def test_sweep_writes_the_table_the_charts_and_refuses_to_overwrite(tmp_path, ca
     path = write(tmp_path, {"axes": {"accounts": [1, 2], "plan": ["premium_business"]}})
     out = tmp_path / "out"
     assert main(["sweep", str(path), "--runs", "20", "--out", str(out), "--quiet"]) == 0
+    head = capsys.readouterr().out.splitlines()[0]
+    assert head == "seats: sweeping 2 points x 20 replications of 1 strategy, seed 4"
     files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     for name in (
         "sweep.parquet",
