@@ -287,6 +287,34 @@ def monthly_costs(config: Config, strategy: str, monthly: pd.DataFrame) -> dict[
     }
 
 
+def cost_scope(config: Config) -> str | None:
+    """What the costs count, said whenever SDR time or a price per send is left out (a
+    free plan's $0 per meeting is then no more than the plans' fees); None when both are
+    counted."""
+    costs = config.costs
+    minutes = any(v > 0 for v in costs.minutes_per_touch.model_dump().values())
+    labour = minutes and costs.hourly_rate > 0
+    sends = any(v > 0 for v in costs.per_send.model_dump().values())
+    if labour and sends:
+        return None
+    counted = ["plan fees", *(["sends"] if sends else []), *(["SDR time"] if labour else [])]
+    missing = []
+    if not labour:
+        unset = [
+            name
+            for name, given in (
+                ("hourly_rate", costs.hourly_rate > 0),
+                ("minutes_per_touch", minutes),
+            )
+            if not given
+        ]
+        missing.append(f"SDR time (set {' and '.join('costs.' + n for n in unset)})")
+    if not sends:
+        missing.append("per-send prices (costs.per_send)")
+    only = " only" if len(counted) == 1 else ""
+    return f"Costs: {' and '.join(counted)}{only}; not counted: {', '.join(missing)}"
+
+
 def summarise(runs: pd.DataFrame) -> pd.DataFrame:
     """One row per strategy and metric: mean, mcse, median, p5, p95 (pooled for ratios)."""
     rows = []

@@ -319,11 +319,14 @@ def _streamed_verdict(results) -> str:
 def verdict_text(results: Results) -> str | None:
     """The verdict (simulator.verdict) of a run: for a streamed run (no replications to
     pair), from its summary."""
+    from simulator.api import cost_scope
     from simulator.verdict import verdict_sentence
 
+    scope = cost_scope(results.config)
+    counted = "" if scope is None else f"\n{scope}."
     runs = getattr(results, "runs", None)
     if runs is None:
-        return _streamed_verdict(results)
+        return _streamed_verdict(results) + counted
     from simulator.decision import switch_sentences
 
     config = results.config
@@ -331,7 +334,7 @@ def verdict_text(results: Results) -> str | None:
     text = verdict_sentence(runs, config.objective, config.value_per_meeting, months)
     if "meetings" in runs.columns and len(config.strategies) > 1:
         text += "".join(f"\n{line}." for line in switch_sentences(runs, months))
-    return text
+    return text + counted
 
 
 def _progress(total: int, quiet: bool, unit: str = "rep", desc: str = "simulating"):

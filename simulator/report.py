@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from simulator import charts
+from simulator.api import cost_scope
 from simulator.assumptions import assumptions_table
 from simulator.config import Config, load_config
 from simulator.decision import (
@@ -524,6 +525,9 @@ def build(
     )
     if several:
         doc.add(Paragraph(" ".join(f"{line}." for line in switch_sentences(runs, months))))
+    scope = cost_scope(config)
+    if scope is not None:
+        doc.add(Paragraph(f"{scope}."))
     doc.add(
         Table(
             headline_table(runs, months, objective, config.value_per_meeting),

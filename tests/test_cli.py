@@ -234,8 +234,14 @@ def test_nothing_booked_the_run_and_the_report_say_so(tmp_path, capsys):
     monthly = pd.read_parquet(out / "monthly.parquet")
     for strategy in resolved.strategies:
         check_monthly(resolved, strategy, monthly)
+    scope = (
+        "Costs: plan fees only; not counted: SDR time (set costs.hourly_rate and "
+        "costs.minutes_per_touch), per-send prices (costs.per_send)."
+    )
+    assert scope in captured.out.splitlines()[:4]  # on the first screen, by the verdict
     report = (out / "report.md").read_text()
     assert said in report and "no: neither got a meeting" in report
+    assert report.index(scope) < report.index("| strategy |")  # above the headline table
     assert "the cost per meeting is the same in every replication (no meeting in any)" in report
     (out / "report.md").unlink()
     assert main(["report", str(out), "--quiet"]) == 0  # the retry a failed report suggests
@@ -278,3 +284,38 @@ def test_report_on_a_folder_that_does_not_exist_says_so(tmp_path, capsys):
         f"outreach-sim: {tmp_path / 'nowhere'}: does not exist (give a results folder "
         "written by run)"
     )
+
+
+@pytest.mark.parametrize(
+    ("costs", "said"),
+    [
+        (
+            {},
+            "Costs: plan fees only; not counted: SDR time (set costs.hourly_rate and "
+            "costs.minutes_per_touch), per-send prices (costs.per_send)",
+        ),
+        (
+            {"hourly_rate": 40},
+            "Costs: plan fees only; not counted: SDR time (set "
+            "costs.minutes_per_touch), per-send prices (costs.per_send)",
+        ),
+        (
+            {"hourly_rate": 40, "minutes_per_touch": {"connect": 1}},
+            "Costs: plan fees and SDR time; not counted: per-send prices (costs.per_send)",
+        ),
+        (
+            {"per_send": {"email": 0.02}},
+            "Costs: plan fees and sends; not counted: SDR time "
+            "(set costs.hourly_rate and costs.minutes_per_touch)",
+        ),
+        (
+            {"hourly_rate": 40, "minutes_per_touch": {"connect": 1}, "per_send": {"email": 0.02}},
+            None,
+        ),
+    ],
+)
+def test_what_the_costs_count_is_said_whenever_time_or_sends_are_left_out(costs, said):
+    from simulator.api import cost_scope
+    from simulator.config import parse_config
+
+    assert cost_scope(parse_config({**SMALL, "costs": costs})) == said
