@@ -658,6 +658,8 @@ def _calibrate_events(args: argparse.Namespace) -> int:
     check_calibrated_target(out, args.force)
     mapping = load_mapping(args.mapping) if args.mapping is not None else None
     events = read_events(args.events, config, mapping, args.export_date)
+    for line in events.warnings:
+        print(line, file=sys.stderr)
     calibration = calibrate_events(config, events)
     source = read_source(args.config)  # as load_config read it (a UTF-16 file too)
     text = calibrated_config_text(source, config, calibration, args.events.name)

@@ -23,9 +23,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from simulator.config import Config, ConfigError
+from simulator.config import Config, ConfigError, read_yaml
 from simulator.playbook import Kind
 
 #: the schema's columns, in the order they are written
@@ -282,6 +281,7 @@ class ColumnMapping:
     touches: Mapping[str, str] = field(default_factory=dict)  # the file's value -> kind
     segments: Mapping[str, str] = field(default_factory=dict)  # the file's value -> segment
     export_date: dt.date | None = None
+    source: str = "the mapping"  # the mapping file, named in its mistakes
 
     def column(self, name: str) -> str:
         return self.columns.get(name, name)
@@ -296,14 +296,10 @@ _MAPPING_KEYS = {"columns", "date_format", "touches", "segments", "export_date"}
 
 
 def load_mapping(path: Path) -> ColumnMapping:
-    """Read a mapping YAML, reporting each mistake as `file: key: reason`."""
+    """Read a mapping YAML as a config is read (one line for a YAML mistake, a key given
+    twice), reporting each mistake as `file: key: reason`."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as error:
-        raise ConfigError([f"{path}: cannot be read ({error.strerror})"]) from None
-    except yaml.YAMLError as error:
-        raise ConfigError([f"{path}: not valid YAML ({error})"]) from None
+    data = read_yaml(path) or {}
     if not isinstance(data, dict):
         raise ConfigError([f"{path}: a mapping must be a YAML mapping of keys"])
     errors = [f"{path}: {key}: unknown key" for key in data if key not in _MAPPING_KEYS]
@@ -325,6 +321,8 @@ def load_mapping(path: Path) -> ColumnMapping:
     fmt = data.get("date_format")
     if fmt is not None and not isinstance(fmt, str):
         errors.append(f"{path}: date_format: must be text such as '%d/%m/%Y'")
+    elif fmt is not None and (problem := _date_format_problem(fmt)) is not None:
+        errors.append(f"{path}: date_format: {fmt!r} is not a date format ({problem})")
     if errors:
         raise ConfigError(errors)
     return ColumnMapping(
@@ -333,23 +331,84 @@ def load_mapping(path: Path) -> ColumnMapping:
         touches={str(k): v for k, v in (data.get("touches") or {}).items()},
         segments={str(k): v for k, v in (data.get("segments") or {}).items()},
         export_date=export,
+        source=str(path),
     )
+
+
+def _date_format_problem(fmt: str) -> str | None:
+    """Why pandas cannot read dates with these strptime codes, or None if it can."""
+    try:
+        pd.to_datetime(pd.Series(["2026-01-05"]), format=fmt, errors="coerce")
+    except ValueError as error:
+        return str(error)
+    if "%" not in fmt:
+        return "it has no % code: strptime codes such as %d/%m/%Y"
+    return None
 
 
 @dataclass(frozen=True)
 class EventFile:
-    """A checked export in days from its first send: what the calibration reads."""
+    """A checked export in days from its first send: what the calibration reads, with
+    the warnings its reading raised (touches no strategy of the config sends)."""
 
     name: str
     touches: pd.DataFrame  # prospect, segment, touch, sent_day, accepted_day, replied_day
     export_day: int
     start: dt.date
+    warnings: tuple[str, ...] = ()
+
+
+#: a mistake repeated on many rows is shown on this many, then counted
+ROWS_SHOWN = 5
 
 
 def _read_table(path: Path) -> pd.DataFrame:
     if path.suffix == ".parquet":
         return pd.read_parquet(path).astype("string")
     return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def touch_kinds_sent(config: Config) -> dict[str, set[str]]:
+    """The touch kinds some strategy of the config can send to each segment, read from
+    the compiled playbooks as the engine sends them (`EventRecorder.table`): a request
+    with a note may go blank once a plan's notes run out, an InMail is free to an Open
+    Profile where the plan allows."""
+    from simulator.playbook import compile_playbook, route_steps
+
+    sent: dict[str, set[str]] = {name: set() for name in config.segments}
+    for strategy in config.strategies.values():
+        book = compile_playbook(config, strategy)
+        for entry, routes in zip(strategy.playbook, book.routes, strict=True):
+            kinds = sent[entry.segment]
+            badge = config.segments[entry.segment].open_profile_share
+            for route, open_profile in ((routes[0], False), (routes[1], True)):
+                if (badge >= 1 and not open_profile) or (badge <= 0 and open_profile):
+                    continue  # nobody walks this route
+                for step in (book.steps[i] for i in route_steps(book, route)):
+                    if step.kind == Kind.CONNECT:
+                        if step.reinvite:
+                            kinds.add("reinvite")
+                        elif step.note:
+                            kinds.add("connect_note")
+                            if book.plan.notes_per_month is not None:
+                                kinds.add("connect_blank")
+                        else:
+                            kinds.add("connect_blank")
+                    elif step.kind == Kind.MESSAGE:
+                        kinds.add(f"message_{step.message_index + 1}")
+                    elif step.kind == Kind.INMAIL:
+                        free = open_profile and book.plan.open_profile_messages
+                        kinds.add("inmail_open" if free else "inmail_paid")
+                    elif step.kind != Kind.ENGAGE:
+                        kinds.add(_step_touch[step.kind])
+    return sent
+
+
+_step_touch = {Kind.FOLLOWUP: "inmail_followup", Kind.EMAIL: "email", Kind.WHATSAPP: "whatsapp"}
+
+
+def _message_rates(config: Config, segment: str) -> int:
+    return len(config.segments[segment].rates.reply_after_accept)
 
 
 def read_events(
@@ -359,14 +418,20 @@ def read_events(
     export_date: dt.date | None = None,
 ) -> EventFile:
     """Read and check an export: every mistake is one line `file: row N: column: reason`
-    (rows counted as a spreadsheet shows them, the header being row 1), all reported."""
+    (rows counted as a spreadsheet shows them, the header being row 1), all reported; a
+    mistake repeated on many rows is shown on the first ROWS_SHOWN, then counted, and a
+    column none of whose dates parse is one line."""
     path = Path(path)
     mapping = mapping or ColumnMapping()
     try:
         raw = _read_table(path)
+    except pd.errors.EmptyDataError:
+        raise ConfigError([f"{path}: no touches in the file (it is empty)"]) from None
     except (OSError, ValueError) as error:
         raise ConfigError([f"{path}: cannot be read as events ({error})"]) from None
     name = str(path)
+    if raw.empty:
+        raise ConfigError([f"{name}: no touches in the file (no rows below the header)"])
     errors: list[str] = []
     blank = pd.Series("", index=raw.index, dtype=object)
 
@@ -390,36 +455,71 @@ def read_events(
     def where(mask: pd.Series | np.ndarray) -> np.ndarray:
         return np.flatnonzero(np.asarray(mask))
 
+    def each(rows: np.ndarray, line: Any, column: str | None = None) -> None:
+        """One line per row for the first ROWS_SHOWN rows, then how many more."""
+        errors.extend(line(i) for i in rows[:ROWS_SHOWN])
+        if rows.size > ROWS_SHOWN:
+            where_ = f"column {mapping.label(column)}: " if column else ""
+            errors.append(
+                f"{name}: {where_}and {rows.size - ROWS_SHOWN} more rows with the same mistake"
+            )
+
     def parse(column: str) -> pd.Series:
         values = text(column)
         fmt = mapping.date_format or "ISO8601"
         parsed = pd.to_datetime(values.where(values != ""), format=fmt, errors="coerce")
-        for i in where((values != "") & parsed.isna()):
-            expected = mapping.date_format or "YYYY-MM-DD"
+        bad = where((values != "") & parsed.isna())
+        given = int((values != "").sum())
+        expected = mapping.date_format or "YYYY-MM-DD"
+        hint = "" if mapping.date_format else " (a mapping's date_format: gives the file's own)"
+        if bad.size == given > 1:
             errors.append(
-                f"{name}: row {row[i]}: column {mapping.label(column)}: "
-                f"{values.iloc[i]!r} is not a date (expected {expected})"
+                f"{name}: column {mapping.label(column)}: none of {given} values match "
+                f"{expected} (first: {values.iloc[bad[0]]!r}){hint}"
+            )
+        else:
+            each(
+                bad,
+                lambda i: (
+                    f"{name}: row {row[i]}: column {mapping.label(column)}: "
+                    f"{values.iloc[i]!r} is not a date (expected {expected})"
+                ),
+                column,
             )
         return parsed.dt.normalize()
 
     for column in ("prospect_id", "segment", "touch", "sent_date"):
-        for i in where(text(column) == ""):
-            errors.append(f"{name}: row {row[i]}: column {mapping.label(column)}: empty")
+        each(
+            where(text(column) == ""),
+            lambda i, column=column: f"{name}: row {row[i]}: column {mapping.label(column)}: empty",
+            column,
+        )
     unknown = (touch_values != "") & ~touch_values.map(is_touch_kind)
-    for i in where(unknown):
-        errors.append(
+    each(
+        where(unknown),
+        lambda i: (
             f"{name}: row {row[i]}: column {mapping.label('touch')}: "
             f"{text('touch').iloc[i]!r} is not a touch kind (kinds: "
             f"{', '.join(k for k in TOUCH_KINDS if k != 'message_k')}, message_1, ...; "
             "a mapping's touches: section names the tool's own)"
-        )
+        ),
+        "touch",
+    )
     segments = text("segment").map(lambda v: mapping.segments.get(v, v))
-    for i in where((segments != "") & ~segments.isin(list(config.segments))):
-        errors.append(
+    known_segment = segments.isin(list(config.segments))
+    each(
+        where((segments != "") & ~known_segment),
+        lambda i: (
             f"{name}: row {row[i]}: column {mapping.label('segment')}: "
             f"{text('segment').iloc[i]!r} is not a segment of the config "
             f"({', '.join(config.segments)})"
-        )
+        ),
+        "segment",
+    )
+    warnings = _check_touches_against_config(
+        name, config, mapping, text("touch"), touch_values, segments, known_segment, row,
+        errors,
+    )  # fmt: skip
     sent = parse("sent_date")
     accepted = parse("accepted_date") if "accepted_date" in needs else pd.Series(pd.NaT, raw.index)
     replied = parse("replied_date")
@@ -427,37 +527,55 @@ def read_events(
     accepted = accepted.where(is_request)  # a tool may repeat the connection date on every row
     if export_date is not None or mapping.export_date is not None:
         export = pd.Timestamp(export_date or mapping.export_date)
+        given_by = "--export-date" if export_date is not None else f"{mapping.source}'s export_date"
     else:
+        given_by = f"column {mapping.label('export_date')}"
         exports = parse("export_date")
         known = exports.dropna().unique()
         if len(known) > 1:
             first = exports.iloc[0]
-            for i in where(exports.notna() & (exports != first)):
-                errors.append(
+            each(
+                where(exports.notna() & (exports != first)),
+                lambda i: (
                     f"{name}: row {row[i]}: column {mapping.label('export_date')}: "
                     f"{exports.iloc[i].date()} differs from row 2's {first.date()} "
                     "(a file has one export date)"
-                )
+                ),
+                "export_date",
+            )
         export = pd.Timestamp(known[0]) if len(known) else pd.NaT
         if pd.isna(export) and not errors:
             errors.append(f"{name}: column {mapping.label('export_date')}: no date given")
     for column, values in (("accepted_date", accepted), ("replied_date", replied)):
-        for i in where(values < sent):
-            errors.append(
-                f"{name}: row {row[i]}: column {mapping.label(column)}: "
-                f"{values.iloc[i].date()} is before the sent date {sent.iloc[i].date()}"
-            )
-    if pd.notna(export):
-        for column, values in (("sent_date", sent), ("accepted_date", accepted)):
-            for i in where(values > export):
-                errors.append(
-                    f"{name}: row {row[i]}: column {mapping.label(column)}: "
-                    f"{values.iloc[i].date()} is after the export date {export.date()}"
-                )
-        for i in where(replied > export):
-            errors.append(
-                f"{name}: row {row[i]}: column {mapping.label('replied_date')}: "
-                f"{replied.iloc[i].date()} is after the export date {export.date()}"
+        each(
+            where(values < sent),
+            lambda i, column=column, values=values: (
+                f"{name}: row {row[i]}: column "
+                f"{mapping.label(column)}: {values.iloc[i].date()} is before the sent date "
+                f"{sent.iloc[i].date()}"
+            ),
+            column,
+        )
+    if pd.notna(export) and sent.notna().any() and (sent.dropna() > export).all():
+        errors.append(
+            f"{name}: column {mapping.label('sent_date')}: every send is after the export "
+            f"date {export.date()} (from {given_by}; the first send is on "
+            f"{sent.min().date()}): is the export date right?"
+        )
+    elif pd.notna(export):
+        for column, values in (
+            ("sent_date", sent),
+            ("accepted_date", accepted),
+            ("replied_date", replied),
+        ):
+            each(
+                where(values > export),
+                lambda i, column=column, values=values: (
+                    f"{name}: row {row[i]}: column "
+                    f"{mapping.label(column)}: {values.iloc[i].date()} is after the export date "
+                    f"{export.date()}"
+                ),
+                column,
             )
     prospect = text("prospect_id")
     if mapping.column("replication") in raw.columns:
@@ -465,15 +583,20 @@ def read_events(
     key = pd.DataFrame({"p": prospect, "t": touch_values, "s": sent})
     duplicated = key.duplicated(keep=False) & (prospect != "")
     first_row: dict[tuple, int] = {}
+    repeats = []
     for i in where(duplicated):
         k = tuple(key.iloc[i])
         if k in first_row:
-            errors.append(
-                f"{name}: row {row[i]}: duplicates row {first_row[k]} "
-                "(the same prospect, touch and sent date)"
-            )
+            repeats.append((i, first_row[k]))
         else:
             first_row[k] = int(row[i])
+    each(
+        np.arange(len(repeats)),
+        lambda j: (
+            f"{name}: row {row[repeats[j][0]]}: duplicates row {repeats[j][1]} "
+            "(the same prospect, touch and sent date)"
+        ),
+    )
     if errors:
         raise ConfigError(errors)
     origin = sent.min() if len(sent) else export
@@ -491,4 +614,55 @@ def read_events(
             "replied_day": days(replied),
         }
     )
-    return EventFile(name, touches, int((export - origin).days), origin.date())
+    return EventFile(name, touches, int((export - origin).days), origin.date(), tuple(warnings))
+
+
+def _check_touches_against_config(
+    name: str,
+    config: Config,
+    mapping: ColumnMapping,
+    given: pd.Series,
+    kinds: pd.Series,
+    segments: pd.Series,
+    known_segment: pd.Series,
+    row: np.ndarray,
+    errors: list[str],
+) -> list[str]:
+    """Touches the config cannot take: a message beyond a segment's reply_after_accept
+    rates has no rate to fit (a mistake: the mapping's key named, or the rows); a kind
+    no strategy of the config sends to a segment still has its rate fitted (a warning:
+    is the config the campaign's?)."""
+    sent = touch_kinds_sent(config)
+    warnings: list[str] = []
+    valid = known_segment & kinds.map(is_touch_kind)
+    pairs = pd.DataFrame({"given": given, "kind": kinds, "segment": segments})[valid]
+    for (segment, kind), group in pairs.groupby(["segment", "kind"], sort=True):
+        mapped = sorted(v for v in group["given"].unique() if v in mapping.touches)
+        via = ", ".join(f"touches.{v}" for v in mapped)
+        message = _MESSAGE.match(kind)
+        n = _message_rates(config, segment)
+        if message is not None and int(message.group(1)) > n:
+            upto = "message_1" if n == 1 else f"message_1 to message_{n}"
+            has = f"segment {segment} has rates for {upto} only (rates.reply_after_accept)"
+            if mapped:
+                errors.extend(f"{mapping.source}: touches.{v}: {kind}: {has}" for v in mapped)
+            unmapped = ~group["given"].isin(mapped).to_numpy()
+            rows = group.index.to_numpy()[unmapped]  # positions: the file's index is 0..n-1
+            for i in rows[:ROWS_SHOWN]:
+                errors.append(
+                    f"{name}: row {row[i]}: column {mapping.label('touch')}: {kind!r}: {has}"
+                )
+            if rows.size > ROWS_SHOWN:
+                errors.append(
+                    f"{name}: column {mapping.label('touch')}: and {rows.size - ROWS_SHOWN} "
+                    "more rows with the same mistake"
+                )
+        elif kind not in sent[segment]:
+            sends = ", ".join(sorted(sent[segment])) or "nothing"
+            warnings.append(
+                f"warning: {name}: {len(group)} {kind} touches to {segment}"
+                f"{f' (from the mapping: {via})' if mapped else ''}: no strategy of the config "
+                f"sends {kind} to {segment} (its routes send {sends}); its rate is fitted all "
+                "the same: is the config the campaign's?"
+            )
+    return warnings

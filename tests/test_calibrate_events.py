@@ -26,7 +26,14 @@ from simulator.calibration import (
 )
 from simulator.cli import main
 from simulator.delays import lognormal_pmf
-from simulator.events import campaign_export, load_mapping, read_events, write_events
+from simulator.events import (
+    ROWS_SHOWN,
+    campaign_export,
+    load_mapping,
+    read_events,
+    touch_kinds_sent,
+    write_events,
+)
 from simulator.survival import Watched, best_rate, log_likelihood, posterior
 
 # known rates and delays: fixed numbers, so that the truth is one value
@@ -346,3 +353,155 @@ def test_observed_results_are_the_priors_and_are_folded_into_the_calibrated_conf
 
 def load_config_text(text: str):
     return parse_config(yaml.safe_load(text))
+
+
+def _calibrate_example(tmp_path, mapping_text: str, name: str = "automation", events=None):
+    """calibrate tiered_hybrid on a docs/examples export through `mapping_text`: the
+    exit code, stderr's lines, and whether a config was written."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(mapping_text)
+    out = tmp_path / "o.yaml"
+    events = events or EXAMPLES / f"{name}_export.csv"
+    code = main(
+        ["calibrate", str(TIERED), "--events", str(events), "--mapping", str(mapping),
+         "--out", str(out)]
+    )  # fmt: skip
+    return code, out.exists()
+
+
+def _example_mapping(name: str = "automation") -> str:
+    return (EXAMPLES / f"{name}_mapping.yaml").read_text()
+
+
+def test_a_mapping_to_a_message_the_config_has_no_rate_for_is_refused(tmp_path, capsys):
+    """tiered_hybrid's mid_market has two message rates: a step mapped to message_9 is
+    one line naming the mapping's key and what the config has, exit 2, nothing written."""
+    text = _example_mapping().replace("Message 2: message_2", "Message 2: message_9")
+    code, written = _calibrate_example(tmp_path, text)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and not written
+    assert lines == [
+        f"{tmp_path / 'm.yaml'}: touches.Message 2: message_9: segment mid_market has rates "
+        "for message_1 to message_2 only (rates.reply_after_accept)"
+    ]
+
+
+def test_a_message_the_config_has_no_rate_for_is_refused_by_row(tmp_path, capsys):
+    """The same in the schema's own names: the rows, the first few, then how many more."""
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(TRUTH))
+    rows = [f"a{i},mid,message_3,2026-01-{5 + i:02d},,,2026-02-01" for i in range(ROWS_SHOWN + 3)]
+    events = tmp_path / "e.csv"
+    events.write_text("\n".join([BAD_ROWS.splitlines()[0], *rows]) + "\n")
+    assert main(["calibrate", str(config), "--events", str(events)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == ROWS_SHOWN + 1
+    assert lines[0] == (
+        f"{events}: row 2: column touch: 'message_3': segment mid has rates for message_1 "
+        "to message_2 only (rates.reply_after_accept)"
+    )
+    assert lines[-1] == f"{events}: column touch: and 3 more rows with the same mistake"
+
+
+def test_a_touch_no_strategy_sends_is_fitted_with_a_warning(tmp_path, capsys):
+    """tiered_hybrid never emails vp_plus: its email touches are fitted (email_reply has a
+    rate) with one warning line naming the mapping key and what the routes send."""
+    text = _example_mapping("inmail").replace(
+        "Open Profile message: inmail_open", "Open Profile message: email"
+    )
+    code, written = _calibrate_example(tmp_path, text, "inmail")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 0 and written
+    assert len(err) == 1
+    assert "email touches to vp_plus (from the mapping: touches.Open Profile message)" in err[0]
+    assert "no strategy of the config sends email to vp_plus" in err[0]
+    assert "its routes send connect_note, inmail_open, inmail_paid, message_1" in err[0]
+    assert (
+        "# fitted from inmail_export.csv, n = 33 email touches" in (tmp_path / "o.yaml").read_text()
+    )
+
+
+def test_touch_kinds_sent_follow_the_playbooks():
+    config = load_config(TIERED)
+    sent = touch_kinds_sent(config)
+    assert sent["mid_market"] == {"connect_note", "message_1", "message_2"}
+    assert sent["key_accounts"] == {
+        "inmail_paid", "inmail_open", "inmail_followup", "email", "connect_note", "message_1",
+        "message_2",
+    }  # fmt: skip
+
+
+def test_a_bad_date_format_is_one_line_naming_the_key(tmp_path, capsys):
+    text = _example_mapping().replace('date_format: "%d/%m/%Y %H:%M"', 'date_format: "%Q"')
+    code, written = _calibrate_example(tmp_path, text)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and not written
+    assert len(lines) == 1
+    assert lines[0].startswith(f"{tmp_path / 'm.yaml'}: date_format: '%Q' is not a date format")
+
+
+def test_a_date_format_that_matches_no_value_is_one_line_per_column(tmp_path, capsys):
+    text = _example_mapping().replace('date_format: "%d/%m/%Y %H:%M"', 'date_format: "%Y-%m-%d"')
+    code, written = _calibrate_example(tmp_path, text)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and not written
+    raw = pd.read_csv(EXAMPLES / "automation_export.csv", dtype=str, keep_default_na=False)
+    expected = []
+    for column, field in [("Executed at", "sent_date"), ("Invite accepted at", "accepted_date"),
+                          ("Replied at", "replied_date")]:  # fmt: skip
+        values = raw[column][raw[column] != ""]
+        expected.append(
+            f"{EXAMPLES / 'automation_export.csv'}: column '{column}' ({field}): none of "
+            f"{len(values)} values match %Y-%m-%d (first: '{values.iloc[0]}')"
+        )
+    assert lines == expected
+
+
+def test_a_mistake_on_many_rows_shows_the_first_few_then_counts(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(TRUTH))
+    rows = [f",mid,connect_note,2026-01-{5 + i:02d},,,2026-02-01" for i in range(12)]
+    events = tmp_path / "e.csv"
+    events.write_text("\n".join([BAD_ROWS.splitlines()[0], *rows]) + "\n")
+    assert main(["calibrate", str(config), "--events", str(events)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[:ROWS_SHOWN] == [
+        f"{events}: row {i + 2}: column prospect_id: empty" for i in range(ROWS_SHOWN)
+    ]
+    assert lines[ROWS_SHOWN:] == [
+        f"{events}: column prospect_id: and {12 - ROWS_SHOWN} more rows with the same mistake"
+    ]
+
+
+def test_an_export_date_before_every_send_is_one_line(tmp_path, capsys):
+    text = _example_mapping().replace("export_date: 2026-02-14", "export_date: 2025-01-01")
+    code, written = _calibrate_example(tmp_path, text)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and not written
+    assert lines == [
+        f"{EXAMPLES / 'automation_export.csv'}: column 'Executed at' (sent_date): every send "
+        f"is after the export date 2025-01-01 (from {tmp_path / 'm.yaml'}'s export_date; the "
+        "first send is on 2026-01-05): is the export date right?"
+    ]
+
+
+def test_a_mapping_that_is_not_valid_yaml_is_one_line(tmp_path, capsys):
+    text = _example_mapping().replace("touches:  ", "touches: [ ")
+    code, written = _calibrate_example(tmp_path, text)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and not written
+    assert len(lines) == 1 and lines[0].startswith(
+        f"{tmp_path / 'm.yaml'}: (top level): not valid YAML"
+    )
+
+
+@pytest.mark.parametrize(
+    "content", ["", "Lead ID,Campaign,Step type,Executed at,Invite accepted at,Replied at\n"]
+)
+def test_a_file_without_touches_is_one_line(tmp_path, capsys, content):
+    events = tmp_path / "empty.csv"
+    events.write_text(content)
+    code, written = _calibrate_example(tmp_path, _example_mapping(), events=events)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and not written
+    assert len(lines) == 1 and lines[0].startswith(f"{events}: no touches in the file")
