@@ -4,7 +4,9 @@ A run builds its folder under a hidden staging name beside the target and publis
 with one rename, so nothing that looks like a result is ever half written. The rename
 never replaces a folder by accident: two runs aimed at one folder cannot both win (the
 loser is told the folder exists), and ``--force`` replaces only a folder that holds this
-tool's ``run.json``, by an atomic exchange once the new folder is complete. A staging
+tool's ``run.json`` and nothing this tool did not write (each folder keeps the hidden list
+of the files written into it, ``MANIFEST``: a spreadsheet an analyst saved beside the
+results stops the replacement), by an atomic exchange once the new folder is complete. A staging
 folder carries the id of the process that made it, so the left-overs of a run that was
 killed are recognised and removed by the next one; nothing else is ever deleted.
 """
@@ -26,6 +28,8 @@ from pathlib import Path
 OWNER_FILE = "run.json"
 #: keys every run.json has: a folder whose run.json lacks them was not written here
 OWNER_KEYS = ("package_version", "config_sha256")
+#: the hidden list of every file this tool wrote into a folder (what --force may replace)
+MANIFEST = ".outreach-sim-files.json"
 #: a staging folder older than this is a left-over even if its process id is in use again
 STALE_AFTER_SECONDS = 24 * 3600
 
@@ -74,6 +78,64 @@ def written_here(folder: Path) -> bool:
     return isinstance(meta, dict) and all(key in meta for key in OWNER_KEYS)
 
 
+def _files_under(folder: Path) -> list[str]:
+    """Every entry under `folder` that is not a folder (files, links), as relative paths,
+    and every empty folder; links are not followed."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        here = Path(root).relative_to(folder)
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+            found.append((here / name).as_posix())
+        if not dirs and not files and here != Path("."):
+            found.append(here.as_posix() + "/")
+    return found
+
+
+def record_files(folder: Path, names: list[str] | None = None) -> None:
+    """Add `names` (default: every file now under `folder`, a folder just staged) to the
+    folder's list of files this tool wrote; the list is replaced whole."""
+    recorded = set(recorded_files(folder)) | set(_files_under(folder) if names is None else names)
+    recorded.discard(MANIFEST)
+    fresh = folder / f"{MANIFEST}.{os.getpid()}-{secrets.token_hex(4)}"
+    fresh.write_text(json.dumps(sorted(recorded), indent=0) + "\n", encoding="utf-8")
+    os.replace(fresh, folder / MANIFEST)
+
+
+def recorded_files(folder: Path) -> list[str]:
+    """The files this tool recorded writing into `folder` (none for a folder written
+    before the list was kept)."""
+    try:
+        with open(folder / MANIFEST, "rb") as file:
+            names = json.loads(file.read(1 << 24))
+    except (OSError, ValueError):
+        return []
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
+def foreign_files(folder: Path) -> list[str]:
+    """What `folder` holds that this tool did not write (an analyst's notes, a
+    spreadsheet), as relative paths: what --force must never delete."""
+    recorded = set(recorded_files(folder))
+    return [name for name in _files_under(folder) if name not in recorded and name != MANIFEST]
+
+
+def _refuse_foreign(folder: Path, what: str) -> None:
+    if not (folder / MANIFEST).is_file():
+        raise FolderError(
+            f"{shown_path(folder)}: written by an earlier outreach-sim, which kept no list of "
+            f"its files, so --force cannot tell them from yours: remove it yourself, or give "
+            f"another --out. The {what} was left untouched"
+        )
+    foreign = foreign_files(folder)
+    if foreign:
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise FolderError(
+            f"{shown_path(folder)}: holds files outreach-sim did not write "
+            f"({', '.join(foreign[:3])}{more}); --force replaces only what it wrote: move "
+            f"them, or give another --out. The {what} was left untouched"
+        )
+
+
 def check_target(folder: Path, force: bool, what: str = "results folder") -> None:
     """Refuse, before any work, a target this run may not write: one that exists (without
     --force), one that --force may not replace, the current folder, or an unwritable one."""
@@ -92,6 +154,7 @@ def check_target(folder: Path, force: bool, what: str = "results folder") -> Non
                 f"{folder}: --force replaces only a {what} written by outreach-sim (a folder "
                 f"with its {OWNER_FILE}); this is not one, and it was left untouched"
             )
+        _refuse_foreign(folder, what)
     parent = folder.parent
     while not parent.exists():
         parent = parent.parent
@@ -213,7 +276,9 @@ def exchange(source: Path, target: Path) -> None:
 
 def publish(staging: Path, folder: Path, force: bool, what: str = "results folder") -> None:
     """Move the complete `staging` folder to `folder`: claimed exclusively, or with
-    `force` in exchange for an existing folder this tool wrote (then removed)."""
+    `force` in exchange for an existing folder this tool wrote (then removed). The
+    staging folder's files are recorded as this tool's first."""
+    record_files(staging)
     try:
         rename_exclusive(staging, folder)
         return
@@ -228,5 +293,6 @@ def publish(staging: Path, folder: Path, force: bool, what: str = "results folde
             f"{folder}: --force replaces only a {what} written by outreach-sim (a folder "
             f"with its {OWNER_FILE}); this is not one, and it was left untouched"
         )
+    _refuse_foreign(folder, what)  # checked again: a file may have arrived during the run
     exchange(staging, folder)
     shutil.rmtree(staging, ignore_errors=True)  # the former folder, now aside

@@ -37,7 +37,15 @@ from simulator.decision import (
 from simulator.decision_charts import acceptability_chart, ce_plane_chart
 from simulator.document import Bullets, Document, Figure, Heading, Paragraph, Table, to_html
 from simulator.document import to_markdown as document_markdown
-from simulator.folders import FolderError, exchange, make_staging, remove_stale
+from simulator.folders import (
+    FolderError,
+    exchange,
+    foreign_files,
+    make_staging,
+    record_files,
+    recorded_files,
+    remove_stale,
+)
 from simulator.metrics import RATIOS
 from simulator.output import SOURCE_FILE, check_files
 from simulator.sensitivity import is_constant, readable_sensitivity, sensitivity_table
@@ -655,6 +663,13 @@ def write_report(
     leaves the folder as it was (the simulation's files are never touched)."""
     folder = Path(folder)
     saved = read_folder(folder)
+    ours = set(recorded_files(folder))
+    theirs = [n for n in foreign_files(folder) if n.startswith(f"{CHARTS_FOLDER}/")]
+    if ours and theirs:  # the charts folder is replaced whole: never with a file of yours
+        raise FolderError(
+            f"{folder}: its {CHARTS_FOLDER}/ holds files outreach-sim did not write "
+            f"({', '.join(theirs[:3])}); move them, and build the report again"
+        )
     remove_stale(folder)  # a report killed half way left its staging folder
     staging = make_staging(folder, "report")
     try:
@@ -668,6 +683,9 @@ def write_report(
             os.replace(staging / CHARTS_FOLDER, target)
         for name in REPORT_FILES:
             os.replace(staging / name, folder / name)
+        if ours:  # a folder from before the list of files keeps none
+            charts = [f"{CHARTS_FOLDER}/{p.name}" for p in target.iterdir() if p.is_file()]
+            record_files(folder, [*REPORT_FILES, *charts])
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return {name: folder / name for name in REPORT_FILES}

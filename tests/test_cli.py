@@ -15,6 +15,7 @@ from checks import check_monthly
 
 from simulator import load_config
 from simulator.cli import main
+from simulator.folders import MANIFEST
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {
@@ -61,6 +62,7 @@ def test_run_writes_a_complete_results_folder(tmp_path, capsys):
         "report.html",
         "report.md",
         "charts",
+        MANIFEST,  # the list of files written here: what --force may replace
     }
     assert (out / "config_source.yaml").read_text() == config.read_text()
     summary = json.loads((out / "summary.json").read_text())

@@ -15,6 +15,7 @@ from small_runs import CONFIGS
 from simulator import charts
 from simulator.assumptions import DEFAULT_SOURCE, NO_SOURCE, assumptions_table, source_comments
 from simulator.cli import main
+from simulator.folders import MANIFEST
 from simulator.report import CHARTS_FOLDER, chart_names, read_folder
 from simulator.verdict import objective_verdict, verdict_sentence
 
@@ -98,7 +99,7 @@ def fingerprint(folder: Path) -> dict[str, str]:
 def test_run_writes_the_report_with_the_results(folder):
     names = {p.name for p in folder.iterdir()}
     assert {"report.html", "report.md", CHARTS_FOLDER, "config_source.yaml"} <= names
-    assert not [n for n in names if n.startswith(".")]  # no staging left behind
+    assert not [n for n in names if n.startswith(".") and n != MANIFEST]  # no staging left
     expected = chart_names(read_folder(folder))
     # several strategies, credits and invitations: every chart (the acceptability curve,
     # the objective's cost, the pairs with the best, the plane, months, credits,
@@ -184,7 +185,7 @@ def test_the_report_command_rebuilds_a_report_in_place(folder, capsys):
     assert "report written to" in capsys.readouterr().out
     after = fingerprint(folder)
     assert all(after[p] == digest for p, digest in data.items())  # results untouched
-    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+    assert not [p for p in folder.iterdir() if p.name.startswith(".") and p.name != MANIFEST]
 
 
 def test_a_failed_report_leaves_the_folder_as_it_was(folder, monkeypatch, capsys):
@@ -198,7 +199,7 @@ def test_a_failed_report_leaves_the_folder_as_it_was(folder, monkeypatch, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no chart today" in err[0]
     assert fingerprint(folder) == before
-    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+    assert not [p for p in folder.iterdir() if p.name.startswith(".") and p.name != MANIFEST]
 
 
 def test_a_failed_report_does_not_lose_the_results_of_a_run(tmp_path, monkeypatch, capsys):

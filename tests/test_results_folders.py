@@ -55,7 +55,10 @@ def fingerprint(folder: Path) -> dict[str, str]:
 
 
 def hidden(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+    """Hidden left-overs in `folder` (its list of files written here is not one)."""
+    return sorted(
+        p.name for p in folder.iterdir() if p.name.startswith(".") and p.name != folders.MANIFEST
+    )
 
 
 def run_cli(config: Path, out: Path, *extra: str) -> int:
@@ -129,12 +132,71 @@ def test_force_refuses_a_link_to_a_results_folder(tmp_path, config, capsys):
 
 def test_force_replaces_a_results_folder_whole(tmp_path, config):
     result = tmp_path / "result"
-    assert run_cli(config, result, "--seed", "1") == 0
-    (result / "stray.txt").write_text("from before")
-    assert run_cli(config, result, "--force", "--seed", "2") == 0
+    assert main(["run", str(config), "--out", str(result), "--runs", "10", "--quiet"]) == 0
+    assert (result / "report.html").is_file()
+    assert run_cli(config, result, "--force", "--seed", "2") == 0  # --no-report this time
     assert json.loads((result / "run.json").read_text())["seed"] == 2
-    assert not (result / "stray.txt").exists()  # the old folder went as a whole
+    assert not (result / "report.html").exists()  # the old folder went as a whole
+    assert not (result / "charts").exists()
     assert hidden(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "yours", ["my_analysis.xlsx", "notes/call-list.csv", "charts/annotated.png", "drafts/"]
+)
+def test_force_refuses_a_results_folder_holding_a_file_it_did_not_write(
+    tmp_path, config, capsys, yours
+):
+    """An analyst's spreadsheet saved beside the results (or in a folder of its own, or
+    among the charts) is never deleted: --force is refused and nothing changes."""
+    result = tmp_path / "result"
+    assert main(["run", str(config), "--out", str(result), "--runs", "10", "--quiet"]) == 0
+    path = result / yours
+    if yours.endswith("/"):
+        path.mkdir()
+    else:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("mine")
+    before = fingerprint(result)
+    assert run_cli(config, result, "--force", "--seed", "2") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "did not write" in err[0] and yours in err[0]
+    assert fingerprint(result) == before and path.exists()
+    assert json.loads((result / "run.json").read_text())["seed"] != 2
+
+
+def test_a_file_that_arrives_during_the_run_stops_the_replacement(tmp_path, config):
+    result = tmp_path / "result"
+    assert run_cli(config, result, "--seed", "1") == 0
+    staging = folders.make_staging(tmp_path, "result")
+    (staging / "run.json").write_text("{}")
+    (result / "late.txt").write_text("saved while the run ran")
+    with pytest.raises(folders.FolderError, match=r"late\.txt"):
+        folders.publish(staging, result, force=True)
+    assert (result / "late.txt").read_text() == "saved while the run ran"
+    assert json.loads((result / "run.json").read_text())["seed"] == 1
+
+
+def test_force_refuses_a_folder_from_before_the_list_of_files(tmp_path, config, capsys):
+    result = tmp_path / "result"
+    assert run_cli(config, result, "--seed", "1") == 0
+    (result / folders.MANIFEST).unlink()  # as an earlier version wrote it
+    assert run_cli(config, result, "--force", "--seed", "2") == 2
+    assert "earlier outreach-sim" in capsys.readouterr().err
+    assert json.loads((result / "run.json").read_text())["seed"] == 1
+
+
+def test_a_report_built_later_is_recorded_and_never_replaces_a_chart_of_yours(
+    tmp_path, config, capsys
+):
+    result = tmp_path / "result"
+    assert run_cli(config, result, "--seed", "1") == 0  # no report
+    assert main(["report", str(result), "--quiet"]) == 0
+    assert folders.foreign_files(result) == []  # the report's files are on the list
+    (result / "charts" / "mine.png").write_bytes(b"mine")
+    assert main(["report", str(result), "--quiet"]) == 2
+    assert "mine.png" in capsys.readouterr().err
+    assert (result / "charts" / "mine.png").read_bytes() == b"mine"
 
 
 def test_a_refused_force_is_decided_before_the_simulation(tmp_path, config, monkeypatch, capsys):
@@ -167,6 +229,12 @@ def test_sweep_force_refuses_a_folder_it_did_not_write(tmp_path, capsys):
     assert main(["sweep", str(path), "--out", str(work), "--force", "--quiet"]) == 2
     assert "--force replaces only a sweep folder" in capsys.readouterr().err
     assert (work / "keep.txt").read_text() == "keep"
+    done = tmp_path / "done"
+    assert main(["sweep", str(path), "--out", str(done), "--quiet"]) == 0
+    (done / "my_pivot.xlsx").write_text("mine")
+    assert main(["sweep", str(path), "--out", str(done), "--force", "--quiet"]) == 2
+    assert "my_pivot.xlsx" in capsys.readouterr().err
+    assert (done / "my_pivot.xlsx").read_text() == "mine"
 
 
 def test_calibrate_force_replaces_only_its_own_table(tmp_path, capsys):
@@ -339,10 +407,10 @@ def test_a_report_killed_half_way_is_cleaned_by_the_next_report(tmp_path, config
     killed = start("writing-report", "--", "report", str(out), "--quiet")
     _, err = killed.communicate(timeout=120)
     assert killed.returncode == -9 and "Traceback" not in err
-    assert [p.name for p in out.iterdir() if p.name.startswith(".")]  # its staging
+    assert hidden(out)  # its staging
     assert not (out / "report.html").exists()
     assert main(["report", str(out), "--quiet"]) == 0
-    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+    assert hidden(out) == []
     assert (out / "report.html").exists()
 
 
