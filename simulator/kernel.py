@@ -363,6 +363,7 @@ _STATE_FIELDS = [
     "pools_other",  # and another route's
     "present",  # (kinds,): the touch kinds of a batch
     "limits",  # (seats,): today's invitation limit
+    "window",  # (3, seats): accepted and resolved in the health window, sent in 6 days
 ]
 structref.define_proxy(_State, StateType, _STATE_FIELDS)
 
@@ -427,6 +428,7 @@ def _new_state(total, days, months, seats, lists, span):
         np.empty(5, dtype=np.int64),
         np.empty(N_KINDS, dtype=np.bool_),
         np.empty(seats, dtype=np.int64),
+        np.zeros((3, seats), dtype=np.int64),
     )
 
 
@@ -465,6 +467,7 @@ def _reset(s: _State) -> None:
     s.found_head[:] = 0
     s.found_len[:] = 0
     s.limits[:] = 0
+    s.window[:] = 0
 
 
 @njit
@@ -1055,11 +1058,7 @@ def _start_new(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: int) -
 def _limit_in_force(s: _State, ru: Rules, unit: int, seat: int, day: int) -> int:
     """floor(base * health factor) in exact integers (InvitationLimiter.limit_in_force)."""
     base = ru.base[day // 7, unit]
-    a = 0
-    t = 0
-    for d in range(max(0, day - ru.health_window), day):
-        a += s.accepted[d, seat]
-        t += s.accepted[d, seat] + s.withdrawn[d, seat]
+    a, t = s.window[0, seat], s.window[1, seat]
     if t == 0:
         return base
     den, p, g, f = ru.den, ru.poor, ru.good, ru.floor
@@ -1073,12 +1072,29 @@ def _limit_in_force(s: _State, ru: Rules, unit: int, seat: int, day: int) -> int
 
 @njit
 def _acceptance_rate(s: _State, ru: Rules, seat: int, day: int) -> float:
-    a = 0
-    t = 0
-    for d in range(max(0, day - ru.health_window), day):
-        a += s.accepted[d, seat]
-        t += s.accepted[d, seat] + s.withdrawn[d, seat]
+    a, t = s.window[0, seat], s.window[1, seat]
     return a / max(t, 1) if t > 0 else 1.0
+
+
+@njit
+def _slide_windows(s: _State, ru: Rules, day: int) -> None:
+    """Invitations accepted and resolved on days day - health_window .. day - 1, and sent
+    on days day - 6 .. day - 1, by seat: yesterday in, the day that left out (a past
+    day's counts no longer change: every outcome resolves at least a day after its
+    send)."""
+    if day == 0:
+        return
+    accepted, withdrawn, sent, window = s.accepted, s.withdrawn, s.sent, s.window
+    gone, old = day - 1 - ru.health_window, day - 7
+    for seat in range(ru.seats):
+        window[0, seat] += accepted[day - 1, seat]
+        window[1, seat] += accepted[day - 1, seat] + withdrawn[day - 1, seat]
+        window[2, seat] += sent[day - 1, seat]
+        if gone >= 0:
+            window[0, seat] -= accepted[gone, seat]
+            window[1, seat] -= accepted[gone, seat] + withdrawn[gone, seat]
+        if old >= 0:
+            window[2, seat] -= sent[old, seat]
 
 
 @njit
@@ -1121,6 +1137,7 @@ def _replication(
     for day in range(days):
         month = day // 30
         # step 1: expiry, month start, today's allowances
+        _slide_windows(s, ru, day)
         for seat in range(seats):
             if day > 0:
                 s.arrived_through[day - 1, seat] = s.arrived[seat]
@@ -1159,10 +1176,7 @@ def _replication(
         for seat in range(seats):
             limit = _limit_in_force(s, ru, rep * seats + seat, seat, day)
             limits[seat] = limit
-            recent = 0
-            for d in range(max(0, day - 6), day):
-                recent += s.sent[d, seat]
-            allowed = max(0, limit - recent)
+            allowed = max(0, limit - s.window[2, seat])
             allowed = min(allowed, ru.pace[CONNECT])
             if s.restricted_until[seat] > day:
                 allowed = 0
