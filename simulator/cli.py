@@ -327,13 +327,13 @@ def verdict_text(results: Results) -> str | None:
     runs = getattr(results, "runs", None)
     if runs is None:
         return _streamed_verdict(results) + counted
-    from simulator.decision import switch_sentences
+    from simulator.decision import trade_offs
 
     config = results.config
     months = config.horizon_months
     text = verdict_sentence(runs, config.objective, config.value_per_meeting, months)
     if "meetings" in runs.columns and len(config.strategies) > 1:
-        text += "".join(f"\n{line}." for line in switch_sentences(runs, months))
+        text += "".join(f"\n{line}" for line in trade_offs(runs, months, config.value_per_meeting))
     return text + counted
 
 

@@ -236,16 +236,36 @@ def switches(table: pd.DataFrame) -> list[dict[str, object]]:
     return out
 
 
+def _span(months: int) -> str:
+    return "a year" if months == 12 else f"over {months} months"
+
+
 def switch_sentences(runs: pd.DataFrame, months: int) -> list[str]:
-    """The trade-offs in words: 'B pays off over A once a meeting is worth more than $V
-    (N more meetings for $C more over H months)', one per step of the frontier."""
+    """The trade-offs in money terms, one per step of the frontier: 'B gives N more
+    meetings a year than A at $V each ($C more): worth it when a meeting is worth more
+    than that' ($V is the ICER, the value above which B pays off)."""
     table = incremental_table(runs, "meetings")
     out = []
     for row in table.to_dict(orient="records"):
         if isinstance(row["compared_with"], str):
             out.append(
-                f"{row['strategy']} pays off over {row['compared_with']} once a meeting is "
-                f"worth more than {money(row['icer'])} ({row['incremental_effect']:,.1f} more "
-                f"meetings for {money(row['incremental_cost'])} more over {months} months)"
+                f"{row['strategy']} gives {row['incremental_effect']:,.1f} more meetings "
+                f"{_span(months)} than {row['compared_with']} at {money(row['icer'])} each "
+                f"({money(row['incremental_cost'])} more): worth it when a meeting is worth "
+                "more than that"
             )
     return out
+
+
+#: the clause that points a config without a value of a meeting to it
+VALUE_HINT = "set value_per_meeting in the config to have the verdict weigh it"
+
+
+def trade_offs(runs: pd.DataFrame, months: int, value_per_meeting: float | None) -> list[str]:
+    """The trade-off sentences as the first screen shows them under the verdict, each
+    ending in a full stop, with the hint to give a meeting's value when the config has
+    none (empty when no dearer strategy buys more meetings)."""
+    lines = switch_sentences(runs, months)
+    if lines and value_per_meeting is None:
+        lines[-1] += f" ({VALUE_HINT})"
+    return [f"{line}." for line in lines]

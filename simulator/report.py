@@ -30,8 +30,8 @@ from simulator.config import Config, load_config
 from simulator.decision import (
     acceptability,
     incremental_table,
-    switch_sentences,
     switches,
+    trade_offs,
     value_grid,
 )
 from simulator.decision_charts import acceptability_chart, ce_plane_chart
@@ -61,6 +61,7 @@ from simulator.tables import (
 )
 from simulator.uncertainty import COLUMN_PREFIX
 from simulator.verdict import (
+    PRACTICAL,
     WORDS,
     Z_TIE,
     Paired,
@@ -449,6 +450,9 @@ def _against_best(runs: pd.DataFrame, objective: str) -> pd.DataFrame:
 
 def _told_apart(pair: Paired, counted: str) -> str:
     """Whether the paired difference is told from 0, and if not why not."""
+    if pair.negligible:
+        equal = f"practically equal (under {PRACTICAL:.0%})"
+        return f"yes, but {equal}" if pair.settled else f"no: {equal}"
     if pair.settled:
         return "yes"
     if pair.neither_counted:
@@ -532,7 +536,9 @@ def build(
         Paragraph(verdict_sentence(runs, objective, config.value_per_meeting, months), strong=True),
     )
     if several:
-        doc.add(Paragraph(" ".join(f"{line}." for line in switch_sentences(runs, months))))
+        said = trade_offs(runs, months, config.value_per_meeting)
+        if said:
+            doc.add(Paragraph(" ".join(said)))
     scope = cost_scope(config)
     if scope is not None:
         doc.add(Paragraph(f"{scope}."))

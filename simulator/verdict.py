@@ -17,10 +17,16 @@ is compared with each other strategy within each replication:
   two infinite ones tie, as in ``simulator.compare``).
 
 When the difference lies within ``Z_TIE`` standard errors of 0 the verdict says "too
-close to call" and how many replications would settle it: the number at which a
-difference of the size seen would be told from 0 at the 5% level in 4 runs out of 5,
-n = ((z_0.975 + z_0.8) sd / |difference|)^2, and the most the difference can be at this
-run's precision (its upper 95% bound).
+close to call", with the most the difference can be at this run's precision (its upper
+95% bound). A difference whose upper bound is below ``PRACTICAL`` (1%) of the best's
+figure matters little: the two are "practically equal", said instead of a number of
+replications (and after a winner whose lead is that small). Otherwise the sentence says
+how many replications would settle it: the number at which a difference of the size
+seen, or of 1% of the best's figure if that is larger, would be told from 0 at the 5%
+level in 4 runs out of 5, n = ((z_0.975 + z_0.8) sd / max(|difference|, 1%))^2. The 1%
+floor keeps the figure steady: with the difference seen alone it would swing with the
+noise when the true difference is near 0 (24,000, then 3,100, then 6,800 as the
+replications grow).
 
 ``verdict_sentence(runs, objective)`` is the call another module makes (a what-if
 widget, a notebook): the runs table of one config in, one sentence out.
@@ -47,6 +53,9 @@ Z_TIE = float(special.ndtri(0.975))
 #: the power at which "replications needed" would separate a difference of the size seen
 POWER = 0.8
 Z_SETTLE = Z_TIE + float(special.ndtri(POWER))
+#: a difference that cannot exceed this share of the best's figure at this run's
+#: precision (its upper 95% bound) matters little: the two are practically equal
+PRACTICAL = 0.01
 #: the share of campaigns the interval of the best's figure holds (5th to 95th percentile)
 SPREAD = 0.9
 
@@ -86,6 +95,7 @@ class Paired:
     share_other_better: float
     share_tied: float
     replications: int
+    scale: float = math.nan  # the best's figure: PRACTICAL of it is a difference that matters
 
     @property
     def neither_counted(self) -> bool:
@@ -115,14 +125,34 @@ class Paired:
         return abs(self.difference) + Z_TIE * self.mcse
 
     @property
+    def threshold(self) -> float:
+        """The smallest difference that matters: PRACTICAL of the best's figure (0 when
+        that figure is 0 or unknown)."""
+        scale = abs(self.scale)
+        return PRACTICAL * scale if math.isfinite(scale) else 0.0
+
+    @property
+    def negligible(self) -> bool:
+        """Practically equal: even the upper 95% bound of the difference is below the
+        threshold that matters."""
+        return (
+            math.isfinite(self.difference)
+            and self.threshold > 0
+            and self.upper_bound < self.threshold
+        )
+
+    @property
     def replications_needed(self) -> float:
-        """Replications at which a difference of this size is told from 0 (5% level,
-        power 80%); infinite when the difference seen is 0 or cannot be measured."""
-        if self.difference == 0.0 or not (
-            math.isfinite(self.difference) and math.isfinite(self.sd)
-        ):
+        """Replications at which a difference of the size seen, or of the threshold that
+        matters if that is larger, is told from 0 (5% level, power 80%). The threshold
+        keeps the figure steady when the difference seen is near 0 (it would otherwise
+        swing with the noise); infinite when nothing can be measured."""
+        if not (math.isfinite(self.difference) and math.isfinite(self.sd)) or self.identical:
             return math.inf
-        return math.ceil((Z_SETTLE * self.sd / abs(self.difference)) ** 2)
+        size = max(abs(self.difference), self.threshold)
+        if size == 0.0:
+            return math.inf
+        return math.ceil((Z_SETTLE * self.sd / size) ** 2)
 
 
 @dataclass(frozen=True)
@@ -181,17 +211,22 @@ def paired_ratio(best: str, other: str, cost: pd.DataFrame, count: pd.DataFrame)
         sd = math.nan
     better, worse, tied = win_shares(ratio_or_inf(cb, nb), ratio_or_inf(co, no), True)
     difference = ro - rb if not (math.isinf(ro) and math.isinf(rb)) else math.nan
-    return Paired(best, other, difference, sd, sd / math.sqrt(n), better, worse, tied, n)
+    mcse = sd / math.sqrt(n)
+    return Paired(best, other, difference, sd, mcse, better, worse, tied, n, scale=rb)
 
 
-def paired_mean(best: str, other: str, values: pd.DataFrame, higher_better: bool) -> Paired:
-    """The paired comparison of two means (net benefit: always finite)."""
+def paired_mean(
+    best: str, other: str, values: pd.DataFrame, higher_better: bool, scale: float = math.nan
+) -> Paired:
+    """The paired comparison of two means (net benefit: always finite); `scale` is the
+    figure PRACTICAL of which is a difference that matters."""
     b, o = values[best].to_numpy(float), values[other].to_numpy(float)
     d = (b - o) if higher_better else (o - b)  # positive: the best is ahead
     n = len(d)
     sd = float(np.std(d, ddof=1)) if n > 1 else math.nan
     better, worse, tied = win_shares(b, o, not higher_better)
-    return Paired(best, other, float(d.mean()), sd, sd / math.sqrt(n), better, worse, tied, n)
+    mcse = sd / math.sqrt(n)
+    return Paired(best, other, float(d.mean()), sd, mcse, better, worse, tied, n, scale=scale)
 
 
 def _wide(runs: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -244,10 +279,13 @@ def _sentence(verdict_of: str, what: str, standings: list[Standing], pairs: list
             if math.isfinite(runner.difference)
             else f"while {runner.other} got no {verdict_of} in any replication"
         )
-        return (
+        text = (
             f"{best.strategy} gives the lowest {what}: {money(best.pooled)} {spread}, {below}, "
             f"lower in {runner.share_best_better:.0%} of paired replications"
         )
+        if runner.negligible:
+            text += f"; practically equal: {_apart(runner, best.pooled)}"
+        return text
     close = [p for p in pairs if not p.settled]
     names = [best.strategy, *(p.other for p in close)]
     between = (
@@ -259,20 +297,40 @@ def _sentence(verdict_of: str, what: str, standings: list[Standing], pairs: list
             f"{what} ({money(best.pooled)}) in every replication"
         )
     widest = max(close, key=lambda p: p.upper_bound)
-    needed = max(p.replications_needed for p in close)
+    figures = (
+        f"{what} {money(best.pooled)} against {money(close[0].difference + best.pooled)} "
+        f"({best.strategy} lower in {close[0].share_best_better:.0%} of paired replications)"
+    )
+    if all(p.negligible or p.identical for p in close):
+        return (
+            f"Too close to call between {between} at {n:,} replications, and practically "
+            f"equal: {figures}, {_apart(widest, best.pooled)}"
+        )
+    slowest = max(close, key=lambda p: p.replications_needed)
+    needed = slowest.replications_needed
     share = widest.upper_bound / best.pooled if best.pooled > 0 else math.inf
     matters = f" ({share:.1%})" if math.isfinite(share) else ""
-    settle = (
-        f"{about(needed)} replications would settle it"
-        if math.isfinite(needed)
-        else "no number of replications would separate them (the difference seen is 0)"
-    )
+    if not math.isfinite(needed):
+        settle = "no number of replications would separate them (the difference seen is 0)"
+    elif abs(slowest.difference) < slowest.threshold:  # sized on the 1% that matters
+        settle = (
+            f"{about(needed)} replications would tell a difference of {PRACTICAL:.0%} "
+            f"({money(slowest.threshold)}) from none"
+        )
+    else:
+        settle = f"{about(needed)} replications would settle it"
     return (
-        f"Too close to call between {between} at {n:,} replications: {what} "
-        f"{money(best.pooled)} against {money(close[0].difference + best.pooled)} "
-        f"({best.strategy} lower in {close[0].share_best_better:.0%} of paired replications), "
+        f"Too close to call between {between} at {n:,} replications: {figures}, "
         f"a difference of at most {money(widest.upper_bound)}{matters} at this precision; "
         f"{settle}"
+    )
+
+
+def _apart(pair: Paired, best: float) -> str:
+    """'at most $0.08 (0.8%) apart at this precision, under the 1% that matters'."""
+    return (
+        f"at most {money(pair.upper_bound)} ({pair.upper_bound / best:.1%}) apart at this "
+        f"precision, under the {PRACTICAL:.0%} that matters"
     )
 
 
@@ -305,7 +363,9 @@ def net_benefit_sentence(runs: pd.DataFrame, value_per_meeting: float, months: i
     at = f"At {whole_dollars(value_per_meeting)} a meeting"
     if len(order) == 1:
         return f"{at}, {best} gives an expected net benefit of {whole_dollars(means[best])}"
-    pairs = [paired_mean(best, s, values, higher_better=True) for s in order[1:]]
+    # what the best's meetings are worth: PRACTICAL of it is a difference that matters
+    worth = value_per_meeting * float(_wide(runs, "meetings")[best].mean())
+    pairs = [paired_mean(best, s, values, True, worth) for s in order[1:]]
     runner = pairs[0]
     if runner.settled:
         return (
@@ -315,8 +375,15 @@ def net_benefit_sentence(runs: pd.DataFrame, value_per_meeting: float, months: i
             f"{runner.share_best_better:.0%} of paired replications"
         )
     close = [p.other for p in pairs if not p.settled]
-    needed = max(p.replications_needed for p in pairs if not p.settled)
+    unsettled = [p for p in pairs if not p.settled]
+    needed = max(p.replications_needed for p in unsettled)
     settle = f"; {about(needed)} replications would settle it" if math.isfinite(needed) else ""
+    if all(p.negligible for p in unsettled):
+        widest = max(unsettled, key=lambda p: p.upper_bound)
+        settle = (
+            f"; practically equal: at most {whole_dollars(widest.upper_bound)} apart at this "
+            f"precision, under {PRACTICAL:.0%} of what {best}'s meetings are worth"
+        )
     return (
         f"{at}, the expected net benefit is too close to call between {best} and "
         f"{' and '.join(close)} ({whole_dollars(means[best])} against "

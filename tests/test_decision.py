@@ -20,6 +20,7 @@ from simulator.decision import (
     incremental_table,
     switch_sentences,
     switches,
+    trade_offs,
     value_grid,
 )
 
@@ -82,8 +83,18 @@ def test_a_deterministic_icer_and_its_curve_step_at_twenty_dollars():
     [switch] = switches(incremental_table(runs))
     assert (switch["strategy"], switch["over"], switch["value"]) == ("paid", "free", 20.0)
     assert switch_sentences(runs, 12) == [
-        "paid pays off over free once a meeting is worth more than $20.00 "
-        "(5.0 more meetings for $100.00 more over 12 months)"
+        "paid gives 5.0 more meetings a year than free at $20.00 each ($100.00 more): "
+        "worth it when a meeting is worth more than that"
+    ]
+    # on the first screen: with the hint to give a meeting's value when none is given
+    assert trade_offs(runs, 12, None) == [
+        "paid gives 5.0 more meetings a year than free at $20.00 each ($100.00 more): "
+        "worth it when a meeting is worth more than that (set value_per_meeting in the "
+        "config to have the verdict weigh it)."
+    ]
+    assert trade_offs(runs, 6, 50.0) == [
+        "paid gives 5.0 more meetings over 6 months than free at $20.00 each ($100.00 "
+        "more): worth it when a meeting is worth more than that."
     ]
     grid = value_grid(runs)
     assert grid[0] == 0 and grid[-1] >= 40  # past twice the pooled $20 per meeting

@@ -158,8 +158,9 @@ def test_the_answer_comes_first_the_evidence_after(folder):
     blocks = text.split("\n\n")
     sentence = verdict_sentence(saved.runs, "cost_per_meeting", None, 3)
     assert blocks[1] == f"**{sentence}**"
-    assert " pays off over " in blocks[2]  # the trade-off in words, then the table
-    assert blocks[3].startswith("| strategy | cost per meeting, pooled |")
+    assert ": worth it when a meeting is worth more than that" in blocks[2]  # the trade-off
+    assert blocks[3].startswith("Costs: plan fees only; not counted: SDR time")  # no hourly rate
+    assert blocks[4].startswith("| strategy | cost per meeting, pooled |")
     evidence = text.index("## The evidence")
     assert text.index("(charts/acceptability.png)") < evidence
     best = objective_verdict(saved.runs).best

@@ -13,7 +13,7 @@ from checks import check_results
 from scipy import stats
 
 from simulator import parse_config, run
-from simulator.verdict import Z_SETTLE, Z_TIE, objective_verdict, verdict_sentence
+from simulator.verdict import PRACTICAL, Z_SETTLE, Z_TIE, objective_verdict, verdict_sentence
 
 ROUTE = [
     {
@@ -143,9 +143,12 @@ def test_a_near_tie_is_too_close_to_call_with_the_standard_error_of_the_delta_me
     assert not pair.settled and abs(pair.difference) <= Z_TIE * pair.mcse
     assert verdict.sentence.startswith("Too close to call between ")
     assert f"at {N:,} replications" in verdict.sentence
-    needed = (Z_SETTLE * pair.sd / abs(pair.difference)) ** 2
+    # the difference seen is below 1% of $10: the 1% keeps the estimate steady
+    threshold = PRACTICAL * verdict.standings[0].pooled  # 1% of about $10
+    assert abs(pair.difference) < threshold < pair.upper_bound  # neither apart nor negligible
+    needed = (Z_SETTLE * pair.sd / threshold) ** 2  # about 15,600
     assert pair.replications_needed == math.ceil(needed)
-    assert "replications would settle it" in verdict.sentence
+    assert "replications would tell a difference of 1% ($0.10) from none" in verdict.sentence
     assert pair.upper_bound == pytest.approx(abs(pair.difference) + Z_TIE * pair.mcse)
 
 
@@ -239,4 +242,69 @@ def test_a_strategy_that_never_gets_a_meeting_ranks_last_and_is_said_so():
     assert objective_verdict(nobody).sentence == (
         "Nothing was booked: no strategy got a meeting in any of the 5 replications, so the "
         "cost per meeting is infinite for every one"
+    )
+
+
+def alternating(cost: float, best: int, spread: int, n: int = 100) -> pd.DataFrame:
+    """A: `cost` and `best` meetings in every replication (cost per meeting R = cost /
+    best, linearised terms 0). B: the same cost, and best + spread, best - spread
+    meetings in turn: the same pooled R (difference exactly 0), linearised terms
+    -+ R spread / best, so the paired sd is R spread / best x sqrt(n / (n - 1))."""
+    return runs_of(
+        {
+            "a": {"cost": np.full(n, cost), "meetings": np.full(n, best)},
+            "b": {"cost": np.full(n, cost), "meetings": best + spread * np.tile([1, -1], n // 2)},
+        }
+    )
+
+
+def test_a_near_tie_whose_difference_cannot_matter_is_practically_equal():
+    """$1,000 and 100 meetings: R = $10; B's spread 4 gives a paired sd of 0.4 x
+    sqrt(100/99), so the difference (0) is at most 1.96 x 0.04 = $0.079 (0.8%), under
+    the 1% ($0.10) that matters: no number of replications is asked for."""
+    verdict = objective_verdict(alternating(1000.0, 100, 4), "cost_per_meeting")
+    pair = verdict.pairs[0]
+    sd = 0.4 * math.sqrt(100 / 99)
+    assert pair.difference == pytest.approx(0, abs=1e-12) and pair.sd == pytest.approx(sd)
+    assert pair.threshold == pytest.approx(PRACTICAL * 10) and pair.negligible
+    assert not pair.settled
+    assert verdict.sentence == (
+        "Too close to call between a and b at 100 replications, and practically equal: "
+        "cost per meeting $10.00 against $10.00 (a lower in 50% of paired replications), "
+        f"at most ${Z_TIE * sd / 10:.2f} (0.8%) apart at this precision, under the 1% that "
+        "matters"
+    )
+
+
+def test_a_near_tie_that_could_still_matter_asks_for_a_steady_number_of_replications():
+    """The same with a spread of 20: sd 2 x sqrt(100/99), the difference (0) is at most
+    1.96 x 0.2 = $0.39 (3.9%). The replications that would tell 1% ($0.10) from 0 are
+    (2.80 x sd / 0.10)^2, about 3,200, where the difference seen (0) alone would give
+    'no number of replications'."""
+    verdict = objective_verdict(alternating(1000.0, 100, 20), "cost_per_meeting")
+    pair = verdict.pairs[0]
+    sd = 2 * math.sqrt(100 / 99)
+    assert not pair.settled and not pair.negligible
+    assert pair.replications_needed == math.ceil((Z_SETTLE * sd / 0.1) ** 2)
+    assert verdict.sentence.endswith(
+        f"a difference of at most ${Z_TIE * sd / 10:.2f} (3.9%) at this precision; "
+        "about 3,200 replications would tell a difference of 1% ($0.10) from none"
+    )
+
+
+def test_a_winner_by_a_negligible_margin_is_named_and_said_practically_equal():
+    """$10,000 for 1,000 meetings against 996, every replication: $10.00 against
+    $10.04, told apart (sd 0) but by 0.4%, under the 1% that matters."""
+    runs = runs_of(
+        {
+            "a": {"cost": np.full(50, 10_000.0), "meetings": np.full(50, 1000)},
+            "b": {"cost": np.full(50, 10_000.0), "meetings": np.full(50, 996)},
+        }
+    )
+    verdict = objective_verdict(runs, "cost_per_meeting")
+    assert verdict.pairs[0].settled and verdict.pairs[0].negligible
+    assert verdict.sentence == (
+        "a gives the lowest cost per meeting: $10.00 (90% interval $10.00 to $10.00), $0.04 "
+        "below b, lower in 100% of paired replications; practically equal: at most $0.04 "
+        "(0.4%) apart at this precision, under the 1% that matters"
     )
