@@ -25,7 +25,16 @@ import pandas as pd
 
 from simulator.config import Config, Distribution, Segment
 from simulator.folders import FolderError, ResultsExistError, make_staging
-from simulator.survival import DelayFit, Posterior, Watched, fit_delay, naive_rate, posterior
+from simulator.survival import (
+    DelayFit,
+    Posterior,
+    Watched,
+    best_rate,
+    fit_delay,
+    naive_rate,
+    posterior,
+    resolved,
+)
 from simulator.uncertainty import frozen, with_values
 
 #: the equal-tailed credible interval reported with each posterior
@@ -171,8 +180,14 @@ _TOUCH_RATES: dict[str, tuple[str | None, str]] = {
 }
 #: fewer outcomes seen than this, and a delay keeps the config's shape (too few to fit)
 MIN_OUTCOMES_FOR_DELAY = 30
-#: a rate given as a number states no uncertainty: its prior is the uniform Beta(1, 1)
+#: what the file says by itself: the uniform Beta(1, 1), the prior that adds one outcome
+#: and one touch without (the file's own 90% range; a fixed rate's posterior once replaced)
 POINT_RATE_PRIOR = (1.0, 1.0)
+#: a rate given as a plain number is replaced by the file's own estimate only from this
+#: many resolved touches on (`simulator.survival.resolved`): below, Beta(1, 1)'s one
+#: imaginary outcome and one imaginary "no" would move the estimate by more than
+#: 1 / (n + 2) = 3 points, as much as the file, and its 90% range is wider than +-0.15
+MIN_RESOLVED_FOR_FIXED_RATE = 30
 
 
 def touch_rate(touch: str) -> tuple[str | None, str]:
@@ -244,7 +259,10 @@ def watched_touches(events: Any, config: Config) -> dict[tuple[str, str], Watche
 
 @dataclass(frozen=True)
 class FittedRate:
-    """A rate fitted from events: its prior, the touches, the posterior."""
+    """A rate fitted from events: its prior, the touches, what the file says by itself
+    (`data`: the flat prior's posterior; `estimate`: the maximum-likelihood rate), and the
+    posterior. A fixed number with fewer than MIN_RESOLVED_FOR_FIXED_RATE resolved touches
+    is kept: its posterior is the number itself."""
 
     segment: str
     rate: str | None  # below `rates`; None for a touch kind no config rate stands for
@@ -252,12 +270,53 @@ class FittedRate:
     prior: float | Distribution | None
     watched: Watched
     posterior: Posterior
+    data: Posterior
+    estimate: float
+    resolved: float
 
     @property
     def prior_shape(self) -> tuple[float, float]:
         if isinstance(self.prior, Distribution):
             return beta_shape(self.prior)
         return POINT_RATE_PRIOR
+
+    @property
+    def fixed(self) -> bool:
+        """Whether the config gives the rate as a plain number."""
+        return self.prior is not None and not isinstance(self.prior, Distribution)
+
+    @property
+    def kept(self) -> bool:
+        """A fixed number the file does not inform enough to replace."""
+        return self.fixed and self.resolved < MIN_RESOLVED_FOR_FIXED_RATE
+
+    @property
+    def prior_range(self) -> tuple[float, float] | None:
+        """The prior's 5th and 95th percentiles (a fixed number: itself; None: no rate)."""
+        if self.prior is None:
+            return None
+        if self.fixed:
+            return float(self.prior), float(self.prior)
+        from scipy import stats
+
+        tail = (1.0 - CREDIBLE) / 2
+        rv = stats.beta(*self.prior_shape)
+        return float(rv.ppf(tail)), float(rv.ppf(1.0 - tail))
+
+    @property
+    def path(self) -> str:
+        return f"segments.{self.segment}.rates.{self.rate}"
+
+    @property
+    def disagrees(self) -> bool:
+        """Whether the file and the prior disagree: their 90% ranges do not overlap, or
+        the posterior lies outside the file's own 90% range (the prior outweighs it)."""
+        prior = self.prior_range
+        if prior is None or self.watched.touches == 0:
+            return False
+        low, high = self.data.p5, self.data.p95
+        apart = prior[1] < low or prior[0] > high
+        return apart or not low <= self.posterior.mean <= high
 
 
 @dataclass(frozen=True)
@@ -308,10 +367,19 @@ def calibrate_events(config: Config, events: Any) -> EventCalibration:
             if rate is not None and _rate_value(seg, rate) is None:
                 rate = None  # a message beyond the config's sequence
             prior = _prior_value(seg, rate)
-            shape = beta_shape(prior) if isinstance(prior, Distribution) else POINT_RATE_PRIOR
+            data = posterior(group, pmf, POINT_RATE_PRIOR)
+            if isinstance(prior, Distribution):
+                fitted = posterior(group, pmf, beta_shape(prior))
+            elif prior is not None and resolved(group, pmf) < MIN_RESOLVED_FOR_FIXED_RATE:
+                fitted = Posterior(float(prior), 0.0, float(prior), float(prior))  # kept
+            else:
+                fitted = data
             rates.append(
-                FittedRate(segment, rate, touch, prior, group, posterior(group, pmf, shape))
-            )
+                FittedRate(
+                    segment, rate, touch, prior, group, fitted, data, best_rate(group, pmf),
+                    resolved(group, pmf),
+                )
+            )  # fmt: skip
     return EventCalibration(events.name, rates, delays)
 
 
@@ -320,39 +388,76 @@ def _describe_prior(prior: float | Distribution | None) -> str:
         return "-"
     if isinstance(prior, Distribution):
         return _describe(prior)
-    return f"{prior:g} (flat prior)"
+    return f"{prior:g} (fixed)"
 
 
 def event_rate_table(calibration: EventCalibration) -> pd.DataFrame:
-    """One row per segment and touch kind: prior and its 90% interval, the touches, the
-    rate that ignores censoring, the posterior and its 90% interval."""
+    """One row per segment and touch kind: the prior and its 90% interval (a fixed number:
+    itself), the touches, what the file says by itself (the rate that ignores censoring,
+    the maximum-likelihood rate, the 90% range), the posterior and its 90% interval,
+    whether a fixed number was kept and whether the file and the prior disagree."""
     from scipy import stats
 
     rows = []
-    tail = (1.0 - CREDIBLE) / 2
+    nan = float("nan")
     for r in calibration.rates:
-        prior = stats.beta(*r.prior_shape)
         post = r.posterior
+        prior_range = r.prior_range or (nan, nan)
+        if r.prior is None:
+            prior_mean = nan
+        elif r.fixed:
+            prior_mean = float(r.prior)
+        else:
+            prior_mean = float(stats.beta(*r.prior_shape).mean())
         rows.append(
             {
                 "segment": r.segment,
                 "touch": r.touch,
                 "rate": r.rate or "-",
                 "prior": _describe_prior(r.prior),
-                "prior_mean": float(prior.mean()) if r.prior is not None else float("nan"),
-                "prior_p5": float(prior.ppf(tail)),
-                "prior_p95": float(prior.ppf(1.0 - tail)),
+                "prior_mean": prior_mean,
+                "prior_p5": prior_range[0],
+                "prior_p95": prior_range[1],
                 "touches": r.watched.touches,
                 "outcomes": r.watched.seen,
                 "still_open": r.watched.still_open,
+                "resolved": r.resolved,
                 "naive_rate": naive_rate(r.watched),
+                "data_estimate": r.estimate,
+                "data_p5": r.data.p5,
+                "data_p95": r.data.p95,
                 "posterior_mean": post.mean,
                 "posterior_sd": post.sd,
                 "posterior_p5": post.p5,
                 "posterior_p95": post.p95,
+                "kept": r.kept,
+                "disagrees": r.disagrees,
             }
         )
     return pd.DataFrame(rows)
+
+
+def disagreement_warnings(calibration: EventCalibration) -> list[str]:
+    """One line for each rate on which the file and the prior disagree (FittedRate.disagrees)."""
+    lines = []
+    for r in calibration.rates:
+        if not r.disagrees:
+            continue
+        data = f"the file alone says {r.data.p5:.3f}-{r.data.p95:.3f} (90%)"
+        if r.fixed:
+            then = "kept: too few resolved touches to replace it" if r.kept else "replaced"
+            lines.append(
+                f"warning: {r.path}: the config's fixed {float(r.prior):g} is outside what "
+                f"{data}; {then}: check the config's value"
+            )
+        else:
+            low, high = r.prior_range or (0.0, 0.0)
+            lines.append(
+                f"warning: {r.path}: the file and the prior disagree: the prior says "
+                f"{low:.3f}-{high:.3f}, {data}; the posterior {r.posterior.mean:.3f} "
+                "weighs both: check the config's range"
+            )
+    return lines
 
 
 def event_delay_table(calibration: EventCalibration) -> pd.DataFrame:
@@ -428,7 +533,7 @@ def calibrated_config_text(
         if "observed" in data["segments"][name]:
             del data["segments"][name]["observed"]
     for r in calibration.rates:
-        if r.rate is None or r.watched.touches == 0:
+        if r.rate is None or r.watched.touches == 0 or r.kept:
             continue
         a, b = r.posterior.beta_shape
         value = flow({"dist": "beta", "alpha": round(a, 3), "beta": round(b, 3)})

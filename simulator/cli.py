@@ -605,36 +605,73 @@ def calibration_text(table) -> str:
 
 
 def _interval(low: float, high: float) -> str:
-    return f"{low:.3f} - {high:.3f}"
+    return f"{low:.3f}-{high:.3f}"
+
+
+def aligned(header: list[str], rows: list[list[str]], left: int) -> list[str]:
+    """A table as text lines, each column as wide as its widest cell: the first `left`
+    columns and the last aligned left (the last may hold a remark), the others right."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    last = len(header) - 1
+
+    def line(cells: list[str]) -> str:
+        parts = [
+            cell.ljust(width) if i < left or i == last else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(parts).rstrip()
+
+    return [line(header), "-" * len(line(header)), *(line(row) for row in rows)]
+
+
+def _event_table_legend() -> list[str]:
+    """What the columns of `calibrate --events`' rate table mean, under it (100 columns)."""
+    from simulator.calibration import MIN_RESOLVED_FOR_FIXED_RATE
+
+    return [
+        "prior 90%: the config's prior, 5th to 95th percentile (fixed: a plain number). "
+        "open: no outcome yet,",
+        "watched for less than the window. data 90%: the file alone, open touches counted "
+        "as waiting.",
+        "The posterior weighs the prior against the file and lies between them. A fixed "
+        "number is kept",
+        f"(too little data) until the file resolves {MIN_RESOLVED_FOR_FIXED_RATE} touches "
+        "of it, open ones counting in part.",
+    ]
 
 
 def event_calibration_text(rates, delays) -> str:
     """Prior, data and posterior of each rate, with 90% intervals; then the delays."""
-    header = (
-        f"{'segment':<12} {'touch':<16} {'prior':<22} {'prior 90%':>13} {'touches':>8} "
-        f"{'outcomes':>8} {'open':>6} {'naive':>6} {'posterior':>9} {'posterior 90%':>13}"
-    )
-    lines = [header, "-" * len(header)]
+    header = ["segment", "touch", "prior 90%", "sent", "outcomes", "open", "data 90%"]
+    header += ["posterior", "posterior 90%"]
+    rows = []
     for row in rates.itertuples():
-        lines.append(
-            f"{row.segment:<12} {row.touch:<16} {row.prior:<22} "
-            f"{_interval(row.prior_p5, row.prior_p95):>13} {row.touches:>8} {row.outcomes:>8} "
-            f"{row.still_open:>6} {row.naive_rate:>6.3f} {row.posterior_mean:>9.3f} "
-            f"{_interval(row.posterior_p5, row.posterior_p95):>13}"
-        )
-    lines += [
-        "(open: touches with no outcome yet, watched for less than their window; naive: "
-        "outcomes / touches, as if every open touch were a no)",
-        "",
-        f"{'segment':<12} {'delay':<16} {'outcomes':>8}  fitted lognormal (days)",
-    ]
-    for row in delays.itertuples():
-        fitted = (
-            f"median {row.median:.2f}, sigma {row.sigma:.2f}"
-            if row.fitted
-            else "kept from the config (too few outcomes to fit)"
-        )
-        lines.append(f"{row.segment:<12} {row.delay:<16} {row.outcomes:>8}  {fitted}")
+        if row.rate == "-":
+            prior = "-"
+        elif row.prior_p5 == row.prior_p95:
+            prior = f"{row.prior_mean:g} fixed"
+        else:
+            prior = _interval(row.prior_p5, row.prior_p95)
+        if row.kept:
+            posterior, remark = (
+                f"{row.posterior_mean:g} kept",
+                f"n resolved {math.floor(row.resolved)}",
+            )
+        else:
+            posterior = f"{row.posterior_mean:.3f}"
+            remark = _interval(row.posterior_p5, row.posterior_p95)
+        rows.append(
+            [row.segment, row.touch, prior, str(row.touches), str(row.outcomes),
+             str(row.still_open), _interval(row.data_p5, row.data_p95), posterior, remark]
+        )  # fmt: skip
+    lines = [*aligned(header, rows, left=2), *_event_table_legend(), ""]
+    delay_rows = [
+        [row.segment, row.delay, str(row.outcomes),
+         f"median {row.median:.2f}, sigma {row.sigma:.2f}" if row.fitted
+         else "kept from the config (too few outcomes to fit)"]
+        for row in delays.itertuples()
+    ]  # fmt: skip
+    lines += aligned(["segment", "delay", "outcomes", "fitted lognormal (days)"], delay_rows, 2)
     return "\n".join(lines)
 
 
@@ -646,6 +683,7 @@ def _calibrate_events(args: argparse.Namespace) -> int:
         calibrate_events,
         calibrated_config_text,
         check_calibrated_target,
+        disagreement_warnings,
         event_delay_table,
         event_rate_table,
         write_calibrated_config,
@@ -665,6 +703,8 @@ def _calibrate_events(args: argparse.Namespace) -> int:
     text = calibrated_config_text(source, config, calibration, args.events.name)
     parse_config(yaml.safe_load(text), source=str(out))  # what is written must run
     print(event_calibration_text(event_rate_table(calibration), event_delay_table(calibration)))
+    for line in disagreement_warnings(calibration):
+        print(line, file=sys.stderr)
     write_calibrated_config(text, out, args.force)
     print(f"calibrated config written to {out}; run it with: outreach-sim run {out}")
     return 0

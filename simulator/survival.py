@@ -79,8 +79,17 @@ def log_likelihood(watched: Watched, rate: float, pmf: np.ndarray) -> float:
         return value + float((watched.censored[waiting] * np.log(still[waiting])).sum())
 
 
+def resolved(watched: Watched, pmf: np.ndarray) -> float:
+    """How many touches the file has resolved: those with an outcome, those watched for
+    their whole window, and each still open counted for the share F(c) of outcomes that
+    would have come by the c days it was watched (what it weighs in the likelihood)."""
+    return watched.seen + float((watched.censored * cumulative(pmf)).sum())
+
+
 def naive_rate(watched: Watched) -> float:
-    """Outcomes seen over touches sent: every touch without an outcome yet a failure."""
+    """Outcomes seen over touches sent: every touch without an outcome yet a failure. A
+    lower bound of the file's own estimate (`best_rate`), not of a posterior: a prior
+    below the file pulls the posterior down, under it if need be."""
     return watched.seen / watched.touches if watched.touches else float("nan")
 
 

@@ -5,6 +5,7 @@ would not, and a bad file is one line per mistake with exit code 2."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,9 @@ from scipy import stats
 from simulator import load_config, parse_config
 from simulator.calibration import (
     CALIBRATED_HEADER,
+    MIN_RESOLVED_FOR_FIXED_RATE,
     EventCalibration,
+    FittedRate,
     calibrate_events,
     calibrated_config_text,
     calibrations,
@@ -410,7 +413,7 @@ def test_a_touch_no_strategy_sends_is_fitted_with_a_warning(tmp_path, capsys):
         "Open Profile message: inmail_open", "Open Profile message: email"
     )
     code, written = _calibrate_example(tmp_path, text, "inmail")
-    err = capsys.readouterr().err.strip().splitlines()
+    err = [line for line in capsys.readouterr().err.splitlines() if "no strategy" in line]
     assert code == 0 and written
     assert len(err) == 1
     assert "email touches to vp_plus (from the mapping: touches.Open Profile message)" in err[0]
@@ -505,3 +508,116 @@ def test_a_file_without_touches_is_one_line(tmp_path, capsys, content):
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and not written
     assert len(lines) == 1 and lines[0].startswith(f"{events}: no touches in the file")
+
+
+def test_a_fixed_rate_the_file_barely_informs_is_kept(tmp_path, capsys):
+    """tiered_hybrid's mid_market nudge (message_2) is a plain 0.06; the example export has
+    8 such touches, none answered and all still open: too little data to replace it. The
+    table says so, the written config keeps 0.06, and the rates it informs are fitted."""
+    code, written = _calibrate_example(tmp_path, _example_mapping())
+    assert code == 0 and written
+    printed = capsys.readouterr().out
+    config = load_config(TIERED)
+    events = read_events(
+        EXAMPLES / "automation_export.csv",
+        config,
+        load_mapping(EXAMPLES / "automation_mapping.yaml"),
+    )
+    table = event_rate_table(calibrate_events(config, events)).set_index("touch")
+    nudge = table.loc["message_2"]
+    assert nudge["kept"] and nudge["resolved"] < MIN_RESOLVED_FOR_FIXED_RATE
+    assert nudge["posterior_mean"] == 0.06 and nudge["prior_mean"] == 0.06
+    assert not table.loc["connect_note", "kept"]  # a distribution is always updated
+    line = next(line for line in printed.splitlines() if "message_2" in line)
+    assert line.endswith(f"0.06 kept  n resolved {int(nudge['resolved'])}")
+    assert "0.06 fixed" in line
+    calibrated = load_config(tmp_path / "o.yaml")
+    assert calibrated.segments["mid_market"].rates.reply_after_accept[1] == 0.06
+    assert calibrated.segments["mid_market"].rates.reply_after_accept[0].dist == "beta"
+
+
+def test_a_fixed_rate_is_replaced_from_enough_resolved_touches(export):
+    """The round trip's rates are plain numbers with thousands of resolved touches: each
+    is replaced by the file's own estimate (the flat prior's posterior)."""
+    config, events, _ = export
+    for r in calibrate_events(config, events).rates:
+        assert r.fixed and not r.kept and r.resolved >= MIN_RESOLVED_FOR_FIXED_RATE
+        assert r.posterior == r.data
+
+
+def test_a_prior_the_file_contradicts_is_a_warning_naming_the_rate(export, capsys):
+    """A narrow prior far from the truth (0.30-0.35 for a true 0.12), and a fixed number
+    far from it (0.6 for a true 0.3): one warning line each, naming the rate."""
+    _, _, folder = export
+    data = yaml.safe_load((folder / "truth.yaml").read_text())
+    data["segments"]["vp"]["rates"]["inmail_reply_open"] = {
+        "dist": "uniform", "low": 0.30, "high": 0.35,
+    }  # fmt: skip
+    data["segments"]["mid"]["rates"]["accept_with_note"] = 0.6
+    config = folder / "wrong.yaml"
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    out = folder / "wrong.calibrated.yaml"
+    assert main(["calibrate", str(config), "--events", str(folder / "events.csv")]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warnings) >= 2
+    prior = [w for w in warnings if "segments.vp.rates.inmail_reply_open" in w]
+    fixed = [w for w in warnings if "segments.mid.rates.accept_with_note" in w]
+    assert len(prior) == 1 and "the file and the prior disagree" in prior[0]
+    assert len(fixed) == 1 and "the config's fixed 0.6 is outside" in fixed[0]
+    assert out.exists()
+
+
+def test_the_disagreement_rule():
+    """The file and the prior disagree when their 90% ranges do not overlap, or when the
+    posterior falls outside the file's own range; not when the file is merely uncertain."""
+    window = 21
+    pmf = lognormal_pmf(np.array([3.0]), np.array([1.0]), window)[0]
+
+    def fitted(seen: int, touches: int, prior: tuple[float, float]) -> FittedRate:
+        watched = Watched.from_days(np.full(seen, 2), np.full(touches - seen, window), window)
+        data = posterior(watched, pmf, (1.0, 1.0))
+        post = posterior(watched, pmf, prior)
+        return FittedRate(
+            "s", "accept_with_note", "connect_note", prior_of(prior), watched, post, data,
+            best_rate(watched, pmf), float(touches),
+        )  # fmt: skip
+
+    assert not fitted(3, 10, (12.0, 88.0)).disagrees  # 30% of 10 vs a 12% prior: too few
+    assert fitted(300, 1000, (120.0, 880.0)).disagrees  # 30% of 1000 vs 12% +- 1%
+    assert not fitted(120, 1000, (120.0, 880.0)).disagrees
+
+
+def prior_of(prior):
+    """A Beta(alpha, beta) prior as the config's distribution."""
+    from simulator.config import Distribution
+
+    a, b = prior
+    return Distribution(dist="beta", alpha=a, beta=b)
+
+
+def _cells(line: str) -> list[tuple[int, int]]:
+    """The spans of a table line's cells: text separated by two spaces or more."""
+    return [m.span() for m in re.finditer(r"\S+(?: \S+)*", line)]
+
+
+@pytest.mark.parametrize("name", ["automation", "inmail"])
+def test_the_rate_table_is_aligned_and_fits_100_columns(tmp_path, capsys, name):
+    """Each column as wide as its widest cell (names and remarks to the left, numbers to
+    the right), the table and its legend within 100 columns."""
+    code, _ = _calibrate_example(tmp_path, _example_mapping(name), name)
+    assert code == 0
+    lines = capsys.readouterr().out.splitlines()
+    table = lines[: lines.index("") - 4]  # down to the legend's 4 lines
+    header, rule, rows = table[0], table[1], table[2:]
+    assert set(rule) == {"-"} and len(rule) == len(header)
+    assert rows and all(len(line) <= 100 for line in lines[: lines.index("")])
+    spans = _cells(header)
+    assert len(spans) == 9
+    for row in rows:
+        cells = _cells(row)
+        assert len(cells) == len(spans), row
+        for i, (cell, head) in enumerate(zip(cells, spans, strict=True)):
+            if i in (0, 1, 8):
+                assert cell[0] == head[0], (row, i)
+            else:
+                assert cell[1] == head[1], (row, i)
