@@ -1105,15 +1105,14 @@ def _count_open(s: _State, month: int, day: int) -> None:
     list of open prospects, so each month looks only at the prospects still open."""
     open_, reply_day, last_close, slots = s.open, s.reply_day, s.last_close, s.slots
     replied, kept = 0, 0
-    for i in range(slots[1]):
+    for i in range(slots[1]):  # without branches: the outcomes are unpredictable
         pid = open_[i]
-        if reply_day[pid] <= day:
-            replied += 1
-        elif last_close[pid] <= 0 and -last_close[pid] <= day:  # exhausted by today
-            pass
-        else:
-            open_[kept] = pid
-            kept += 1
+        close = last_close[pid]
+        has_replied = reply_day[pid] <= day
+        exhausted = (close <= 0) & (-close <= day)
+        open_[kept] = pid
+        kept += not (has_replied | exhausted)
+        replied += has_replied
     slots[1] = kept
     s.flows[month, F_REPLIED] += replied
     s.stocks[month, S_IN_FLIGHT] = kept
