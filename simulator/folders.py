@@ -147,6 +147,11 @@ def check_target(folder: Path, force: bool, what: str = "results folder") -> Non
     if here == folder.resolve() or folder.resolve() in here.parents:
         raise FolderError(f"{folder}: is the current folder or holds it; give a {what} of its own")
     if os.path.lexists(folder):
+        if not force and not written_here(folder):
+            raise ResultsExistError(
+                f"{folder} already exists and is not a {what} of outreach-sim; give another "
+                f"--out (--force replaces only a {what} it wrote)"
+            )
         if not force:
             raise ResultsExistError(f"{folder} already exists (use --force to replace it)")
         if not written_here(folder):

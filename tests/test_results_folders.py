@@ -439,3 +439,17 @@ def test_results_folders_follow_the_umask(tmp_path, config, umask):
         os.umask(previous)
     mode = stat.S_IMODE((tmp_path / "result").stat().st_mode)
     assert mode == 0o777 & ~umask, oct(mode)
+
+
+def test_an_existing_working_folder_is_refused_without_suggesting_force(tmp_path, config, capsys):
+    """--force would be refused there too: the message points to another --out."""
+    work = tmp_path / "work"
+    work.mkdir()
+    assert run_cli(config, work) == 2
+    err = capsys.readouterr().err
+    assert "is not a results folder of outreach-sim; give another --out" in err
+    assert "use --force" not in err
+    result = tmp_path / "result"
+    assert run_cli(config, result) == 0
+    assert run_cli(config, result) == 2
+    assert "already exists (use --force to replace it)" in capsys.readouterr().err
