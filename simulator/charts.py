@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import math
 import re
 import textwrap
@@ -143,6 +144,25 @@ def new_figure(width: float, height: float) -> Figure:
     return fig
 
 
+@contextlib.contextmanager
+def _drawing(fig: Figure) -> Iterator[None]:
+    """The figure's labels as the fonts can draw them, in the charts' style, for a draw."""
+    _readable_labels(fig)
+    with style(), warnings.catch_warnings():
+        # a glyph no font has would warn once per character and chart; labels are readable
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
+        yield
+
+
+def png_bytes(fig: Figure, dpi: int = 72) -> bytes:
+    """The figure as PNG bytes, drawn as :func:`save` draws it (a notebook's picture)."""
+    buffer = io.BytesIO()
+    with _drawing(fig):
+        fig.set_dpi(dpi)
+        FigureCanvasAgg(fig).print_png(buffer, metadata={"Software": None})
+    return buffer.getvalue()
+
+
 def save(fig: Figure, folder: Path, name: str, dpi: int = 110) -> dict[str, Path]:
     """Write `name`.png and `name`.svg into `folder`; return their paths.
 
@@ -152,10 +172,7 @@ def save(fig: Figure, folder: Path, name: str, dpi: int = 110) -> dict[str, Path
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"png": folder / f"{name}.png", "svg": folder / f"{name}.svg"}
     engine = fig.get_layout_engine()
-    _readable_labels(fig)
-    with style(), warnings.catch_warnings():
-        # a glyph no font has would warn once per character and chart; labels are readable
-        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
+    with _drawing(fig):
         fig.set_dpi(dpi)
         FigureCanvasAgg(fig).print_png(paths["png"], metadata={"Software": None})
         fig.set_layout_engine("none")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import io
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -210,15 +209,9 @@ def _groups(items: list[Control]) -> Iterator[tuple[str, list[Control]]]:
 
 def _png(results: Results, metric: str) -> bytes:
     """The objective's distribution per strategy, as the report draws it, in PNG bytes."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from simulator.charts import cost_per_reply_chart, png_bytes
 
-    from simulator.charts import cost_per_reply_chart
-
-    figure = cost_per_reply_chart(results.runs, metric)
-    FigureCanvasAgg(figure)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=72)
-    return buffer.getvalue()
+    return png_bytes(cost_per_reply_chart(results.runs, metric))
 
 
 class WhatIf:

@@ -241,3 +241,16 @@ def test_slider_moves_in_a_live_kernel_rerun_once_after_the_last_move():
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_the_picture_of_a_strategy_named_in_any_script_draws_without_glyph_warnings():
+    import warnings
+
+    pytest.importorskip("ipywidgets")
+    data = copy.deepcopy(CONFIGS["one_without_credits"])
+    data["strategies"] = {"策略 🚀": data["strategies"]["connect"]}
+    tool = WhatIf(parse_config(data), replications=20, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing glyph would warn once per character
+        tool.update()
+    assert bytes(tool.picture.value).startswith(b"\x89PNG")
