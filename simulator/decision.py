@@ -207,14 +207,37 @@ def _nice_ceiling(x: float) -> float:
     return 10 * power
 
 
+#: the acceptability chart runs until every curve is this close to where it ends
+#: (the share of replications whose choice still changes further right)
+FLAT = 0.02
+
+
+def settled_values(runs: pd.DataFrame, effect: str = "meetings") -> np.ndarray:
+    """Per replication, the value of a unit of `effect` above which the strategy with
+    the highest net benefit no longer changes: the one with the most `effect` (the
+    cheapest of those) wins for every value above max_j (c_w - c_j) / (e_w - e_j) over
+    the strategies j with less effect (0 when it wins throughout)."""
+    cost = _wide(runs, "cost").to_numpy()
+    gain = _wide(runs, effect).to_numpy()
+    most = gain.max(axis=1, keepdims=True)
+    winner_cost = np.where(gain == most, cost, np.inf).min(axis=1, keepdims=True)
+    behind = gain < most
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crossing = np.where(behind, (winner_cost - cost) / (most - gain), 0.0)
+    return np.maximum(crossing.max(axis=1), 0.0) if crossing.size else np.zeros(len(cost))
+
+
 def value_grid(runs: pd.DataFrame, effect: str = "meetings", points: int = 201) -> np.ndarray:
-    """Values of one unit of `effect` from $0 to past every switch: twice the highest
-    pooled cost per unit and 1.5 times the highest frontier ICER, whichever is more."""
+    """Values of one unit of `effect` from $0 to past every switch and until every curve
+    has flattened: the most of twice the highest pooled cost per unit, 1.5 times the
+    highest frontier ICER, and the value above which no more than FLAT of the
+    replications would still change their choice."""
     cost, gain = _wide(runs, "cost"), _wide(runs, effect)
     ratios = [pooled_ratio(exact_sum(cost[s]), exact_sum(gain[s])) for s in cost.columns]
     finite = [r for r in ratios if math.isfinite(r)]
     icers = incremental_table(runs, effect)["icer"].dropna()
-    top = max([2 * max(finite) if finite else 0.0, *(1.5 * icers[icers > 0])], default=0.0)
+    flat = float(np.quantile(settled_values(runs, effect), 1.0 - FLAT)) if len(cost) else 0.0
+    top = max([2 * max(finite) if finite else 0.0, *(1.5 * icers[icers > 0]), flat], default=0.0)
     return np.linspace(0.0, _nice_ceiling(top), points)
 
 

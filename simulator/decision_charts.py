@@ -81,7 +81,7 @@ def acceptability_chart(
                 "no strategy got a meeting in any replication: whatever a meeting is worth, "
                 "the cheapest pays best"
             )
-        wrapped = "\n".join(textwrap.fill(line, 115) for line in lines)
+        wrapped = "\n".join(textwrap.fill(line, 100) for line in lines)
         ax.set_title(plain(wrapped), loc="left")
         ax.legend(loc="center right", fontsize=8)
     return fig

@@ -12,12 +12,14 @@ from scipy import stats
 from test_verdict import runs_of
 
 from simulator.decision import (
+    FLAT,
     FRONTIER,
     REFERENCE,
     acceptability,
     fieller,
     frontier,
     incremental_table,
+    settled_values,
     switch_sentences,
     switches,
     trade_offs,
@@ -140,3 +142,26 @@ def test_fieller_is_the_delta_interval_when_the_effect_is_clear_and_unbounded_wh
     assert low == pytest.approx(ratio - half, rel=1e-3)
     assert high == pytest.approx(ratio + half, rel=1e-3)
     assert fieller(dc, rng.normal(0, 1, n)) == (-math.inf, math.inf)
+
+
+def test_the_curve_runs_on_until_every_strategy_s_share_has_flattened():
+    """Paid costs $100 more and gives 10 more meetings in 97 of 100 replications and 1
+    more in the other 3 (those switch to paid only above $100 a meeting: more than the 2%
+    the axis may leave out). Pooled $100 / 9.73 = $10.28 and the ICER the same would stop
+    the axis at $25; it must reach $100, where the curve is at its end (paid best in
+    every replication)."""
+    meetings = np.where(np.arange(100) < 97, 10, 1)
+    runs = runs_of(
+        {
+            "free": {"cost": np.zeros(100), "meetings": np.zeros(100, int)},
+            "paid": {"cost": np.full(100, 100.0), "meetings": meetings},
+        }
+    )
+    settled = settled_values(runs)
+    assert sorted(set(settled)) == [10.0, 100.0]
+    grid = value_grid(runs)
+    assert grid[-1] >= 100
+    end = acceptability(runs, [grid[-1], 1e9])
+    shares = end.pivot(index="value", columns="strategy", values="probability_best")
+    # at the axis's end every share is within FLAT of where it ends (at $25: 3% away)
+    assert (shares.iloc[0] - shares.iloc[1]).abs().max() <= FLAT
