@@ -589,19 +589,13 @@ def _has_sweep(path: Path) -> bool:
 
 def calibration_text(table) -> str:
     """The posterior table as a sales analyst reads it: one line per observed rate."""
-    header = (
-        f"{'segment':<14} {'rate':<22} {'prior':<26} {'observed':>12} "
-        f"{'posterior mean':>14} {'90% interval':>15}"
-    )
-    lines = [header, "-" * len(header)]
-    for row in table.itertuples():
-        seen = f"{row.successes} / {row.trials}"
-        interval = f"{row.posterior_p5:.3f} - {row.posterior_p95:.3f}"
-        lines.append(
-            f"{row.segment:<14} {row.rate:<22} {row.prior:<26} {seen:>12} "
-            f"{row.posterior_mean:>14.3f} {interval:>15}"
-        )
-    return "\n".join(lines)
+    header = ["segment", "rate", "prior", "observed", "posterior mean", "90% interval"]
+    rows = [
+        [row.segment, row.rate, row.prior, f"{row.successes} / {row.trials}",
+         f"{row.posterior_mean:.3f}", f"{row.posterior_p5:.3f} - {row.posterior_p95:.3f}"]
+        for row in table.itertuples()
+    ]  # fmt: skip
+    return "\n".join(aligned(header, rows, left=3))
 
 
 def _interval(low: float, high: float) -> str:
@@ -610,7 +604,8 @@ def _interval(low: float, high: float) -> str:
 
 def aligned(header: list[str], rows: list[list[str]], left: int) -> list[str]:
     """A table as text lines, each column as wide as its widest cell: the first `left`
-    columns and the last aligned left (the last may hold a remark), the others right."""
+    columns and the last aligned left (the last may hold a remark), the others right.
+    (A long prior or segment name widens its column instead of pushing its row out.)"""
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
     last = len(header) - 1
 
@@ -731,8 +726,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     print(calibration_text(table))
     write_posterior(table, out, force=args.force)
     print(
-        f"posterior table written to {out} (for reading: `outreach-sim run {args.config}` "
-        "computes the same posterior from its observed: results)"
+        f"posterior table written to {out}, for reading (`outreach-sim run {args.config}` "
+        "recomputes the posterior from observed: itself)"
     )
     return 0
 

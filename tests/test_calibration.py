@@ -4,6 +4,7 @@ update, the `calibrate` command, and runs that draw from the posterior."""
 from __future__ import annotations
 
 import copy
+import re
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ from scipy import integrate, stats
 
 from simulator import parse_config, run
 from simulator.calibration import beta_shape, calibration_table, posterior_config
-from simulator.cli import main
+from simulator.cli import calibration_text, main
 from simulator.config import ProbabilityDistribution
 from simulator.uncertainty import uncertain_parameters
 
@@ -142,7 +143,7 @@ def test_calibrate_prints_and_writes_the_table_and_never_overwrites(tmp_path, ca
     out = capsys.readouterr().out
     assert "accept_with_note" in out and "60 / 200" in out and "90% interval" in out
     # the table is for reading: `run` computes the posterior itself, from observed:
-    assert "uses it" not in out and "computes the same posterior from its observed:" in out
+    assert "uses it" not in out and "recomputes the posterior from observed: itself" in out
     written = pd.read_csv(tmp_path / "team.posterior.csv")
     pd.testing.assert_frame_equal(written, calibration_table(parse_config(BASE)), check_dtype=False)
     before = (tmp_path / "team.posterior.csv").read_text()
@@ -167,3 +168,22 @@ def test_calibrate_without_observations_is_refused_and_writes_nothing(tmp_path, 
     assert len(err) == 1 and err[0].startswith(f"{path}: nothing to calibrate")
     assert "add observed: results to a segment" in err[0] and "--events FILE" in err[0]
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_the_posterior_table_stays_aligned_with_long_names_and_priors(capsys):
+    """A long segment name and a triangular prior widen their columns; no row is pushed
+    out of line."""
+    data = copy.deepcopy(BASE)
+    data["segments"]["enterprise_key_accounts_emea"] = data["segments"].pop("mid")
+    data["segments"]["enterprise_key_accounts_emea"]["rates"]["accept_with_note"] = {
+        "dist": "triangular", "low": 0.25, "mode": 0.25, "high": 0.45,
+    }  # fmt: skip
+    data["strategies"]["both"]["playbook"][0]["segment"] = "enterprise_key_accounts_emea"
+    lines = calibration_text(calibration_table(parse_config(data))).splitlines()
+    assert any("triangular 0.25/0.25/0.45" in line for line in lines)
+    header = [m.span() for m in re.finditer(r"\S+(?: \S+)*", lines[0])]
+    for line in lines[2:]:
+        cells = [m.span() for m in re.finditer(r"\S+(?: \S+)*", line)]
+        assert len(cells) == len(header) == 6, line
+        for i, (cell, head) in enumerate(zip(cells, header, strict=True)):
+            assert cell[0] == head[0] if i in (0, 1, 2, 5) else cell[1] == head[1], (line, i)
