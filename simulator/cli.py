@@ -458,7 +458,7 @@ def _run(args: argparse.Namespace) -> int:
 def sweep_text(table, metric: str, best) -> str:
     """The sweep's best points, as a sales lead reads them: dollars, and each point named
     by its axis values."""
-    from simulator.sweep import axis_columns, headline_value, point_label
+    from simulator.sweep import axis_columns, headline_value, inert_axes, point_label
     from simulator.tables import is_money, label
 
     axes = axis_columns(table)
@@ -479,6 +479,14 @@ def sweep_text(table, metric: str, best) -> str:
                 f"{'s' if item['ties'] > 1 else ''} (the cheapest is shown): {item['tied_with']}"
             )
         lines.append(line)
+    for inert in inert_axes(table, axes):
+        lines.append(
+            f"{inert.axis} has no effect beyond the noise: at every setting of the other "
+            f"axes, meetings and cost stay within the Monte Carlo error (at most "
+            f"{inert.meetings_spread:.1f} meetings and {_money(inert.cost_spread)} apart); "
+            "something else limits it (for a pace: the plan's InMail credits or the weekly "
+            "invitation limit)"
+        )
     return "\n".join(lines)
 
 

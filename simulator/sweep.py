@@ -410,3 +410,41 @@ def axis_columns(table: pd.DataFrame) -> list[str]:
     """The axis columns of a sweep table: those between `point` and `strategy`."""
     columns = list(table.columns)
     return columns[columns.index("point") + 1 : columns.index("strategy")]
+
+
+@dataclass(frozen=True)
+class Inert:
+    """An axis whose every change moves neither mean meetings nor mean cost beyond the
+    noise; the widest spreads seen, for the sentence."""
+
+    axis: str
+    meetings_spread: float
+    cost_spread: float
+
+
+def inert_axes(table: pd.DataFrame, axes: list[str] | None = None) -> list[Inert]:
+    """The axes with no effect beyond the noise: for every strategy and every setting of
+    the other axes, the points along the axis keep their mean meetings and mean cost
+    within Z_TIE x sqrt(2) x their largest MCSE of each other (what two points with the
+    same truth reach in 95% of sweeps). Only axes with at least two values met at the
+    same setting of the others (a grid) can be judged; a Latin hypercube's cannot."""
+    axes = axes if axes is not None else axis_columns(table)
+    out = []
+    for axis in axes:
+        others = [a for a in axes if a != axis]
+        keys = ["strategy", *others]
+        judged, inert = False, True
+        spreads = {"meetings": 0.0, "cost": 0.0}
+        for _, group in table.groupby(keys, observed=True, sort=False, dropna=False):
+            if group[axis].nunique() < 2:
+                continue
+            judged = True
+            for metric in spreads:
+                mean, mcse = group[f"{metric}_mean"], group[f"{metric}_mcse"]
+                spread = float(mean.max() - mean.min())
+                spreads[metric] = max(spreads[metric], spread)
+                if not spread <= Z_TIE * math.sqrt(2) * float(mcse.max()):
+                    inert = False
+        if judged and inert:
+            out.append(Inert(axis, spreads["meetings"], spreads["cost"]))
+    return out

@@ -3,6 +3,7 @@ and a bad sweep section is one line naming the field (docs/config.md, "sweep")."
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -12,7 +13,15 @@ import pytest
 import yaml
 
 from simulator.cli import main, sweep_text
-from simulator.sweep import Range, Sweep, best_by_budget, design, load_sweep, run_sweep
+from simulator.sweep import (
+    Range,
+    Sweep,
+    best_by_budget,
+    design,
+    inert_axes,
+    load_sweep,
+    run_sweep,
+)
 
 MONTHS = 2
 FEE = 60.0  # premium_business, per seat and month
@@ -112,6 +121,7 @@ def test_best_per_budget_chooses_only_beyond_the_noise_and_says_when_points_tie(
             "pace": [10, 20, 10],
             "strategy": ["s", "s", "s"],
             "cost_mean": [100.0, 90.0, 200.0],
+            "cost_mcse": [1.0, 1.0, 1.0],
             "meetings_mean": [10.03, 10.00, 12.0],
             "meetings_mcse": [0.5, 0.5, 0.1],
             "cost_per_meeting_pooled": [100 / 10.03, 9.0, 200 / 12],
@@ -215,3 +225,39 @@ def test_run_on_a_sweep_config_points_to_the_sweep_command(capsys):
     assert main(["run", str(path), "--runs", "10"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "outreach-sim sweep" in err[0] and "sweep:" in err[0]
+
+
+def constructed(pace_step: float) -> pd.DataFrame:
+    """A grid of seats 1-2 and pace 5-10: seats add 50 meetings and $1,000 (far beyond
+    MCSEs of 1 meeting and $20); pace adds `pace_step` MCSEs of both."""
+    rows = []
+    for point, (seats, pace) in enumerate(itertools.product([1, 2], [5, 10])):
+        step = pace_step * (pace == 10)
+        rows.append(
+            {
+                "point": point,
+                "accounts": seats,
+                "pace": pace,
+                "strategy": "s",
+                "meetings_mean": 50.0 * seats + step * 1.0,
+                "meetings_mcse": 1.0,
+                "cost_mean": 1000.0 * seats + step * 20.0,
+                "cost_mcse": 20.0,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_an_axis_whose_effect_is_within_the_noise_is_said_to_have_none(table):
+    """Two points with the same truth differ by up to 1.96 x sqrt(2) = 2.77 MCSEs in 95%
+    of sweeps: a pace moving both by 2 MCSEs has no effect to speak of, by 3 it has."""
+    [inert] = inert_axes(constructed(2.0))
+    assert (inert.axis, inert.meetings_spread, inert.cost_spread) == ("pace", 2.0, 40.0)
+    assert inert_axes(constructed(3.0)) == []
+    text = sweep_text(constructed(0.5), "meetings", pd.DataFrame())
+    assert text.splitlines()[-1].startswith(
+        "pace has no effect beyond the noise: at every setting of the other axes, meetings "
+        "and cost stay within the Monte Carlo error (at most 0.5 meetings and $10.00 apart)"
+    )
+    # from a simulated grid: the hourly rate changes no outcome but every cost
+    assert inert_axes(table) == []
