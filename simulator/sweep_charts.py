@@ -49,7 +49,8 @@ def heatmap_chart(table: pd.DataFrame, axes: list[str], metric: str, grid: bool)
         panels = np.atleast_1d(fig.subplots(1, len(names), squeeze=False)[0])
         value = headline_value(table, metric)
         finite = value[np.isfinite(value)]
-        vmin, vmax = (finite.min(), finite.max()) if len(finite) else (0.0, 1.0)
+        noise = cell_noise(table, metric)
+        vmin, vmax = colour_limits(finite.to_numpy(), noise)
         precise = vmax - vmin < 0.05 * max(abs(vmax), 1e-9)  # close values: show cents
         cmap = "viridis_r" if better_low else "viridis"
         image = None
@@ -99,9 +100,7 @@ def heatmap_chart(table: pd.DataFrame, axes: list[str], metric: str, grid: bool)
         if grid and len(axes) > 2:
             title += f"; each cell the best over {', '.join(map(short, axes[2:]))}"
         if len(finite):
-            spread = dollars(vmax - vmin) if is_money(metric) else f"{vmax - vmin:,.3g}"
-            title += f"\n(highest minus lowest: {spread}; set it against the MCSE columns of"
-            title += " sweep.csv before reading much into a colour)"
+            title += "\n" + _noise_note(metric, float(finite.max() - finite.min()), noise)
         lines = [textwrap.fill(line, 80) for line in title.split("\n")]
         fig.suptitle(plain("\n".join(lines)), fontsize=9.5)
         if image is not None:
@@ -110,6 +109,58 @@ def heatmap_chart(table: pd.DataFrame, axes: list[str], metric: str, grid: bool)
             if is_money(metric):
                 bar.formatter = Dollars()
     return fig
+
+
+#: the colour scale of a heatmap spans at least this many Monte Carlo standard errors,
+#: so that differences the noise alone makes stay pale: two equal cells differ by up to
+#: 1.96 x sqrt(2) = 2.8 MCSE in 95% of sweeps, the highest and lowest of a dozen equal
+#: cells by up to about 4.6
+NOISE_SPAN = 6.0
+
+
+def cell_noise(table: pd.DataFrame, metric: str) -> float:
+    """A cell's typical Monte Carlo standard error: the median of the metric's MCSE
+    column (for a cost-per ratio, that of the mean of ratios, about the size of the
+    pooled figure's); NaN when the table has none."""
+    column = f"{metric}_mcse"
+    if column not in table:
+        return math.nan
+    values = table[column].to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else math.nan
+
+
+def colour_limits(values: np.ndarray, noise: float) -> tuple[float, float]:
+    """The colour scale's ends: the lowest and highest value, widened about their middle
+    to NOISE_SPAN standard errors when they are closer than that."""
+    if not len(values):
+        return 0.0, 1.0
+    low, high = float(np.min(values)), float(np.max(values))
+    least = NOISE_SPAN * noise if math.isfinite(noise) else 0.0
+    if high - low < least:
+        middle = (low + high) / 2
+        low, high = middle - least / 2, middle + least / 2
+    return low, high
+
+
+def _noise_note(metric: str, spread: float, noise: float) -> str:
+    """What the colours can be read as: the spread against a cell's standard error."""
+
+    def shown(x: float) -> str:
+        return f"${x:,.2f}" if is_money(metric) else f"{x:,.3g}"
+
+    if not math.isfinite(noise):
+        return f"(highest minus lowest: {shown(spread)}; its MCSE is not known here)"
+    if spread <= 1.96 * math.sqrt(2) * noise:
+        return (
+            f"(highest minus lowest: {shown(spread)}, within the noise of a cell's MCSE "
+            f"of about {shown(noise)}: the colours span at least {NOISE_SPAN:.0f} MCSE, "
+            "so noise stays pale)"
+        )
+    return (
+        f"(highest minus lowest: {shown(spread)}; a cell's MCSE is about {shown(noise)}, "
+        "so differences under 3 MCSE may be noise)"
+    )
 
 
 def short(path: str) -> str:
@@ -123,6 +174,12 @@ def _describe_point(row: pd.Series, axes: list[str]) -> str:
         text += f", tied within the noise with {row['ties']} other point"
         text += "s (the cheapest shown)" if row["ties"] > 1 else " (the cheaper shown)"
     return text
+
+
+def headroom(meetings: pd.Series) -> float:
+    """The top of the meetings axis: 8% above the most, room for a star's marker."""
+    top = float(np.nanmax(meetings.to_numpy(dtype=float))) if len(meetings) else 0.0
+    return 1.08 * top if top > 0 else 1.0
 
 
 def pareto_chart(table: pd.DataFrame, axes: list[str], budgets: list[float]) -> Figure:
@@ -182,7 +239,7 @@ def pareto_chart(table: pd.DataFrame, axes: list[str], budgets: list[float]) -> 
         ax.set_xlabel("Mean cost over the horizon")
         ax.set_ylabel("Mean meetings over the horizon")
         ax.xaxis.set_major_formatter(Dollars())
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, headroom(table["meetings_mean"]))  # a star at the top is drawn whole
         ax.set_title(
             f"Cost against meetings across {table['point'].nunique()} points "
             "(dashed lines: budgets; each mean's MCSE is in sweep.csv)"

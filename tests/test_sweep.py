@@ -261,3 +261,26 @@ def test_an_axis_whose_effect_is_within_the_noise_is_said_to_have_none(table):
     )
     # from a simulated grid: the hourly rate changes no outcome but every cost
     assert inert_axes(table) == []
+
+
+def test_heatmap_colours_span_the_noise_and_the_pareto_star_is_drawn_whole():
+    """Cells $100 and $102 with an MCSE of $1 each: 2 MCSE apart, within the noise, so
+    the colour scale spans NOISE_SPAN MCSE ($98 to $104), not $100 to $102. Cells $100
+    and $120 keep their own range. The meetings axis rises 8% above the most."""
+    from simulator.sweep_charts import NOISE_SPAN, colour_limits, heatmap_chart, pareto_chart
+
+    assert colour_limits(np.array([100.0, 102.0]), 1.0) == (
+        101 - NOISE_SPAN / 2,
+        101 + NOISE_SPAN / 2,
+    )
+    assert colour_limits(np.array([100.0, 120.0]), 1.0) == (100.0, 120.0)
+    table = constructed(0.0).assign(
+        cost_per_meeting_pooled=[100.0, 100.0, 102.0, 102.0], cost_per_meeting_mcse=1.0
+    )
+    fig = heatmap_chart(table, ["accounts", "pace"], "cost_per_meeting", True)
+    [image] = fig.axes[0].get_images()
+    assert image.get_clim() == (101 - NOISE_SPAN / 2, 101 + NOISE_SPAN / 2)
+    title = fig._suptitle.get_text().replace("\\$", "$").replace("\n", " ")
+    assert "within the noise of a cell's MCSE of about $1.00" in title
+    fig = pareto_chart(table, ["accounts", "pace"], [1500.0, 2500.0])
+    assert fig.axes[0].get_ylim()[1] == pytest.approx(1.08 * 100)
