@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simulator.config import Config, Segment
+from simulator.config import Config, ConfigError, Segment
 from simulator.streams import Streams, role_id
 
 UNLIMITED = np.int64(2**40)
@@ -78,10 +78,13 @@ class ProspectList:
         self.name = name
         self.unlimited = segment.unlimited
         if segment.unlimited:  # positions go on: the compiled loop reaches them as needed
-            if badges:
-                raise ValueError(
-                    f"segments.{name}.size: an unlimited list needs the compiled loop "
-                    "(numba); OUTREACH_SIM_ENGINE=numpy runs finite lists only"
+            if badges:  # one line from the CLI (exit 2), not a traceback
+                raise ConfigError(
+                    [
+                        f"OUTREACH_SIM_ENGINE=numpy: segments.{name}.size is unlimited, and "
+                        "the vectorised engine holds every listed prospect; unset it to run "
+                        "the compiled loop"
+                    ]
                 )
             self.length = int(UNLIMITED)
             self.available_by_month = np.full(months, UNLIMITED, dtype=np.int64)

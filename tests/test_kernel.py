@@ -211,6 +211,9 @@ def test_an_unlimited_list_runs_like_one_never_used_up() -> None:
         counts = {c: got["unlimited"][:, :, i] for i, c in enumerate(COUNTS)}
         check_counts(unlimited, strategy, counts, got["unlimited"][:, :, len(COUNTS) :].sum(2))
 
+    with pytest.raises(ConfigError, match=r"OUTREACH_SIM_ENGINE=numpy: segments\.vp_plus\.size"):
+        ProspectLists(unlimited, reps, 2)  # the vectorised engine: finite lists only
+
     raw = unlimited.model_dump(mode="json")
     raw["strategies"]["connect_everyone"]["daily_pace"] = {}
     with pytest.raises(ConfigError, match=r"playbook\.0\.new_per_day: segment .vp_plus. is unl"):
