@@ -1256,6 +1256,25 @@ def default_threads() -> int:
         return os.cpu_count() or 1
 
 
+# The structures are built by cached compiled functions: a structure's Python constructor
+# is compiled afresh in every process (about a second each), these load from the cache.
+
+
+@njit(cache=True)
+def _make_steps(fields: tuple) -> Steps:
+    return Steps(*fields)
+
+
+@njit(cache=True)
+def _make_lists(fields: tuple) -> Lists:
+    return Lists(*fields)
+
+
+@njit(cache=True)
+def _make_rules(fields: tuple) -> Rules:
+    return Rules(*fields)
+
+
 def _per_rep(value, reps: int) -> np.ndarray:
     return np.array(np.broadcast_to(np.asarray(value, dtype=np.float64), (reps,)))
 
@@ -1296,7 +1315,7 @@ def _steps(sim: Simulation) -> Steps:
         cdf_len=np.array(lengths, dtype=i64),
         cdf_per_rep=np.array(per_rep, dtype=np.bool_),
     )
-    return Steps(*table)
+    return _make_steps(tuple(table))
 
 
 def _lists(sim: Simulation) -> Lists:
@@ -1346,7 +1365,7 @@ def _lists(sim: Simulation) -> Lists:
         capacity=int(max(1, min(prospects.total, INITIAL_CAPACITY))),
         unlimited=np.array([cfg.segments[n].unlimited for n in names], dtype=np.bool_),
     )
-    return Lists(*table)
+    return _make_lists(tuple(table))
 
 
 def _rules(sim: Simulation, limiter: InvitationLimiter) -> Rules:
@@ -1390,7 +1409,7 @@ def _rules(sim: Simulation, limiter: InvitationLimiter) -> Rules:
         pace=paces,
         paced=paced,
     )
-    return Rules(*table)
+    return _make_rules(tuple(table))
 
 
 def run_compiled(
