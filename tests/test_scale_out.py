@@ -18,6 +18,7 @@ from simulator import parse_config, run
 from simulator.api import _chunk_summary, chunks, run_streaming, summarise_streaming
 from simulator.backends import DaskBackend, InProcess
 from simulator.cli import main
+from simulator.folders import MANIFEST
 from simulator.stats import quantile
 from simulator.streaming import QUANTILE_ACCURACY, MetricSummary, RunSummary
 
@@ -136,7 +137,7 @@ def test_run_stream_writes_the_summary_and_no_per_replication_files(tmp_path, ca
     assert main([*args, "--stream", "--chunk", "25", "--out", str(tmp_path / "s")]) == 0
     assert main([*args, "--no-report", "--out", str(tmp_path / "m")]) == 0
     files = sorted(p.name for p in (tmp_path / "s").iterdir())
-    assert files == ["config.yaml", "config_source.yaml", "run.json", "summary.json"]
+    assert files == [MANIFEST, "config.yaml", "config_source.yaml", "run.json", "summary.json"]
     streamed = json.loads((tmp_path / "s" / "summary.json").read_text())
     in_memory = json.loads((tmp_path / "m" / "summary.json").read_text())
     assert streamed["percentiles"] == {"method": "ddsketch", "relative_accuracy": 0.005}
