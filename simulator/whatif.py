@@ -32,7 +32,7 @@ from simulator.verdict import verdict_sentence
 #: replications per update: enough for a stable picture within about a second
 REPLICATIONS = 2000
 #: seconds a change waits for the next one before the re-run starts
-DEBOUNCE_SECONDS = 0.15
+DEBOUNCE_SECONDS = 0.1
 #: a distribution's slider spans this central share of it (all of a uniform or triangular)
 SPAN = 0.99
 
