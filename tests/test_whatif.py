@@ -25,6 +25,17 @@ def _config():
     return parse_config(CONFIGS["several"], source="several")
 
 
+def _ranged():
+    """The small config with the short list's paid InMail reply rate given as a range."""
+    data = copy.deepcopy(CONFIGS["several"])
+    data["segments"]["few"]["rates"]["inmail_reply_paid"] = {
+        "dist": "uniform",
+        "low": 0.10,
+        "high": 0.25,
+    }
+    return parse_config(data)
+
+
 def test_controls_cover_rates_used_plans_paces_and_seats():
     config = _config()
     paths = {c.path for c in controls(config)}
@@ -39,15 +50,7 @@ def test_controls_cover_rates_used_plans_paces_and_seats():
 
 
 def test_a_rate_given_as_a_range_gets_a_slider_over_that_range():
-    data = copy.deepcopy(CONFIGS["several"])
-    data["segments"]["few"]["rates"]["inmail_reply_paid"] = {
-        "dist": "uniform",
-        "low": 0.10,
-        "high": 0.25,
-    }
-    control = next(
-        c for c in controls(parse_config(data)) if c.path.endswith("few.rates.inmail_reply_paid")
-    )
+    control = next(c for c in controls(_ranged()) if c.path.endswith("few.rates.inmail_reply_paid"))
     assert (control.low, control.high, control.value) == (0.10, 0.25, None)
 
 
@@ -92,13 +95,7 @@ def test_a_value_outside_a_control_is_refused_naming_the_control(path, value, sa
 
 def test_a_rate_outside_its_range_set_from_code_is_refused_and_nothing_changes():
     pytest.importorskip("ipywidgets")
-    data = copy.deepcopy(CONFIGS["several"])
-    data["segments"]["few"]["rates"]["inmail_reply_paid"] = {
-        "dist": "uniform",
-        "low": 0.10,
-        "high": 0.25,
-    }
-    tool = WhatIf(parse_config(data), replications=20, seed=3)
+    tool = WhatIf(_ranged(), replications=20, seed=3)
     path = "segments.few.rates.inmail_reply_paid"
     with pytest.raises(ValueError, match="outside the slider's range 10% to 25%"):
         tool.set(path, 0.4)
@@ -108,13 +105,7 @@ def test_a_rate_outside_its_range_set_from_code_is_refused_and_nothing_changes()
 
 def test_set_moves_the_slider_fixes_the_rate_and_reruns():
     pytest.importorskip("ipywidgets")
-    data = copy.deepcopy(CONFIGS["several"])
-    data["segments"]["few"]["rates"]["inmail_reply_paid"] = {
-        "dist": "uniform",
-        "low": 0.10,
-        "high": 0.25,
-    }
-    config = parse_config(data)
+    config = _ranged()
     tool = WhatIf(config, replications=40, seed=3)
     path = "segments.few.rates.inmail_reply_paid"
     tool.set(path, 0.2)
