@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from simulator.api import RATIOS
-from simulator.metrics import SUMMARY_METRICS
+from simulator.metrics import RATIOS, SUMMARY_METRICS
 from simulator.stats import describe, describe_ratio
 
 #: the metrics a report summarises, in report order (those present in a runs table): the
