@@ -47,6 +47,19 @@ OPEN_PROFILE_FIRST = {
     ],
 }
 
+#: requests on a free plan against InMails on Sales Navigator, on a segment named `mid`
+#: (the command-line and results-folder tests' pair)
+REQUESTS_AND_INMAILS = {
+    "connect": {
+        "plan": "free",
+        "playbook": [{"segment": "mid", "touches": [{"kind": "connect"}]}],
+    },
+    "inmail": {
+        "plan": "sales_navigator_core",
+        "playbook": [{"segment": "mid", "touches": [{"kind": "inmail"}]}],
+    },
+}
+
 CONFIGS: dict[str, dict[str, Any]] = {
     "several": {
         "horizon_months": 3,

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 from checks import check_monthly
+from small_runs import REQUESTS_AND_INMAILS
 
 from simulator import load_config
 from simulator.cli import main
@@ -22,16 +23,7 @@ SMALL = {
     "horizon_months": 2,
     "replications": 50,
     "segments": {"mid": {"size": 200, "open_profile_share": 0.2}},
-    "strategies": {
-        "connect": {
-            "plan": "free",
-            "playbook": [{"segment": "mid", "touches": [{"kind": "connect"}]}],
-        },
-        "inmail": {
-            "plan": "sales_navigator_core",
-            "playbook": [{"segment": "mid", "touches": [{"kind": "inmail"}]}],
-        },
-    },
+    "strategies": REQUESTS_AND_INMAILS,
 }
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from small_runs import REQUESTS_AND_INMAILS
 
 from simulator import folders
 from simulator.cli import main
@@ -24,16 +25,7 @@ SMALL = {
     "horizon_months": 2,
     "replications": 20,
     "segments": {"mid": {"size": 100, "open_profile_share": 0.2}},
-    "strategies": {
-        "connect": {
-            "plan": "free",
-            "playbook": [{"segment": "mid", "touches": [{"kind": "connect"}]}],
-        },
-        "inmail": {
-            "plan": "sales_navigator_core",
-            "playbook": [{"segment": "mid", "touches": [{"kind": "inmail"}]}],
-        },
-    },
+    "strategies": REQUESTS_AND_INMAILS,
 }
 QUIET = ["--quiet", "--no-report"]
 
