@@ -7,7 +7,9 @@ ratio of integers, so that 3 accepted of 25 gives 55, never 54.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from fractions import Fraction
 
 import numpy as np
@@ -17,6 +19,39 @@ from simulator.config import Invitations
 
 def _exact(x: float) -> Fraction:
     return Fraction(str(x))
+
+
+def health_limit(
+    base: int, accepted: int, resolved: int, den: int, poor: int, good: int, floor: int
+) -> int:
+    """The limit in force, floor(base * health factor), for one seat, in exact integers:
+    `poor`, `good` and `floor` are the rules' thresholds and floor factor times `den`.
+
+    Written once, for one seat: the compiled loop calls it as it is (numba compiles
+    it), the vectorised engine maps it over every seat (``InvitationLimiter``)."""
+    if resolved == 0 or accepted * den >= good * resolved:
+        return base  # nothing resolved in the window, or healthy
+    if accepted * den <= poor * resolved:
+        return (base * floor) // den
+    # factor = f/d + (1 - f/d) * (a/t - p/d) / (g/d - p/d), as num / den
+    num = floor * resolved * (good - poor) + (den - floor) * (accepted * den - poor * resolved)
+    return (base * num) // (den * resolved * (good - poor))
+
+
+@functools.cache
+def _health_limits(exact_in_int64: bool) -> Callable[..., np.ndarray]:
+    """`health_limit` over arrays: compiled into a ufunc where numba is there and int64
+    holds the products, else over Python integers (exact, slower)."""
+    if exact_in_int64:
+        try:
+            import numba
+        except ImportError:
+            pass
+        else:
+            return numba.vectorize(["int64(int64, int64, int64, int64, int64, int64, int64)"])(
+                health_limit
+            )
+    return np.frompyfunc(health_limit, 7, 1)
 
 
 class InvitationLimiter:
@@ -93,23 +128,20 @@ class InvitationLimiter:
         return accepted.copy(), accepted + self._window_withdrawn
 
     def limit_in_force(self, day: int) -> np.ndarray:
-        """floor(base * factor) per seat, exactly."""
+        """floor(base * factor) per seat, exactly (:func:`health_limit`)."""
         base = self._base[day // 7]
         accepted, resolved = self.health_counts(day)
-        d, p, g, f = self._den, self._poor, self._good, self._floor
         dtype = np.int64 if self._exact_in_int64 else object
-        a = accepted.astype(dtype)
-        t = resolved.astype(dtype)
-        t_safe = np.where(resolved > 0, t, 1).astype(dtype)
-        # factor = f/d + (1 - f/d) * (a/t - p/d) / (g/d - p/d), as num / den
-        num = f * t_safe * (g - p) + (d - f) * (a * d - p * t_safe)
-        den = d * t_safe * (g - p)
-        linear = (base * num) // den
-        limit = np.where(
-            a * d >= g * t_safe, base, np.where(a * d <= p * t_safe, (base * f) // d, linear)
+        limits = _health_limits(self._exact_in_int64)(
+            base.astype(dtype),
+            accepted.astype(dtype),
+            resolved.astype(dtype),
+            self._den,
+            self._poor,
+            self._good,
+            self._floor,
         )
-        limit = np.where(resolved > 0, limit, base)
-        return np.asarray(limit, dtype=np.int64)
+        return np.asarray(limits, dtype=np.int64)
 
     def acceptance_rate(self, day: int) -> np.ndarray:
         accepted, resolved = self.health_counts(day)

@@ -38,11 +38,14 @@ from numba.experimental import structref
 from simulator._numba_borrow import borrow, register_borrowed
 from simulator.delays import DelaySampler
 from simulator.engine import BUDGETS, NEVER, Simulation, _pool
-from simulator.invitations import InvitationLimiter
+from simulator.invitations import InvitationLimiter, health_limit
 from simulator.metrics import COUNTS, FLOW_INDEX, FLOWS, STOCKS
 from simulator.playbook import KIND_NAMES, Kind
 from simulator.prospects import UNLIMITED
 from simulator.streams import role_id
+
+#: the rules this loop shares with the vectorised engine, compiled from their one source
+_health_limit = njit(health_limit)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -1056,18 +1059,11 @@ def _start_new(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: int) -
 
 @njit
 def _limit_in_force(s: _State, ru: Rules, unit: int, seat: int, day: int) -> int:
-    """floor(base * health factor) in exact integers (InvitationLimiter.limit_in_force)."""
+    """The seat's limit in force today: the rule of ``invitations.health_limit``."""
     base = ru.base[day // 7, unit]
-    a, t = s.window[0, seat], s.window[1, seat]
-    if t == 0:
-        return base
-    den, p, g, f = ru.den, ru.poor, ru.good, ru.floor
-    if a * den >= g * t:
-        return base
-    if a * den <= p * t:
-        return (base * f) // den
-    num = f * t * (g - p) + (den - f) * (a * den - p * t)
-    return (base * num) // (den * t * (g - p))
+    return _health_limit(
+        base, s.window[0, seat], s.window[1, seat], ru.den, ru.poor, ru.good, ru.floor
+    )
 
 
 @njit
