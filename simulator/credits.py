@@ -11,6 +11,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from simulator.shared_rules import over_arrays
+
+
+def grant_added(grant: int, cap: int, balance: int) -> int:
+    """Credits a month's grant adds to a seat's balance: up to the banking cap; the rest
+    is forfeited, and a balance already above the cap is not cut (MODEL.md section 15)."""
+    return min(grant, max(0, cap - balance))
+
+
+def lot_expiry(arrived_by_lot_day: int, departed: int) -> int:
+    """Credits that expire today: what is left of the lots that reach their age, i.e.
+    of the credits that had arrived by that lot's day, those not yet spent or expired
+    (lots leave oldest first)."""
+    return max(0, arrived_by_lot_day - departed)
+
 
 class CreditLedger:
     """Credit lots of `units` seats over `days` days."""
@@ -34,13 +49,13 @@ class CreditLedger:
         lot_day = day - self.expiry_days
         if lot_day < 0:
             return np.zeros_like(self._departed)
-        expired = np.maximum(0, self._arrived_through[lot_day] - self._departed)
+        expired = over_arrays(lot_expiry)(self._arrived_through[lot_day], self._departed)
         self._departed += expired
         return expired
 
     def grant(self, amount: int, cap: int) -> tuple[np.ndarray, np.ndarray]:
         """Add a month's grant up to the cap; return (added, forfeited) per seat."""
-        added = np.minimum(amount, np.maximum(0, cap - self.balance))
+        added = over_arrays(grant_added)(amount, cap, self.balance)
         self._arrived += added
         return added, amount - added
 

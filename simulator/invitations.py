@@ -7,14 +7,13 @@ ratio of integers, so that 3 accepted of 25 gives 55, never 54.
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable
 from fractions import Fraction
 
 import numpy as np
 
 from simulator.config import Invitations
+from simulator.shared_rules import over_arrays
 
 
 def _exact(x: float) -> Fraction:
@@ -27,8 +26,8 @@ def health_limit(
     """The limit in force, floor(base * health factor), for one seat, in exact integers:
     `poor`, `good` and `floor` are the rules' thresholds and floor factor times `den`.
 
-    Written once, for one seat: the compiled loop calls it as it is (numba compiles
-    it), the vectorised engine maps it over every seat (``InvitationLimiter``)."""
+    Written once, for one seat (``simulator.shared_rules``): the compiled loop calls it,
+    the vectorised engine maps it over every seat (``InvitationLimiter``)."""
     if resolved == 0 or accepted * den >= good * resolved:
         return base  # nothing resolved in the window, or healthy
     if accepted * den <= poor * resolved:
@@ -36,22 +35,6 @@ def health_limit(
     # factor = f/d + (1 - f/d) * (a/t - p/d) / (g/d - p/d), as num / den
     num = floor * resolved * (good - poor) + (den - floor) * (accepted * den - poor * resolved)
     return (base * num) // (den * resolved * (good - poor))
-
-
-@functools.cache
-def _health_limits(exact_in_int64: bool) -> Callable[..., np.ndarray]:
-    """`health_limit` over arrays: compiled into a ufunc where numba is there and int64
-    holds the products, else over Python integers (exact, slower)."""
-    if exact_in_int64:
-        try:
-            import numba
-        except ImportError:
-            pass
-        else:
-            return numba.vectorize(["int64(int64, int64, int64, int64, int64, int64, int64)"])(
-                health_limit
-            )
-    return np.frompyfunc(health_limit, 7, 1)
 
 
 class InvitationLimiter:
@@ -132,7 +115,7 @@ class InvitationLimiter:
         base = self._base[day // 7]
         accepted, resolved = self.health_counts(day)
         dtype = np.int64 if self._exact_in_int64 else object
-        limits = _health_limits(self._exact_in_int64)(
+        limits = over_arrays(health_limit, self._exact_in_int64)(
             base.astype(dtype),
             accepted.astype(dtype),
             resolved.astype(dtype),

@@ -36,6 +36,7 @@ from numba.core import types
 from numba.experimental import structref
 
 from simulator._numba_borrow import borrow, register_borrowed
+from simulator.credits import grant_added, lot_expiry
 from simulator.delays import DelaySampler
 from simulator.engine import BUDGETS, NEVER, Simulation, _pool
 from simulator.invitations import InvitationLimiter, health_limit
@@ -46,6 +47,8 @@ from simulator.streams import role_id
 
 #: the rules this loop shares with the vectorised engine, compiled from their one source
 _health_limit = njit(health_limit)
+_grant_added = njit(grant_added)
+_lot_expiry = njit(lot_expiry)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -1138,13 +1141,13 @@ def _replication(
                 s.arrived_through[day - 1, seat] = s.arrived[seat]
             lot_day = day - ru.expiry_days
             if lot_day >= 0:
-                expired = max(0, s.arrived_through[lot_day, seat] - s.departed[seat])
+                expired = _lot_expiry(s.arrived_through[lot_day, seat], s.departed[seat])
                 s.departed[seat] += expired
                 s.flows[month, F_EXPIRED] += expired
         if day % 30 == 0:
             for seat in range(seats):
                 balance = s.arrived[seat] - s.departed[seat]
-                added = min(ru.credits_per_month, max(0, ru.credits_cap - balance))
+                added = _grant_added(ru.credits_per_month, ru.credits_cap, balance)
                 s.arrived[seat] += added
                 s.flows[month, F_GRANTED] += ru.credits_per_month
                 s.flows[month, F_FORFEITED] += ru.credits_per_month - added

@@ -9,10 +9,11 @@ import pytest
 from scipy import stats
 
 from simulator.config import Invitations, LognormalDelay, PmfDelay
-from simulator.credits import CreditLedger
+from simulator.credits import CreditLedger, grant_added, lot_expiry
 from simulator.delays import DelaySampler, delay_pmf
 from simulator.engine import rank_within
-from simulator.invitations import InvitationLimiter
+from simulator.invitations import InvitationLimiter, health_limit
+from simulator.shared_rules import over_arrays
 from simulator.stats import describe, describe_ratio, quantile
 from simulator.streams import Streams, role_id
 
@@ -166,3 +167,26 @@ def test_summaries_match_numpy_and_scipy():
     assert r["share_infinite"] == pytest.approx(np.mean(x == 0))
     assert r["pooled"] == pytest.approx(cost.sum() / x.sum())
     assert describe_ratio(np.zeros(3), np.zeros(3))["pooled"] == math.inf
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["numba ufunc", "python integers"])
+def test_a_shared_rule_gives_over_arrays_what_it_gives_for_one_seat(compiled):
+    """The vectorised engine's form of a rule is the rule itself, seat by seat."""
+    rng = np.random.default_rng(7)
+    n = 500
+    grant, cap, balance = rng.integers(0, 60, n), rng.integers(0, 160, n), rng.integers(0, 300, n)
+    got = over_arrays(grant_added, compiled)(grant, cap, balance)
+    assert got.dtype == np.int64
+    assert got.tolist() == [grant_added(*args) for args in zip(grant, cap, balance, strict=True)]
+    arrived, departed = rng.integers(0, 300, n), rng.integers(0, 300, n)
+    got = over_arrays(lot_expiry, compiled)(arrived, departed)
+    assert got.tolist() == [lot_expiry(a, d) for a, d in zip(arrived, departed, strict=True)]
+    base, resolved = rng.integers(1, 200, n), rng.integers(0, 60, n)
+    accepted = np.minimum(rng.integers(0, 60, n), resolved)
+    rules = (100, 10, 30, 50)  # den, poor, good, floor: the defaults 0.10, 0.30, 0.5
+    got = over_arrays(health_limit, compiled)(base, accepted, resolved, *rules)
+    expected = [
+        health_limit(b, a, t, *rules) for b, a, t in zip(base, accepted, resolved, strict=True)
+    ]
+    assert got.tolist() == expected
+    assert health_limit(100, 3, 25, *rules) == 55  # MODEL.md section 15
