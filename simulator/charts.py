@@ -37,7 +37,7 @@ from matplotlib.text import Text
 
 from simulator.compare import difference, lower_is_better, strategy_pairs, win_shares
 from simulator.config import Config
-from simulator.metrics import SENT_BY_KIND
+from simulator.metrics import COUNT_WORDS, SENT_BY_KIND
 from simulator.tables import is_money, label, strategies
 from simulator.weekly import InvitationDays
 
@@ -389,11 +389,7 @@ def cost_per_reply_chart(runs: pd.DataFrame, metric: str = "cost_per_reply") -> 
 
 
 def _count_word(metric: str) -> str:
-    return {
-        "cost_per_reply": "reply",
-        "cost_per_positive_reply": "positive reply",
-        "cost_per_meeting": "meeting",
-    }.get(metric, "count")
+    return COUNT_WORDS.get(metric, "count")
 
 
 # --- 2. replies and meetings per month --------------------------------------------------

@@ -821,8 +821,8 @@ class Strategy(Model):
 
 #: what "best" means: the cost of one reply, one positive reply or one meeting
 #: (pooled over replications; simulator.verdict compares strategies on it)
-OBJECTIVES: tuple[str, ...] = ("cost_per_reply", "cost_per_positive_reply", "cost_per_meeting")
 Objective = Literal["cost_per_reply", "cost_per_positive_reply", "cost_per_meeting"]
+OBJECTIVES: tuple[str, ...] = get_args(Objective)
 
 
 class Config(Model):

@@ -104,3 +104,9 @@ RATIOS = {
     "cost_per_positive_reply": "positive_replies",
     "cost_per_meeting": "meetings",
 }
+#: what one unit of each ratio's denominator is called in a sentence ("no meeting")
+COUNT_WORDS = {
+    "cost_per_reply": "reply",
+    "cost_per_positive_reply": "positive reply",
+    "cost_per_meeting": "meeting",
+}

@@ -43,7 +43,7 @@ from scipy import special
 
 from simulator.compare import win_shares
 from simulator.config import OBJECTIVES
-from simulator.metrics import RATIOS
+from simulator.metrics import COUNT_WORDS, RATIOS
 from simulator.stats import exact_sum, pooled_ratio, quantile, ratio_or_inf
 from simulator.tables import money
 from simulator.tables import strategies as strategy_order
@@ -61,9 +61,7 @@ SPREAD = 0.9
 
 #: how an objective reads in a sentence, and what it counts
 WORDS: dict[str, tuple[str, str]] = {
-    "cost_per_reply": ("cost per reply", "reply"),
-    "cost_per_positive_reply": ("cost per positive reply", "positive reply"),
-    "cost_per_meeting": ("cost per meeting", "meeting"),
+    objective: (f"cost per {word}", word) for objective, word in COUNT_WORDS.items()
 }
 
 
