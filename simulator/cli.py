@@ -254,14 +254,11 @@ def _open_backend(args: argparse.Namespace, replications: int):
     return open_backend(args.workers or default_workers(replications), args.scheduler)
 
 
-def _money(x: float) -> str:
-    return "inf" if math.isinf(x) else f"${x:,.2f}"
-
-
 def headline_table(results: Results) -> str:
     """The figures a sales lead asks for first, one line per strategy, led by the
     config's objective (cost per meeting by default), then each strategy against the best."""
     from simulator.metrics import RATIOS
+    from simulator.tables import money
     from simulator.verdict import WORDS
 
     objective = results.config.objective
@@ -280,9 +277,9 @@ def headline_table(results: Results) -> str:
         ratio = s.loc[(strategy, objective)]
         replies = s.loc[(strategy, "replies")]
         meetings = s.loc[(strategy, "meetings")]
-        spread = f"{_money(ratio['p5'])} - {_money(ratio['p95'])}"
+        spread = f"{money(ratio['p5'])} - {money(ratio['p95'])}"
         lines.append(
-            f"{strategy:<{width}}  {_money(ratio['pooled']):>22} {_money(ratio['median']):>9} "
+            f"{strategy:<{width}}  {money(ratio['pooled']):>22} {money(ratio['median']):>9} "
             f"{spread:>21} {ratio['share_infinite']:>14.1%} {replies['mean'] / months:>13.1f} "
             f"{meetings['mean']:>15.1f}"
         )
@@ -459,19 +456,19 @@ def sweep_text(table, metric: str, best) -> str:
     """The sweep's best points, as a sales lead reads them: dollars, and each point named
     by its axis values."""
     from simulator.sweep import axis_columns, headline_value, inert_axes, point_label
-    from simulator.tables import is_money, label
+    from simulator.tables import is_money, label, money
 
     axes = axis_columns(table)
     value = headline_value(table, metric)
     pick = value.idxmin() if metric.startswith("cost") else value.idxmax()
     row = table.loc[pick]
-    figure = _money(value[pick]) if is_money(metric) else f"{value[pick]:,.1f}"
+    figure = money(value[pick]) if is_money(metric) else f"{value[pick]:,.1f}"
     what = label(metric).removesuffix(" ($)").lower()
     lines = [f"best {what}: {figure} at {point_label(row, axes)}"]
     for item in best.to_dict(orient="records"):
         line = (
-            f"budget {_money(item['budget'])}: {item['meetings_mean']:.1f} meetings "
-            f"(mean cost {_money(item['cost_mean'])}) at {point_label(item, axes)}"
+            f"budget {money(item['budget'])}: {item['meetings_mean']:.1f} meetings "
+            f"(mean cost {money(item['cost_mean'])}) at {point_label(item, axes)}"
         )
         if item.get("ties"):
             line += (
@@ -483,7 +480,7 @@ def sweep_text(table, metric: str, best) -> str:
         lines.append(
             f"{inert.axis} has no effect beyond the noise: at every setting of the other "
             f"axes, meetings and cost stay within the Monte Carlo error (at most "
-            f"{inert.meetings_spread:.1f} meetings and {_money(inert.cost_spread)} apart); "
+            f"{inert.meetings_spread:.1f} meetings and {money(inert.cost_spread)} apart); "
             "something else limits it (for a pace: the plan's InMail credits or the weekly "
             "invitation limit)"
         )
