@@ -26,6 +26,7 @@ from typing import Any
 from simulator.api import Results, run
 from simulator.config import Config, Distribution, Rates
 from simulator.playbook import parameters_used
+from simulator.sensitivity import parameter_label
 from simulator.uncertainty import frozen, with_values
 from simulator.verdict import verdict_sentence
 
@@ -103,15 +104,16 @@ def controls(config: Config) -> list[Control]:
         for field in Rates.model_fields:
             value = getattr(seg.rates, field)
             multiplier = field.endswith("multiplier")
-            words = field.replace("_", " ")
             path = f"segments.{segment}.rates.{field}"
-            if isinstance(value, list):
-                for i, item in enumerate(value):
-                    if f"{path}.{i}" in used:
-                        label = f"{words}, message {i + 1}"
-                        found.append(_rate_control(f"{path}.{i}", label, segment, item, multiplier))
-            elif path in used:
-                found.append(_rate_control(path, words, segment, value, multiplier))
+            items = (
+                [(f"{path}.{i}", item) for i, item in enumerate(value)]
+                if isinstance(value, list)
+                else [(path, value)]
+            )
+            for where, item in items:
+                if where in used:  # named as the sensitivity table names it, in its tab
+                    label = parameter_label(where).removeprefix(f"{segment}: ")
+                    found.append(_rate_control(where, label, segment, item, multiplier))
     plans = tuple(config.plans)
     for name, strategy in config.strategies.items():
         found.append(Control(f"strategies.{name}.plan", "plan", name, strategy.plan, options=plans))
