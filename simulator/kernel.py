@@ -101,6 +101,8 @@ RANGE = 64
 #: OUTREACH_SIM_COUNT_DRAWS=1 (for benchmarks/engine_speed.py): count the uniforms each
 #: replication draws; compiled out otherwise
 COUNT_DRAWS = bool(os.environ.get("OUTREACH_SIM_COUNT_DRAWS"))
+#: buckets of a delay's guide table (a power of two)
+GUIDE = 64
 #: started prospects a thread's state holds at first; it doubles where a replication
 #: needs more (that replication then runs again: the same numbers)
 INITIAL_CAPACITY = 1024
@@ -136,6 +138,8 @@ class StepTable(NamedTuple):
     cdf_start: np.ndarray
     cdf_len: np.ndarray
     cdf_per_rep: np.ndarray  # 1 where the step has one CDF row per replication
+    guide: np.ndarray  # by CDF row, GUIDE + 1 entries: values <= j / GUIDE (_guide_rows)
+    guide_start: np.ndarray  # by step
 
 
 class ListTable(NamedTuple):
@@ -271,7 +275,7 @@ def _uniform(key: np.uint64, counter: np.int64) -> float:
 
 @njit(inline="always")
 def _cdfs(st: Steps) -> tuple:
-    return st.cdf, st.cdf_start, st.cdf_len, st.cdf_per_rep
+    return st.cdf, st.cdf_start, st.cdf_len, st.cdf_per_rep, st.guide, st.guide_start
 
 
 @njit(inline="always")
@@ -279,13 +283,34 @@ def _waits(st: Steps, s: _State) -> tuple:
     return st.wait_lo, st.wait_hi, st.wait_keys, s.position, s.draws
 
 
+@njit(cache=True)
+def _guide_rows(cdf: np.ndarray, rows: int, n: int) -> np.ndarray:
+    """For each of `rows` CDF rows of length `n` (flattened in `cdf`), the number of its
+    values <= j / GUIDE, j = 0 .. GUIDE: the count of values <= v, for v in
+    [j / GUIDE, (j + 1) / GUIDE), lies between entries j and j + 1 (a guide table)."""
+    guide = np.empty(rows * (GUIDE + 1), dtype=np.int32)
+    for r in range(rows):
+        a = 0
+        for j in range(GUIDE + 1):
+            while a < n and cdf[r * n + a] <= j / GUIDE:
+                a += 1
+            guide[r * (GUIDE + 1) + j] = a
+    return guide
+
+
 @njit
 def _delay(cdfs: tuple, step: int, rep: int, v: float) -> int:
-    """Days to an outcome: one plus the number of CDF values <= v (inverse CDF)."""
-    cdf, cdf_start, cdf_len, cdf_per_rep = cdfs
+    """Days to an outcome: one plus the number of CDF values <= v (inverse CDF; v < 1).
+
+    The guide table narrows the search to the CDF values between two multiples of
+    1 / GUIDE (GUIDE a power of two, so j / GUIDE <= v is exact): the same count as a
+    search of the whole row, in a step or two."""
+    cdf, cdf_start, cdf_len, cdf_per_rep, guide, guide_start = cdfs
     n = cdf_len[step]
-    lo = cdf_start[step] + (rep * n if cdf_per_rep[step] else 0)
-    a, b = 0, n
+    row = rep if cdf_per_rep[step] else 0
+    lo = cdf_start[step] + row * n
+    g = guide_start[step] + row * (GUIDE + 1) + min(int(v * GUIDE), GUIDE - 1)
+    a, b = np.int64(guide[g]), np.int64(guide[g + 1])
     while a < b:  # first index whose CDF value exceeds v
         m = (a + b) >> 1
         if cdf[lo + m] <= v:
@@ -575,6 +600,7 @@ def _send_requests(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, 
     notes_per_month = ru.notes_per_month
     month = day // 30
     withdraw_on = day + ru.invite_window
+    later = 0  # requests withdrawn whose route goes on (a re-invitation or a fallback)
     for i in range(n):
         if sc[R_KIND, i] != want:
             continue
@@ -614,14 +640,16 @@ def _send_requests(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, 
             flag == 2 and reinvite[step] < 0 and next_of[step] < 0
         )
         _settle(closing, pid, closes, ends, fresh, False, True)
-    # what follows, filed in the engine's order: messages, re-invitations, fallbacks
-    for i in range(n):
-        if sc[R_KIND, i] == want and sc[R_FLAG, i] == 3:
-            first = first_message[sc[R_STEP, i]]
+        # what follows is filed in the engine's order: messages (here, in batch order),
+        # then re-invitations, then fallbacks (below, where there are any)
+        if flag == 3:
+            first = first_message[step]
             if first >= 0:
-                pid = sc[R_PID, i]
-                due = sc[R_CLOSE, i] + _wait(waits, first, rep, pid)
-                _file_touch(calendar, due, pid, first)
+                _file_touch(calendar, closes + _wait(waits, first, rep, pid), pid, first)
+        elif flag == 2:
+            later += 1 if reinvite[step] >= 0 or next_of[step] >= 0 else 0
+    if later == 0:
+        return
     for i in range(n):
         if sc[R_KIND, i] == want and sc[R_FLAG, i] == 2:
             again = reinvite[sc[R_STEP, i]]
@@ -747,31 +775,28 @@ def _send(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int) -> None:
     flows, badge, open_left, departed = s.flows, s.badge, s.open_left, s.departed
     month = day // 30
     present[:] = False
-    for i in range(n):
+    for i in range(n):  # each touch's kind; it takes today's budgets
         k = kind_of[sc[R_STEP, i]]
         sc[R_KIND, i] = k
         present[k] = True
-    for k in range(N_KINDS):
+        pid = sc[R_PID, i]
+        seat = seat_of[pid]
+        left[INMAIL if k == FOLLOWUP else k, seat] -= 1  # follow-ups take the InMail pace
+        if k == INMAIL or k == FOLLOWUP:
+            if ru.open_profile_messages and badge[pid]:
+                open_left[seat] -= 1
+                flows[month, F_INMAILS_FREE if k == INMAIL else F_FOLLOWUPS_FREE] += 1
+            else:
+                departed[seat] += 1  # a credit, oldest lot first
+                flows[month, F_SPENT] += 1
+                flows[month, F_INMAILS_PAID if k == INMAIL else F_FOLLOWUPS_PAID] += 1
+        elif k == MESSAGE:
+            flows[month, F_MESSAGES] += 1
+        elif k == ENGAGE:
+            flows[month, F_ENGAGEMENTS] += 1
+    for k in range(N_KINDS):  # then sent kind by kind
         if not present[k]:
             continue
-        for i in range(n):  # take today's budgets
-            if sc[R_KIND, i] != k:
-                continue
-            pid = sc[R_PID, i]
-            seat = seat_of[pid]
-            left[INMAIL if k == FOLLOWUP else k, seat] -= 1  # follow-ups take the InMail pace
-            if k == INMAIL or k == FOLLOWUP:
-                if ru.open_profile_messages and badge[pid]:
-                    open_left[seat] -= 1
-                    flows[month, F_INMAILS_FREE if k == INMAIL else F_FOLLOWUPS_FREE] += 1
-                else:
-                    departed[seat] += 1  # a credit, oldest lot first
-                    flows[month, F_SPENT] += 1
-                    flows[month, F_INMAILS_PAID if k == INMAIL else F_FOLLOWUPS_PAID] += 1
-            elif k == MESSAGE:
-                flows[month, F_MESSAGES] += 1
-            elif k == ENGAGE:
-                flows[month, F_ENGAGEMENTS] += 1
         if k == CONNECT:
             _send_requests(s, st, ru, rep, day, n, k)
         elif k == EMAIL or k == WHATSAPP:
@@ -1279,8 +1304,8 @@ def _per_rep(value, reps: int) -> np.ndarray:
 
 
 def _steps(sim: Simulation) -> Steps:
-    cdfs, starts, lengths, per_rep = [], [], [], []
-    at = 0
+    cdfs, starts, lengths, per_rep, guides, guide_starts = [], [], [], [], [], []
+    at, guide_at = 0, 0
     for sampler in sim.samplers:
         table = np.atleast_2d(sampler._cdf)  # one row, or one per replication
         starts.append(at)
@@ -1288,6 +1313,9 @@ def _steps(sim: Simulation) -> Steps:
         per_rep.append(not isinstance(sampler, DelaySampler))
         cdfs.append(table.ravel())
         at += table.size
+        guides.append(_guide_rows(np.ascontiguousarray(table.ravel()), *table.shape))
+        guide_starts.append(guide_at)
+        guide_at += guides[-1].size
     i64 = np.int64
     table = StepTable(
         kind=sim.step_kind.astype(i64),
@@ -1313,6 +1341,8 @@ def _steps(sim: Simulation) -> Steps:
         cdf_start=np.array(starts, dtype=i64),
         cdf_len=np.array(lengths, dtype=i64),
         cdf_per_rep=np.array(per_rep, dtype=np.bool_),
+        guide=np.concatenate(guides) if guides else np.zeros(0, dtype=np.int32),
+        guide_start=np.array(guide_starts, dtype=i64),
     )
     return _make_steps(tuple(table))
 
