@@ -814,7 +814,9 @@ def _resolve_replies(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: 
         return
     month = day // 30
     r_pid, r_step, r_sent, r_next, pools = s.r_pid, s.r_step, s.r_sent, s.r_next, s.pools
-    reply_day, reply_step = s.reply_day, s.reply_step
+    reply_day, reply_step, flows, by_segment = s.reply_day, s.reply_step, s.flows, s.by_segment
+    positions, badge, seat_of, arrived = s.position, s.badge, s.seat_of, s.arrived
+    kind_of, entry_of, entry_list = st.kind, st.entry, li.entry_list
     node = s.r_head[day]
     s.r_head[day] = -1
     while node >= 0:
@@ -825,30 +827,29 @@ def _resolve_replies(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: 
         node = following
         if reply_day[pid] != day or reply_step[pid] != step:
             continue
-        kind = st.kind[step]
-        s.flows[month, F_REPLIES] += 1
+        kind = kind_of[step]
+        flows[month, F_REPLIES] += 1
         if REPLY_FLOW[kind] >= 0:  # (every kind that can get a reply has its count)
-            s.flows[month, REPLY_FLOW[kind]] += 1
-        e = st.entry[step]
-        lst = li.entry_list[e]
-        s.by_segment[month, lst] += 1
-        position = s.position[pid]
+            flows[month, REPLY_FLOW[kind]] += 1
+        e = entry_of[step]
+        by_segment[month, entry_list[e]] += 1
+        position = positions[pid]
         if COUNT_DRAWS:
             s.draws[0] += 1
         if _uniform(li.positive_keys[e, rep], position) < li.positive_share[e, rep]:
-            s.flows[month, F_POSITIVE] += 1
+            flows[month, F_POSITIVE] += 1
             if COUNT_DRAWS:
                 s.draws[0] += 1
             if _uniform(li.meeting_keys[e, rep], position) < li.meeting_share[e, rep]:
-                s.flows[month, F_MEETINGS] += 1
+                flows[month, F_MEETINGS] += 1
         if (
             ru.refunds
             and (kind == INMAIL or kind == FOLLOWUP)
             and day - sent <= ru.refund_window
-            and not (ru.open_profile_messages and s.badge[pid])
+            and not (ru.open_profile_messages and badge[pid])
         ):
-            s.arrived[s.seat_of[pid]] += 1  # a refund arrives as today's lot
-            s.flows[month, F_REFUNDED] += 1
+            arrived[seat_of[pid]] += 1  # a refund arrives as today's lot
+            flows[month, F_REFUNDED] += 1
 
 
 @njit
@@ -1065,15 +1066,25 @@ def _start_new(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: int) -
                 s.found_head[route, lst] = at + count
                 s.found_len[route, lst] -= count
                 step = first_op if route == 0 else first_other
+                # (the arrays taken out first: a store through one could otherwise
+                # change the structure, so each field would be read again at each store)
+                position, badge, reply_day, reply_step = (
+                    s.position,
+                    s.badge,
+                    s.reply_day,
+                    s.reply_step,
+                )
+                last_close, seat_of, open_ = s.last_close, s.seat_of, s.open
+                first_pid, first_open = slots[0], slots[1]
                 for k in range(count):
-                    pid = slots[0] + k
-                    s.position[pid] = found[route, lst, at + k]
-                    s.badge[pid] = route == 0
-                    s.reply_day[pid] = NEVER
-                    s.reply_step[pid] = 0
-                    s.last_close[pid] = 0
-                    s.seat_of[pid] = seat
-                    s.open[slots[1] + k] = pid
+                    pid = first_pid + k
+                    position[pid] = found[route, lst, at + k]
+                    badge[pid] = route == 0
+                    reply_day[pid] = NEVER
+                    reply_step[pid] = 0
+                    last_close[pid] = 0
+                    seat_of[pid] = seat
+                    open_[first_open + k] = pid
                     sc[R_PID, k] = pid
                     sc[R_STEP, k] = step
                 slots[0] += count
