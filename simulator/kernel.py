@@ -159,7 +159,6 @@ class ListTable(NamedTuple):
     meeting_keys: np.ndarray
     positive_share: np.ndarray  # (entries, reps)
     meeting_share: np.ndarray
-    capacity: int  # prospects a thread's state holds at first (it doubles when short)
     unlimited: np.ndarray  # by list: never runs out (its prospects count as added when started)
 
 
@@ -1255,10 +1254,12 @@ def _replications(
     draws: np.ndarray,
     first: int,
     end: int,
-) -> None:
-    """Replications first .. end - 1 of the block, on one state allocated once and reset
-    for each. Without the GIL: threads of this process run other ranges alongside."""
-    capacity = li.capacity
+    capacity: int,
+) -> int:
+    """Replications first .. end - 1 of the block, on one state for `capacity` started
+    prospects, allocated once and reset for each; the capacity it ended with back (the
+    thread's next range starts there). Without the GIL: threads of this process run
+    other ranges alongside."""
     span = max(ru.days + ru.invite_window + 1, ru.exhausted_span)
     owner = _new_state(capacity, ru.days, ru.months, ru.seats, li.length.size, span)
     s, steps, lists, rules = borrow(owner), borrow(st), borrow(li), borrow(ru)
@@ -1272,6 +1273,7 @@ def _replications(
             s = borrow(owner)
             continue
         rep += 1
+    return capacity
 
 
 # counting draws: compiled afresh in this process, never from (nor into) the cache
@@ -1358,6 +1360,11 @@ def _steps(sim: Simulation) -> Steps:
     return _make_steps(tuple(table))
 
 
+def _initial_capacity(sim: Simulation) -> int:
+    """Started prospects a thread's state holds at first (it doubles where short)."""
+    return int(max(1, min(sim.prospects.total, INITIAL_CAPACITY)))
+
+
 def _lists(sim: Simulation) -> Lists:
     cfg, prospects, reps = sim.config, sim.prospects, sim.reps
     names = list(cfg.segments)
@@ -1402,7 +1409,6 @@ def _lists(sim: Simulation) -> Lists:
         meeting_share=np.array([_per_rep(sim.funnel_shares[e][1], reps) for e in entries]).reshape(
             -1, reps
         ),
-        capacity=int(max(1, min(prospects.total, INITIAL_CAPACITY))),
         unlimited=np.array([cfg.segments[n].unlimited for n in names], dtype=np.bool_),
     )
     return _make_lists(tuple(table))
@@ -1477,7 +1483,8 @@ def run_compiled(
         # references on a cache line that every core would keep taking from the others
         if not hasattr(own, "tables"):
             own.tables = (_steps(sim), _lists(sim), _rules(sim, limiter))
-        _run_replications(*own.tables, *outputs, lo, hi)
+            own.capacity = _initial_capacity(sim)
+        own.capacity = _run_replications(*own.tables, *outputs, lo, hi, own.capacity)
 
     threads = default_threads() if threads is None else threads
     if threads <= 1 or reps < 2 * RANGE:
