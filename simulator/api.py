@@ -16,7 +16,7 @@ in bounded memory, without the per-replication tables.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -32,6 +32,7 @@ from simulator.metrics import (
     FLOWS,
     RATIOS,
     SENT_BY_KIND,
+    STOCKS,
     SUMMARY_METRICS,
     columns,
 )
@@ -228,54 +229,69 @@ def _tables(
     first: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The runs and monthly tables; `drawn`: each replication's uncertain parameters;
-    `first`: the global index of the first replication of `counts`."""
+    `first`: the global index of the first replication of `counts`.
+
+    Columns are built whole, every strategy's rows in turn, and the monthly counts are
+    copied once, straight into the layout a table keeps (one row per column): a year of
+    10,000 replications is millions of cells."""
     months = config.horizon_months
-    runs_parts, monthly_parts = [], []
-    for name, array in counts.items():
-        n_reps = array.shape[0]
-        names = columns(list(config.segments))
-        monthly = pd.DataFrame(array.reshape(n_reps * months, len(names)), columns=names)
-        monthly.insert(0, "month", np.tile(np.arange(months), n_reps))
-        monthly.insert(0, "replication", np.repeat(np.arange(first, first + n_reps), months))
-        monthly.insert(0, "strategy", name)
-        for part, amount in monthly_costs(config, name, monthly).items():
-            monthly[part] = amount
-        monthly_parts.append(monthly)
-        totals = array[:, :, : len(FLOWS)].sum(axis=1)
-        runs = pd.DataFrame(totals, columns=list(FLOWS))
-        for i, stock in enumerate(COUNTS[len(FLOWS) :]):
-            runs[stock] = array[:, -1, len(FLOWS) + i]
-        for i, segment_flow in enumerate(names[len(COUNTS) :]):
-            runs[segment_flow] = array[:, :, len(COUNTS) + i].sum(axis=1)
-        runs.insert(0, "replication", np.arange(first, first + n_reps))
-        runs.insert(0, "strategy", name)
-        for part in COST_PARTS:
-            runs[part] = monthly[part].to_numpy().reshape(n_reps, months).sum(axis=1)
+    names = columns(list(config.segments))
+    strategies = list(counts)
+    n_reps = next(iter(counts.values())).shape[0]
+    rows = n_reps * months
+    replication = np.arange(first, first + n_reps)
+    block = np.empty((2 + len(names), len(strategies) * rows), dtype=np.int64)
+    block[0] = np.tile(np.repeat(replication, months), len(strategies))
+    block[1] = np.tile(np.arange(months), len(strategies) * n_reps)
+    runs_parts: dict[str, list[np.ndarray]] = {}
+    cost_parts: dict[str, list[np.ndarray]] = {}
+    for i, array in enumerate(counts.values()):
+        by_month = block[2:, i * rows : (i + 1) * rows]  # one row per column
+        by_month[:] = array.reshape(rows, len(names)).T
+        costs = monthly_costs(config, strategies[i], dict(zip(names, by_month, strict=True)))
+        runs = {"replication": replication}
+        runs.update(zip(FLOWS, array[:, :, : len(FLOWS)].sum(axis=1).T, strict=True))
+        runs.update(zip(STOCKS, array[:, -1, len(FLOWS) : len(COUNTS)].T, strict=True))
+        runs.update(
+            zip(names[len(COUNTS) :], array[:, :, len(COUNTS) :].sum(axis=1).T, strict=True)
+        )
+        for part, cost in costs.items():
+            runs[part] = cost.reshape(n_reps, months).sum(axis=1)
+            cost_parts.setdefault(part, []).append(cost)
         for ratio, denominator in RATIOS.items():
-            runs[ratio] = ratio_or_inf(runs["cost"].to_numpy(), runs[denominator].to_numpy())
-        for path, values in drawn.items():
-            runs[COLUMN_PREFIX + path] = values
-        runs_parts.append(runs)
-    runs_table = pd.concat(runs_parts, ignore_index=True)
-    monthly_table = pd.concat(monthly_parts, ignore_index=True)
-    for table in (runs_table, monthly_table):
-        table["strategy"] = pd.Categorical(table["strategy"], categories=list(counts))
+            runs[ratio] = ratio_or_inf(runs["cost"], runs[denominator])
+        runs.update((COLUMN_PREFIX + path, values) for path, values in drawn.items())
+        for column, values in runs.items():
+            runs_parts.setdefault(column, []).append(values)
+    runs_table = pd.DataFrame(
+        {column: np.concatenate(parts) for column, parts in runs_parts.items()}
+    )
+    monthly_table = pd.DataFrame(block.T, columns=["replication", "month", *names], copy=False)
+    for part, parts in cost_parts.items():
+        monthly_table[part] = np.concatenate(parts)
+    for table, size in ((runs_table, n_reps), (monthly_table, rows)):
+        codes = np.repeat(np.arange(len(strategies)), size)
+        table.insert(0, "strategy", pd.Categorical.from_codes(codes, categories=strategies))
     return runs_table, monthly_table
 
 
 COST_PARTS = ("cost_fees", "cost_sends", "cost_labour", "cost")
 
 
-def monthly_costs(config: Config, strategy: str, monthly: pd.DataFrame) -> dict[str, np.ndarray]:
-    """A month's cost (MODEL.md section 11): plan fees for every seat, the price of each
-    send, and labour (minutes per touch at the hourly rate)."""
+def monthly_costs(
+    config: Config, strategy: str, monthly: Mapping[str, np.ndarray] | pd.DataFrame
+) -> dict[str, np.ndarray]:
+    """A month's cost (MODEL.md section 11), for each row of `monthly` (its count
+    columns): plan fees for every seat, the price of each send, and labour (minutes per
+    touch at the hourly rate)."""
     plan = config.plans[config.strategies[strategy].plan]
     costs = config.costs
-    fees = np.full(len(monthly), plan.price_per_month * config.accounts, dtype=float)
-    sends = np.zeros(len(monthly))
-    minutes = np.zeros(len(monthly))
-    for kind, counts in SENT_BY_KIND.items():
-        sent = monthly[list(counts)].to_numpy().sum(axis=1)
+    length = len(monthly[FLOWS[0]])
+    fees = np.full(length, plan.price_per_month * config.accounts, dtype=float)
+    sends = np.zeros(length)
+    minutes = np.zeros(length)
+    for kind, counted in SENT_BY_KIND.items():
+        sent = sum(np.asarray(monthly[name]) for name in counted)
         sends += getattr(costs.per_send, kind) * sent
         minutes += getattr(costs.minutes_per_touch, kind) * sent
     labour = minutes * costs.hourly_rate / 60
