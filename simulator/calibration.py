@@ -18,24 +18,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from simulator.config import Config, Distribution, Segment
 from simulator.folders import FolderError, ResultsExistError, make_staging
-from simulator.survival import (
-    DelayFit,
-    Posterior,
-    Watched,
-    best_rate,
-    fit_delay,
-    naive_rate,
-    posterior,
-    resolved,
-)
 from simulator.uncertainty import frozen, with_values
+
+if TYPE_CHECKING:  # fitting events only: a run (posterior_config) does not load it
+    from simulator.survival import DelayFit, Posterior, Watched
 
 #: the equal-tailed credible interval reported with each posterior
 CREDIBLE = 0.90
@@ -234,6 +227,8 @@ def watched_touches(events: Any, config: Config) -> dict[tuple[str, str], Watche
     not count: the first reply ends the playbook, a same-day tie going to the earlier
     touch). A same-day outcome counts as one day, the model's shortest delay; one after
     the window as none within it."""
+    from simulator.survival import Watched
+
     table = events.touches
     first_reply = table.groupby("prospect")["replied_day"].transform("min")
     out: dict[tuple[str, str], Watched] = {}
@@ -347,6 +342,8 @@ def calibrate_events(config: Config, events: Any) -> EventCalibration:
     """Fit each segment's rates and delays to a checked export (simulator.events).
 
     The priors are the config's rates (after its own `observed:` update, if any)."""
+    from simulator.survival import Posterior, best_rate, fit_delay, posterior, resolved
+
     config = posterior_config(config)
     watched = watched_touches(events, config)
     by_delay: dict[tuple[str, str], list[str]] = {}
@@ -397,6 +394,8 @@ def event_rate_table(calibration: EventCalibration) -> pd.DataFrame:
     the maximum-likelihood rate, the 90% range), the posterior and its 90% interval,
     whether a fixed number was kept and whether the file and the prior disagree."""
     from scipy import stats
+
+    from simulator.survival import naive_rate
 
     rows = []
     nan = float("nan")

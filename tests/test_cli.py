@@ -168,6 +168,52 @@ def test_the_console_script_and_python_dash_m_run(tmp_path):
     assert "not valid YAML" in done.stderr and "Traceback" not in done.stderr
 
 
+#: what `run --no-report` has no use for: other commands' modules, the report's charts,
+#: event fitting (scipy.stats, scipy.optimize), Dask; each would add to every run's start
+NOT_IMPORTED_BY_A_RUN = (
+    "simulator.assumptions",
+    "simulator.break_even",
+    "simulator.charts",
+    "simulator.decision_charts",
+    "simulator.document",
+    "simulator.events",
+    "simulator.report",
+    "simulator.sensitivity",
+    "simulator.sensitivity_chart",
+    "simulator.survival",
+    "simulator.sweep",
+    "simulator.sweep_charts",
+    "simulator.weekly",
+    "simulator.whatif",
+    "matplotlib",
+    "scipy.stats",
+    "scipy.optimize",
+    "dask",
+    "distributed",
+    "ruamel.yaml",
+    "tqdm",
+)
+
+
+def test_a_run_imports_only_what_it_needs(tmp_path):
+    """A fresh process runs `run --no-report --quiet` to the end and lists its modules."""
+    config = write(tmp_path, SMALL)
+    script = (
+        "import sys\n"
+        "from simulator.cli import main\n"
+        f"code = main(['run', {str(config)!r}, '--runs', '20', '--no-report', '--quiet', "
+        f"'--out', {str(tmp_path / 'out')!r}])\n"
+        "print(code, *sorted(sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    code, *modules = done.stdout.split("\n")[-2].split()
+    assert code == "0" and "simulator.kernel" in modules  # the run ran, compiled loop and all
+    loaded = [name for name in NOT_IMPORTED_BY_A_RUN if name in modules]
+    assert loaded == []
+
+
 def test_progress_shows_after_a_second_on_a_terminal_and_never_elsewhere(monkeypatch):
     """tqdm's delay keeps short runs silent; a log or a pipe, or --quiet, gets no bar."""
     from simulator import cli
