@@ -44,9 +44,10 @@ def quantile(values: np.ndarray, q: float) -> float:
 def exact_sum(values: np.ndarray) -> Fraction:
     """The exact sum of finite floats: math.fsum (correctly rounded) repeated on what is
     left over until nothing is, each rounded part added as an exact fraction."""
-    items = np.asarray(values, dtype=float).ravel().tolist()
-    if not all(map(math.isfinite, items)):
+    x = np.asarray(values, dtype=float).ravel()
+    if not np.isfinite(x).all():
         raise ValueError("exact_sum: the values must be finite")
+    items = x.tolist()
     total = Fraction(0)
     while True:
         part = math.fsum(items)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from simulator.delays import DelaySampler, delay_pmf
 from simulator.engine import rank_within
 from simulator.invitations import InvitationLimiter, health_limit
 from simulator.shared_rules import over_arrays
-from simulator.stats import describe, describe_ratio, quantile
+from simulator.stats import describe, describe_ratio, exact_sum, quantile
 from simulator.streams import Streams, role_id
 
 
@@ -190,3 +191,12 @@ def test_a_shared_rule_gives_over_arrays_what_it_gives_for_one_seat(compiled):
     ]
     assert got.tolist() == expected
     assert health_limit(100, 3, 25, *rules) == 55  # MODEL.md section 15
+
+
+def test_exact_sums_are_exact_and_refuse_what_is_not_finite():
+    """1e16 + 1 - 1e16 is 0 in floats, 1 exactly; an infinity or a NaN has no exact sum."""
+    assert exact_sum(np.array([1e16, 1.0, -1e16])) == 1
+    assert exact_sum(np.array([0.1] * 10)) == 10 * Fraction(0.1)
+    for bad in (math.inf, -math.inf, math.nan):
+        with pytest.raises(ValueError, match="finite"):
+            exact_sum(np.array([1.0, bad]))
