@@ -187,7 +187,10 @@ def chunks(
     ]
 
 
-def simulate_counts(
+Blocks = list[tuple[int, dict[str, np.ndarray]]]
+
+
+def simulate_blocks(
     config: Config,
     replications: int,
     seed: int,
@@ -195,83 +198,80 @@ def simulate_counts(
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
     backend: Backend | None = None,
-) -> dict[str, np.ndarray]:
-    """Monthly counts per strategy: arrays (replications, months, counts).
+) -> Blocks:
+    """Monthly counts of replications 0 .. replications - 1, block by block in order:
+    each block's first replication and its arrays (replications, months, counts) per
+    strategy (kept as they came: the tables copy them once, into their own layout).
 
     Blocks of replications run in this process, on `workers` processes, or on `backend`;
     every draw is keyed by the replication's global index, so the numbers are the same
     either way."""
     backend = _backend(workers, backend)
-    out = {
-        name: np.zeros(
-            (replications, config.horizon_months, len(columns(list(config.segments)))),
-            dtype=np.int64,
-        )
-        for name in config.strategies
-    }
+    done: Blocks = []
 
     def collect(result: tuple[int, dict[str, np.ndarray]]) -> None:
-        lo, counts = result
-        for name, array in counts.items():
-            out[name][lo : lo + array.shape[0]] = array
+        done.append(result)
         if progress is not None:
+            counts = result[1]
             progress(next(iter(counts.values())).shape[0] * len(counts))
 
     tasks = chunks(config, replications, seed, block, backend.parallelism)
     backend.map(_block_task, tasks, collect)
-    return out
+    return sorted(done, key=lambda result: result[0])
 
 
 def _tables(
-    config: Config,
-    counts: dict[str, np.ndarray],
-    drawn: dict[str, np.ndarray],
-    first: int = 0,
+    config: Config, blocks: Blocks, drawn: dict[str, np.ndarray]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The runs and monthly tables; `drawn`: each replication's uncertain parameters;
-    `first`: the global index of the first replication of `counts`.
+    """The runs and monthly tables of consecutive `blocks` (simulate_blocks); `drawn`:
+    the uncertain parameters of each of their replications.
 
     Columns are built whole, every strategy's rows in turn, and the monthly counts are
     copied once, straight into the layout a table keeps (one row per column): a year of
     10,000 replications is millions of cells."""
     months = config.horizon_months
     names = columns(list(config.segments))
-    strategies = list(counts)
-    n_reps = next(iter(counts.values())).shape[0]
-    rows = n_reps * months
-    replication = np.arange(first, first + n_reps)
-    block = np.empty((2 + len(names), len(strategies) * rows), dtype=np.int64)
-    block[0] = np.tile(np.repeat(replication, months), len(strategies))
-    block[1] = np.tile(np.arange(months), len(strategies) * n_reps)
+    strategies = list(blocks[0][1])
+    rows = sum(next(iter(counts.values())).shape[0] for _, counts in blocks) * months
+    table = np.empty((2 + len(names), len(strategies) * rows), dtype=np.int64)
     runs_parts: dict[str, list[np.ndarray]] = {}
     cost_parts: dict[str, list[np.ndarray]] = {}
-    for i, array in enumerate(counts.values()):
-        by_month = block[2:, i * rows : (i + 1) * rows]  # one row per column
-        by_month[:] = array.reshape(rows, len(names)).T
-        costs = monthly_costs(config, strategies[i], dict(zip(names, by_month, strict=True)))
-        runs = {"replication": replication}
-        runs.update(zip(FLOWS, array[:, :, : len(FLOWS)].sum(axis=1).T, strict=True))
-        runs.update(zip(STOCKS, array[:, -1, len(FLOWS) : len(COUNTS)].T, strict=True))
-        runs.update(
-            zip(names[len(COUNTS) :], array[:, :, len(COUNTS) :].sum(axis=1).T, strict=True)
-        )
-        for part, cost in costs.items():
-            runs[part] = cost.reshape(n_reps, months).sum(axis=1)
-            cost_parts.setdefault(part, []).append(cost)
-        for ratio, denominator in RATIOS.items():
-            runs[ratio] = ratio_or_inf(runs["cost"], runs[denominator])
-        runs.update((COLUMN_PREFIX + path, values) for path, values in drawn.items())
-        for column, values in runs.items():
-            runs_parts.setdefault(column, []).append(values)
+    at = 0
+    for name in strategies:
+        for first, counts in blocks:
+            array = counts[name]
+            n_reps = array.shape[0]
+            replication = np.arange(first, first + n_reps)
+            part = table[:, at : at + n_reps * months]  # one row per column
+            at += n_reps * months
+            part[0] = np.repeat(replication, months)
+            part[1] = np.tile(np.arange(months), n_reps)
+            part[2:] = array.reshape(n_reps * months, len(names)).T
+            costs = monthly_costs(config, name, dict(zip(names, part[2:], strict=True)))
+            runs = {"replication": replication}
+            runs.update(zip(FLOWS, array[:, :, : len(FLOWS)].sum(axis=1).T, strict=True))
+            runs.update(zip(STOCKS, array[:, -1, len(FLOWS) : len(COUNTS)].T, strict=True))
+            runs.update(
+                zip(names[len(COUNTS) :], array[:, :, len(COUNTS) :].sum(axis=1).T, strict=True)
+            )
+            for cost_part, cost in costs.items():
+                runs[cost_part] = cost.reshape(n_reps, months).sum(axis=1)
+                cost_parts.setdefault(cost_part, []).append(cost)
+            for ratio, denominator in RATIOS.items():
+                runs[ratio] = ratio_or_inf(runs["cost"], runs[denominator])
+            for column, values in runs.items():
+                runs_parts.setdefault(column, []).append(values)
+        for path, values in drawn.items():
+            runs_parts.setdefault(COLUMN_PREFIX + path, []).append(values)
     runs_table = pd.DataFrame(
         {column: np.concatenate(parts) for column, parts in runs_parts.items()}
     )
-    monthly_table = pd.DataFrame(block.T, columns=["replication", "month", *names], copy=False)
-    for part, parts in cost_parts.items():
-        monthly_table[part] = np.concatenate(parts)
-    for table, size in ((runs_table, n_reps), (monthly_table, rows)):
+    monthly_table = pd.DataFrame(table.T, columns=["replication", "month", *names], copy=False)
+    for cost_part, parts in cost_parts.items():
+        monthly_table[cost_part] = np.concatenate(parts)
+    for frame, size in ((runs_table, rows // months), (monthly_table, rows)):
         codes = np.repeat(np.arange(len(strategies)), size)
-        table.insert(0, "strategy", pd.Categorical.from_codes(codes, categories=strategies))
+        frame.insert(0, "strategy", pd.Categorical.from_codes(codes, categories=strategies))
     return runs_table, monthly_table
 
 
@@ -366,9 +366,9 @@ def run(
     seed = config.seed if seed is None else seed
     config = posterior_config(config)  # observed results update their rates' priors
     check_memory(config, replications, workers)
-    counts = simulate_counts(config, replications, seed, block, progress, workers, backend)
+    blocks = simulate_blocks(config, replications, seed, block, progress, workers, backend)
     drawn = draws_for_replications(config, seed, replications)
-    runs, monthly = _tables(config, counts, drawn)
+    runs, monthly = _tables(config, blocks, drawn)
     return Results(config, seed, replications, runs, monthly, summarise(runs))
 
 
@@ -392,7 +392,7 @@ def _chunk_summary(args: tuple[Config, int, int, int]) -> RunSummary:
     """Simulate one chunk and keep only its summary (what a worker sends back)."""
     config, lo, hi, seed = args
     counts = simulate_block(config, np.arange(lo, hi), seed)
-    runs, _ = _tables(config, counts, {}, first=lo)
+    runs, _ = _tables(config, [(lo, counts)], {})
     return RunSummary.of_runs(runs)
 
 

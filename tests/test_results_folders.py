@@ -197,7 +197,7 @@ def test_a_refused_force_is_decided_before_the_simulation(tmp_path, config, monk
     def never(*args, **kwargs):
         raise AssertionError("simulated although the target was refused")
 
-    monkeypatch.setattr(simulator.api, "simulate_counts", never)
+    monkeypatch.setattr(simulator.api, "simulate_blocks", never)
     (tmp_path / "work").mkdir()
     assert run_cli(config, tmp_path / "work", "--force") == 2
     assert "--force replaces only" in capsys.readouterr().err
