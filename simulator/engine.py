@@ -39,6 +39,15 @@ from simulator.playbook import (
 )
 from simulator.prospects import UNLIMITED, ProspectList, ragged_arange
 from simulator.schedule import Batch, Calendar, concat, empty_batch, make_batch, take
+from simulator.sends import (
+    BUDGETS,
+    CREDIT_BUDGET,
+    PACES,
+    SENDS,
+    Outcome,
+    daily_pace,
+    sent_counts,
+)
 from simulator.streams import Streams, role_id
 from simulator.uncertainty import Parameters, draw_parameters
 
@@ -46,15 +55,6 @@ if TYPE_CHECKING:
     from simulator.events import EventRecorder
 
 NEVER = np.iinfo(np.int16).max  # reply day of a prospect with no reply drawn
-#: the touch kinds that draw on each budget of a seat's day (one waiting queue each)
-BUDGETS: tuple[tuple[Kind, ...], ...] = (
-    (Kind.CONNECT,),
-    (Kind.MESSAGE,),
-    (Kind.INMAIL, Kind.FOLLOWUP),
-    (Kind.EMAIL,),
-    (Kind.WHATSAPP,),
-    (Kind.ENGAGE,),
-)
 
 
 def _pool(value: int | None) -> np.int64:
@@ -176,6 +176,7 @@ class Simulation:
         self.step_is_reinvite = book.column("reinvite", bool)
         self.step_entry = book.column("entry")
         self.step_fallback = book.column("fallback_step")
+        self.step_credit = np.array([SENDS[s.kind].credit for s in steps], dtype=bool)
         self.step_budget = np.array(
             [next(g for g, kinds in enumerate(BUDGETS) if s.kind in kinds) for s in steps],
             dtype=np.int64,
@@ -459,16 +460,11 @@ class Simulation:
             if cfg.invitations.restriction.enabled:
                 self._draw_restrictions(day)
             limit = self.limiter.limit_in_force(day)
-            self.invites_left = self.limiter.allowance(day, limit, pace.connect)
-            self.messages_left = np.full(units, _pool(pace.message))
-            self.inmails_left = np.full(units, _pool(pace.inmail))
-            self.others_left = {
-                kind: np.full(units, _pool(getattr(pace, KIND_NAMES[kind])))
-                for kind in (*CHANNELS, Kind.ENGAGE)
-            }
+            # today's budget of each pace, by the kind that names it (sends.SENDS)
+            self.left = {kind: np.full(units, _pool(daily_pace(pace, kind))) for kind in PACES}
             # step 2: outcomes due today (drawn when sent; replies are checked here)
             self.limiter.resolve(day)
-            self.invites_left = self.limiter.cap_pending(self.invites_left)
+            self.left[Kind.CONNECT] = self.limiter.allowance(day, limit, pace.connect)
             self._tally_units("acceptances", self.limiter.accepted[day])
             self._tally_units("withdrawals", self.limiter.withdrawn[day])
             self._resolve_replies(self.replies_due.pop(day))
@@ -550,13 +546,11 @@ class Simulation:
         if self.events is not None:
             self.events.replied(r, p, s, self.day)
         self._tally("replies", r)
-        self._tally("replies_message", r[kind == Kind.MESSAGE])
-        self._tally("replies_inmail", r[kind == Kind.INMAIL])
-        self._tally("replies_followup", r[kind == Kind.FOLLOWUP])
-        self._tally("replies_email", r[kind == Kind.EMAIL])
-        self._tally("replies_whatsapp", r[kind == Kind.WHATSAPP])
+        for k, send in SENDS.items():
+            if send.replies is not None:
+                self._tally(send.replies, r[kind == k])
         self._funnel(r, p, s)
-        inmail_like = (kind == Kind.INMAIL) | (kind == Kind.FOLLOWUP)
+        inmail_like = self.step_credit[s]
         if self.config.inmail.refunds and inmail_like.any():
             sent = batch["sent"][first]
             in_window = self.day - sent <= self.config.inmail.refund_window_days
@@ -598,16 +592,9 @@ class Simulation:
         budgets are independent, so first in, first out within each queue is the order of
         the day. A queue whose budget is spent on every seat is passed over untouched (a
         reply that cancels one of its touches is noticed when it next has a chance)."""
-        inmail_budget = (self.inmails_left > 0) & ((self.ledger.balance > 0) | (self.open_left > 0))
-        others = self.others_left
-        budgets = (
-            self.invites_left > 0,
-            self.messages_left > 0,
-            inmail_budget,
-            others[Kind.EMAIL] > 0,
-            others[Kind.WHATSAPP] > 0,
-            others[Kind.ENGAGE] > 0,
-        )
+        # a budget has room: its pace, and for InMails a credit (or the Open Profile cap)
+        budgets = [self.left[pace] > 0 for pace in PACES]
+        budgets[CREDIT_BUDGET] &= (self.ledger.balance > 0) | (self.open_left > 0)
         if due["rep"].size:
             group = self.step_budget[due["step"]]
             first = int(group[0])
@@ -635,7 +622,7 @@ class Simulation:
         send = np.zeros(rep.size, dtype=bool)
         lv = np.flatnonzero(live)
         ul = unit[lv]
-        if BUDGETS[group] == (Kind.INMAIL, Kind.FOLLOWUP):
+        if group == CREDIT_BUDGET:
             # a credit (or the Open Profile cap) first; what fits then takes the InMail pace
             free = self._is_free(flat[lv])
             own = np.where(free, self.open_left[ul], self.ledger.balance[ul])
@@ -645,20 +632,15 @@ class Simulation:
                 ok[sel] = rank_within(ul[sel]) < own[sel]
             if self.strategy.daily_pace.inmail is not None:
                 fits = np.flatnonzero(ok)
-                ok[fits] = rank_within(ul[fits]) < self.inmails_left[ul[fits]]
+                ok[fits] = rank_within(ul[fits]) < self.left[Kind.INMAIL][ul[fits]]
             send[lv] = ok
         else:
-            kind = BUDGETS[group][0]
-            if kind == Kind.CONNECT:
-                left = self.invites_left
-            elif kind == Kind.MESSAGE:
-                left = self.messages_left
-            else:
-                left = self.others_left[kind]
-            if kind != Kind.CONNECT and getattr(self.strategy.daily_pace, KIND_NAMES[kind]) is None:
+            pace = PACES[group]
+            # requests always take the invitation limit, other kinds their pace, if any
+            if pace != Kind.CONNECT and daily_pace(self.strategy.daily_pace, pace) is None:
                 send[lv] = True
             else:
-                send[lv] = rank_within(ul) < left[ul]
+                send[lv] = rank_within(ul) < self.left[pace][ul]
         leaves = send | ~live  # sent, or cancelled by a reply
         if leaves.any():
             stay = np.ones(batch["rep"].size, dtype=bool)
@@ -680,31 +662,28 @@ class Simulation:
                 groups = [
                     (k, sent.part(np.flatnonzero(kind == k))) for k in np.unique(kind).tolist()
                 ]
-        for k, part in groups:
-            if k == Kind.CONNECT:
-                self.invites_left -= self._per_unit(part.unit)
-                self._send_requests(part)
-            elif k == Kind.MESSAGE:
-                self.messages_left -= self._per_unit(part.unit)
-                self._tally("messages_sent", part.rep)
-                self._send_replyable(part, None)
-            elif k in CHANNELS:
-                self.others_left[k] -= self._per_unit(part.unit)
-                self._send_channel(part, KIND_NAMES[k])
-            elif k == Kind.ENGAGE:
-                self.others_left[k] -= self._per_unit(part.unit)
-                self._tally("engagements", part.rep)
-                self._go_on(part, self.step_next)
-            else:
+        for k, part in groups:  # (sends.SENDS: what each kind takes and counts)
+            send = SENDS[Kind(k)]
+            self.left[send.pace] -= self._per_unit(part.unit)
+            counts = sent_counts(Kind(k))
+            free = None
+            if send.credit:  # a credit, or free to an Open Profile
                 free = self._is_free(part.flat)
                 paid = self._per_unit(part.unit[~free])
                 self.ledger.spend(paid)
                 self._tally_units("credits_spent", paid)
                 self.open_left -= self._per_unit(part.unit[free])
-                self.inmails_left -= self._per_unit(part.unit)
-                prefix = "inmails" if k == Kind.INMAIL else "followups"
-                self._tally(f"{prefix}_paid", part.rep[~free])
-                self._tally(f"{prefix}_free", part.rep[free])
+                self._tally(counts[0], part.rep[~free])
+                self._tally(counts[1], part.rep[free])
+            elif send.outcome != Outcome.ADDRESS:  # (those count once they know)
+                self._tally(counts[0], part.rep)
+            if send.outcome == Outcome.REQUEST:
+                self._send_requests(part)
+            elif send.outcome == Outcome.ADDRESS:
+                self._send_channel(part, Kind(k))
+            elif send.outcome == Outcome.NONE:
+                self._go_on(part, self.step_next)
+            else:
                 self._send_replyable(part, free)
 
     def _send_requests(self, sent: Sent) -> None:
@@ -721,7 +700,6 @@ class Simulation:
                 note[w] = rank < self.notes_left[unit[w]]
             self.notes_left -= self._per_unit(unit[note])
         per_unit = self._per_unit(unit)
-        self._tally_units("connects_sent", per_unit)
         self._tally("notes_used", sent.rep[note])
         again = self.step_is_reinvite[step]
         if np.any(again):
@@ -794,7 +772,7 @@ class Simulation:
         ends = (accepted & live & (first < 0)) | (withdrawn & (again < 0) & (nxt < 0))
         self._settle(sent, closes, ends)
 
-    def _send_channel(self, sent: Sent, channel: str) -> None:
+    def _send_channel(self, sent: Sent, kind: Kind) -> None:
         """Email or WhatsApp: sent where the prospect has an address; where it has none,
         nothing is sent and the route goes on at the touch's fallback (or next touch)."""
         reach = self.step_reach[sent.step]
@@ -802,8 +780,8 @@ class Simulation:
             has = np.ones(sent.rep.size, dtype=bool)
         else:
             has = self._uniform(self.reach_keys, sent) < reach
-        self._tally(f"{channel}s_sent", sent.rep[has])
-        self._tally(f"{channel}s_unreachable", sent.rep[~has])
+        self._tally(sent_counts(kind)[0], sent.rep[has])
+        self._tally(SENDS[kind].unreachable, sent.rep[~has])
         if has.all():
             self._send_replyable(sent, None)
             return
@@ -917,14 +895,15 @@ class Simulation:
     def _first_touch_pools(self, step: int, unit: np.ndarray, open_profile: bool) -> dict:
         """The budgets (per replication, for one seat) a route's first touch draws on."""
         kind = Kind(int(self.step_kind[step]))
-        if kind == Kind.CONNECT:
-            return {"invitations": self.invites_left[unit]}
-        if kind in self.others_left:
-            paced = getattr(self.strategy.daily_pace, KIND_NAMES[kind]) is not None
-            return {KIND_NAMES[kind]: self.others_left[kind][unit]} if paced else {}
-        if open_profile and self.plan.open_profile_messages:
-            return {"inmail_pace": self.inmails_left[unit], "open_cap": self.open_left[unit]}
-        return {"inmail_pace": self.inmails_left[unit], "credits": self.ledger.balance[unit]}
+        send = SENDS[kind]
+        if send.outcome == Outcome.REQUEST:
+            return {"invitations": self.left[kind][unit]}
+        if send.credit:
+            if open_profile and self.plan.open_profile_messages:
+                return {"inmail_pace": self.left[send.pace][unit], "open_cap": self.open_left[unit]}
+            return {"inmail_pace": self.left[send.pace][unit], "credits": self.ledger.balance[unit]}
+        paced = daily_pace(self.strategy.daily_pace, kind) is not None
+        return {KIND_NAMES[kind]: self.left[send.pace][unit]} if paced else {}
 
 
 _KERNEL_MISSING: list[str] = []  # why the compiled loop could not be imported, once

@@ -13,6 +13,7 @@ from fractions import Fraction
 import numpy as np
 
 from simulator.config import Invitations
+from simulator.prospects import UNLIMITED
 from simulator.shared_rules import over_arrays
 
 
@@ -35,6 +36,42 @@ def health_limit(
     # factor = f/d + (1 - f/d) * (a/t - p/d) / (g/d - p/d), as num / den
     num = floor * resolved * (good - poor) + (den - floor) * (accepted * den - poor * resolved)
     return (base * num) // (den * resolved * (good - poor))
+
+
+def invitations_allowed(
+    limit: int, sent_last_6_days: int, pace: int, restricted: int, pending: int, max_pending: int
+) -> int:
+    """Requests a seat may send today (MODEL.md section 7): its limit in force less the
+    requests of the six days before (a rolling week), within its daily pace; none while
+    restricted; and none past `max_pending` pending requests (counted after today's
+    outcomes; -1: no such cap). `pace` is a large number where none is set.
+
+    Written once (``simulator.shared_rules``): the compiled loop calls it, the vectorised
+    engine maps it over the seats."""
+    if restricted:
+        return 0
+    allowed = min(max(0, limit - sent_last_6_days), pace)
+    if max_pending >= 0:
+        allowed = min(allowed, max(0, max_pending - pending))
+    return allowed
+
+
+def restriction_chance(
+    intercept: float,
+    per_pending: float,
+    per_low_acceptance: float,
+    pending: int,
+    accepted: int,
+    resolved: int,
+) -> float:
+    """The chance a seat is restricted today (MODEL.md section 7, optional): a logistic
+    model of its pending requests and its shortfall from full acceptance in the health
+    window (none resolved: no shortfall). Written once,
+    like :func:`invitations_allowed`."""
+    rate = accepted / max(resolved, 1) if resolved > 0 else 1.0
+    low = 1.0 - rate
+    z = intercept + per_pending * pending + per_low_acceptance * low
+    return 1.0 / (1.0 + math.exp(-z))
 
 
 class InvitationLimiter:
@@ -126,31 +163,33 @@ class InvitationLimiter:
         )
         return np.asarray(limits, dtype=np.int64)
 
-    def acceptance_rate(self, day: int) -> np.ndarray:
-        accepted, resolved = self.health_counts(day)
-        return np.where(resolved > 0, accepted / np.maximum(resolved, 1), 1.0)
-
     def allowance(self, day: int, limit: np.ndarray, pace: int | None) -> np.ndarray:
-        """Requests each seat may send today by the rolling limit, its pace and restrictions."""
+        """Requests each seat may send today (:func:`invitations_allowed`), once today's
+        outcomes are no longer pending (:meth:`resolve`)."""
         lo = max(0, day - 6)
         sent_recently = self.sent[lo:day].sum(axis=0, dtype=np.int64)
-        allowed = np.maximum(0, limit - sent_recently)
-        if pace is not None:
-            allowed = np.minimum(allowed, pace)
-        return np.where(self.restricted_until > day, 0, allowed)
+        cap = self.rules.max_pending
+        return over_arrays(invitations_allowed)(
+            limit,
+            sent_recently,
+            UNLIMITED if pace is None else pace,
+            (self.restricted_until > day).astype(np.int64),
+            self.pending,
+            -1 if cap is None else cap,
+        )
 
     def resolve(self, day: int) -> None:
         """Step 2: invitations accepted or withdrawn today are no longer pending."""
         self.pending -= self.accepted[day] + self.withdrawn[day] + self.discarded[day]
 
-    def cap_pending(self, allowed: np.ndarray) -> np.ndarray:
-        """No new request while `max_pending` invitations are pending (after step 2)."""
-        if self.rules.max_pending is None:
-            return allowed
-        return np.minimum(allowed, np.maximum(0, self.rules.max_pending - self.pending))
-
     def restriction_probability(self, day: int) -> np.ndarray:
+        """Each seat's chance of a restriction today (:func:`restriction_chance`)."""
         r = self.rules.restriction
-        low = 1.0 - self.acceptance_rate(day)
-        z = r.intercept + r.per_pending * self.pending + r.per_low_acceptance * low
-        return 1.0 / (1.0 + np.exp(-z))
+        accepted, resolved = self.health_counts(day)
+        chance = over_arrays(restriction_chance, signature=_CHANCE_SIGNATURE)
+        return chance(
+            r.intercept, r.per_pending, r.per_low_acceptance, self.pending, accepted, resolved
+        )
+
+
+_CHANCE_SIGNATURE = "float64(float64, float64, float64, int64, int64, int64)"

@@ -38,15 +38,23 @@ from numba.experimental import structref
 from simulator._numba_borrow import borrow, register_borrowed
 from simulator.credits import grant_added, lot_expiry
 from simulator.delays import DelaySampler
-from simulator.engine import BUDGETS, NEVER, Simulation, _pool
-from simulator.invitations import InvitationLimiter, health_limit
+from simulator.engine import NEVER, Simulation, _pool
+from simulator.invitations import (
+    InvitationLimiter,
+    health_limit,
+    invitations_allowed,
+    restriction_chance,
+)
 from simulator.metrics import COUNTS, FLOW_INDEX, FLOWS, STOCKS
-from simulator.playbook import KIND_NAMES, Kind
+from simulator.playbook import Kind
 from simulator.prospects import UNLIMITED
+from simulator.sends import BUDGETS, CREDIT_BUDGET, PACES, SENDS, Outcome, daily_pace, sent_counts
 from simulator.streams import role_id
 
 #: the rules this loop shares with the vectorised engine, compiled from their one source
 _health_limit = njit(health_limit)
+_invitations_allowed = njit(invitations_allowed)
+_restriction_chance = njit(restriction_chance)
 _grant_added = njit(grant_added)
 _lot_expiry = njit(lot_expiry)
 
@@ -55,33 +63,34 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _TO_UNIT = 2.0**-53
 
-CONNECT, MESSAGE, INMAIL, FOLLOWUP = (
-    int(Kind.CONNECT),
-    int(Kind.MESSAGE),
-    int(Kind.INMAIL),
-    int(Kind.FOLLOWUP),
-)
-EMAIL, WHATSAPP, ENGAGE = int(Kind.EMAIL), int(Kind.WHATSAPP), int(Kind.ENGAGE)
+CONNECT, INMAIL = int(Kind.CONNECT), int(Kind.INMAIL)
 N_KINDS = len(Kind)
 N_BUDGETS = len(BUDGETS)
-INMAIL_BUDGET = next(g for g, kinds in enumerate(BUDGETS) if Kind.INMAIL in kinds)
 #: the pace each budget's touches take (a follow-up takes the InMail pace), by budget
-BUDGET_PACE = np.array([int(kinds[0]) for kinds in BUDGETS], dtype=np.int64)
+BUDGET_PACE = np.array([int(pace) for pace in PACES], dtype=np.int64)
+# what sending each kind takes and counts (sends.SENDS), as arrays by kind
+REQUEST, REPLY, ADDRESS, NO_OUTCOME = (int(o) for o in Outcome)
+SEND_PACE = np.array([int(send.pace) for send in SENDS.values()], dtype=np.int64)
+SEND_OUTCOME = np.array([int(send.outcome) for send in SENDS.values()], dtype=np.int64)
+SEND_CREDIT = np.array([send.credit for send in SENDS.values()], dtype=np.bool_)
+#: the count each send adds to (for a credit kind: a paid one), and a free one's (-1: none)
+SEND_COUNT = np.array([FLOW_INDEX[sent_counts(k)[0]] for k in SENDS], dtype=np.int64)
+SEND_FREE_COUNT = np.array(
+    [FLOW_INDEX[sent_counts(k)[1]] if send.credit else -1 for k, send in SENDS.items()],
+    dtype=np.int64,
+)
+UNREACHABLE_COUNT = np.array(
+    [-1 if send.unreachable is None else FLOW_INDEX[send.unreachable] for send in SENDS.values()],
+    dtype=np.int64,
+)
 
 _F = FLOW_INDEX
-F_CONNECTS, F_NOTES, F_REINVITES = _F["connects_sent"], _F["notes_used"], _F["reinvites_sent"]
-F_MESSAGES = _F["messages_sent"]
-F_INMAILS_PAID, F_INMAILS_FREE = _F["inmails_paid"], _F["inmails_free"]
-F_FOLLOWUPS_PAID, F_FOLLOWUPS_FREE = _F["followups_paid"], _F["followups_free"]
-F_EMAILS, F_EMAILS_UNREACHABLE = _F["emails_sent"], _F["emails_unreachable"]
-F_WHATSAPPS, F_WHATSAPPS_UNREACHABLE = _F["whatsapps_sent"], _F["whatsapps_unreachable"]
-F_ENGAGEMENTS = _F["engagements"]
+F_NOTES, F_REINVITES = _F["notes_used"], _F["reinvites_sent"]
 F_ACCEPTANCES, F_WITHDRAWALS = _F["acceptances"], _F["withdrawals"]
 F_REPLIES, F_POSITIVE, F_MEETINGS = _F["replies"], _F["positive_replies"], _F["meetings"]
 #: the count of replies to each touch kind (-1: the kind gets none)
 REPLY_FLOW = np.array(
-    [_F.get(f"replies_{KIND_NAMES[k].removeprefix('inmail_')}", -1) for k in Kind],
-    dtype=np.int64,
+    [-1 if send.replies is None else _F[send.replies] for send in SENDS.values()], dtype=np.int64
 )
 F_GRANTED, F_FORFEITED, F_EXPIRED = (
     _F["credits_granted"],
@@ -611,7 +620,6 @@ def _send_requests(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, 
                 notes_left[seat] -= 1
             else:
                 note = False
-        flows[month, F_CONNECTS] += 1
         if note:
             flows[month, F_NOTES] += 1
         if is_reinvite[step]:
@@ -696,8 +704,7 @@ def _send_replyable(
         if sc[R_KIND, i] != want:
             continue
         pid, step = sc[R_PID, i], sc[R_STEP, i]
-        inmail = kind_of[step] == INMAIL or kind_of[step] == FOLLOWUP
-        free = inmail and open_profile_messages and badge[pid]
+        free = SEND_CREDIT[kind_of[step]] and open_profile_messages and badge[pid]
         p = p_free[step, rep] if free else p_main[step, rep]
         u = _uniform(keys[step, rep], position[pid])
         if COUNT_DRAWS:
@@ -749,7 +756,7 @@ def _send_channel(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, k
     (those without are marked kind -1 - kind in the batch)."""
     sc, flows, reach_of, keys, position = s.scratch, s.flows, st.reach, st.reach_keys, s.position
     month = day // 30
-    sent_flow = F_EMAILS if kind == EMAIL else F_WHATSAPPS
+    sent_flow, unreachable_flow = SEND_COUNT[kind], UNREACHABLE_COUNT[kind]
     for i in range(n):
         if sc[R_KIND, i] != kind:
             continue
@@ -762,14 +769,15 @@ def _send_channel(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, k
                 s.draws[0] += 1
         if not has:
             sc[R_KIND, i] = -1 - kind
-        flows[month, sent_flow if has else sent_flow + 1] += 1
+        flows[month, sent_flow if has else unreachable_flow] += 1
     _send_replyable(s, st, ru, rep, day, n, kind)
     _go_on(s, st, ru, rep, day, n, -1 - kind, st.fallback)
 
 
 @njit
 def _send(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int) -> None:
-    """Engine._send: the batch in scratch rows R_PID, R_STEP, kind by kind."""
+    """Engine._send: the batch in scratch rows R_PID, R_STEP takes its budgets and is
+    sent kind by kind, as sends.SENDS says (SEND_PACE, SEND_CREDIT, SEND_OUTCOME, ...)."""
     sc, present, kind_of, seat_of, left = s.scratch, s.present, st.kind, s.seat_of, s.left
     flows, badge, open_left, departed = s.flows, s.badge, s.open_left, s.departed
     month = day // 30
@@ -780,27 +788,26 @@ def _send(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int) -> None:
         present[k] = True
         pid = sc[R_PID, i]
         seat = seat_of[pid]
-        left[INMAIL if k == FOLLOWUP else k, seat] -= 1  # follow-ups take the InMail pace
-        if k == INMAIL or k == FOLLOWUP:
-            if ru.open_profile_messages and badge[pid]:
-                open_left[seat] -= 1
-                flows[month, F_INMAILS_FREE if k == INMAIL else F_FOLLOWUPS_FREE] += 1
-            else:
-                departed[seat] += 1  # a credit, oldest lot first
-                flows[month, F_SPENT] += 1
-                flows[month, F_INMAILS_PAID if k == INMAIL else F_FOLLOWUPS_PAID] += 1
-        elif k == MESSAGE:
-            flows[month, F_MESSAGES] += 1
-        elif k == ENGAGE:
-            flows[month, F_ENGAGEMENTS] += 1
+        left[SEND_PACE[k], seat] -= 1
+        if not SEND_CREDIT[k]:
+            if SEND_OUTCOME[k] != ADDRESS:  # (those count once they know)
+                flows[month, SEND_COUNT[k]] += 1
+        elif ru.open_profile_messages and badge[pid]:  # free to an Open Profile
+            open_left[seat] -= 1
+            flows[month, SEND_FREE_COUNT[k]] += 1
+        else:
+            departed[seat] += 1  # a credit, oldest lot first
+            flows[month, F_SPENT] += 1
+            flows[month, SEND_COUNT[k]] += 1
     for k in range(N_KINDS):  # then sent kind by kind
         if not present[k]:
             continue
-        if k == CONNECT:
+        outcome = SEND_OUTCOME[k]
+        if outcome == REQUEST:
             _send_requests(s, st, ru, rep, day, n, k)
-        elif k == EMAIL or k == WHATSAPP:
+        elif outcome == ADDRESS:
             _send_channel(s, st, ru, rep, day, n, k)
-        elif k == ENGAGE:
+        elif outcome == NO_OUTCOME:
             _go_on(s, st, ru, rep, day, n, k, st.next)
         else:
             _send_replyable(s, st, ru, rep, day, n, k)
@@ -843,7 +850,7 @@ def _resolve_replies(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: 
                 flows[month, F_MEETINGS] += 1
         if (
             ru.refunds
-            and (kind == INMAIL or kind == FOLLOWUP)
+            and SEND_CREDIT[kind]
             and day - sent <= ru.refund_window
             and not (ru.open_profile_messages and badge[pid])
         ):
@@ -861,7 +868,7 @@ def _send_scheduled(s: _State, st: Steps, ru: Rules, rep: int, day: int) -> None
     for seat in range(seats):  # a budget has room: its pace, and for InMails a credit
         for g in range(N_BUDGETS):
             has[g, seat] = s.left[BUDGET_PACE[g], seat] > 0
-        has[INMAIL_BUDGET, seat] &= s.arrived[seat] - s.departed[seat] > 0 or s.open_left[seat] > 0
+        has[CREDIT_BUDGET, seat] &= s.arrived[seat] - s.departed[seat] > 0 or s.open_left[seat] > 0
     queue_pid, queue_step, queue_len = s.queue_pid, s.queue_step, s.queue_len
     t_pid, t_step, t_next, pools, budget = s.t_pid, s.t_step, s.t_next, s.pools, st.budget
     node = s.t_head[day]
@@ -879,7 +886,7 @@ def _send_scheduled(s: _State, st: Steps, ru: Rules, rep: int, day: int) -> None
         pools[0] = node
         node = following
     seen, seen_free, seen_ok = s.seen, s.seen_free, s.seen_ok
-    sc, seat_of, reply_day, badge, kind_of = s.scratch, s.seat_of, s.reply_day, s.badge, st.kind
+    sc, seat_of, reply_day, badge = s.scratch, s.seat_of, s.reply_day, s.badge
     open_left, arrived, departed, left, paced = s.open_left, s.arrived, s.departed, s.left, ru.paced
     for g in range(N_BUDGETS):
         if s.queue_len[g] == 0:
@@ -904,7 +911,7 @@ def _send_scheduled(s: _State, st: Steps, ru: Rules, rep: int, day: int) -> None
                 continue
             if reply_day[pid] <= day:  # cancelled by a reply
                 continue
-            if g == INMAIL_BUDGET:
+            if g == CREDIT_BUDGET:
                 # a credit (or the Open Profile cap) first; what fits then takes the pace
                 if ru.open_profile_messages and badge[pid]:
                     ok = seen_free[seat] < open_left[seat]
@@ -915,12 +922,12 @@ def _send_scheduled(s: _State, st: Steps, ru: Rules, rep: int, day: int) -> None
                 if ok and paced[INMAIL]:
                     ok = seen_ok[seat] < left[INMAIL, seat]
                     seen_ok[seat] += 1
-            else:
-                kind = kind_of[step]
-                if kind != CONNECT and not paced[kind]:
+            else:  # requests always take the invitation limit, other kinds their pace, if any
+                pace = BUDGET_PACE[g]
+                if pace != CONNECT and not paced[pace]:
                     ok = True
                 else:
-                    ok = seen[seat] < left[kind, seat]
+                    ok = seen[seat] < left[pace, seat]
                     seen[seat] += 1
             if ok:
                 sc[R_PID, n] = pid
@@ -981,16 +988,17 @@ def _pools(
     [3] the Open Profile cap, [4] credits."""
     out[:] = -1
     kind = st.kind[step]
-    if kind == CONNECT:
-        out[0] = s.left[CONNECT, seat]
-    elif kind == EMAIL or kind == WHATSAPP or kind == ENGAGE:
-        if ru.paced[kind]:
-            out[1] = s.left[kind, seat]
+    pace = SEND_PACE[kind]
+    if SEND_OUTCOME[kind] == REQUEST:
+        out[0] = s.left[pace, seat]
+    elif not SEND_CREDIT[kind]:
+        if ru.paced[pace]:
+            out[1] = s.left[pace, seat]
     elif open_profile and ru.open_profile_messages:
-        out[2] = s.left[INMAIL, seat]
+        out[2] = s.left[pace, seat]
         out[3] = s.open_left[seat]
     else:
-        out[2] = s.left[INMAIL, seat]
+        out[2] = s.left[pace, seat]
         out[4] = s.arrived[seat] - s.departed[seat]
 
 
@@ -1105,12 +1113,6 @@ def _limit_in_force(s: _State, ru: Rules, unit: int, seat: int, day: int) -> int
 
 
 @njit
-def _acceptance_rate(s: _State, ru: Rules, seat: int, day: int) -> float:
-    a, t = s.window[0, seat], s.window[1, seat]
-    return a / max(t, 1) if t > 0 else 1.0
-
-
-@njit
 def _slide_windows(s: _State, ru: Rules, day: int) -> None:
     """Invitations accepted and resolved on days day - health_window .. day - 1, and sent
     on days day - 6 .. day - 1, by seat: yesterday in, the day that left out (a past
@@ -1192,13 +1194,14 @@ def _replication(
         if ru.restriction:
             for seat in range(seats):
                 if s.restricted_until[seat] <= day:
-                    low = 1.0 - _acceptance_rate(s, ru, seat, day)
-                    z = (
-                        ru.intercept
-                        + ru.per_pending * s.pending[seat]
-                        + ru.per_low_acceptance * low
+                    probability = _restriction_chance(
+                        ru.intercept,
+                        ru.per_pending,
+                        ru.per_low_acceptance,
+                        s.pending[seat],
+                        s.window[0, seat],
+                        s.window[1, seat],
                     )
-                    probability = 1.0 / (1.0 + np.exp(-z))
                     u = _uniform(ru.restriction_keys[rep], day * seats + seat)
                     if COUNT_DRAWS:
                         s.draws[0] += 1
@@ -1209,18 +1212,19 @@ def _replication(
         for seat in range(seats):
             limit = _limit_in_force(s, ru, rep * seats + seat, seat, day)
             limits[seat] = limit
-            allowed = max(0, limit - s.window[2, seat])
-            allowed = min(allowed, ru.pace[CONNECT])
-            if s.restricted_until[seat] > day:
-                allowed = 0
             for k in range(N_KINDS):
                 s.left[k, seat] = ru.pace[k]
             # step 2: invitations accepted or withdrawn today are no longer pending
             s.pending[seat] -= s.accepted[day, seat] + s.withdrawn[day, seat]
             s.pending[seat] -= s.discarded[day, seat]
-            if ru.max_pending >= 0:
-                allowed = min(allowed, max(0, ru.max_pending - s.pending[seat]))
-            s.left[CONNECT, seat] = allowed
+            s.left[CONNECT, seat] = _invitations_allowed(
+                limit,
+                s.window[2, seat],
+                ru.pace[CONNECT],
+                s.restricted_until[seat] > day,
+                s.pending[seat],
+                ru.max_pending,
+            )
             s.flows[month, F_ACCEPTANCES] += s.accepted[day, seat]
             s.flows[month, F_WITHDRAWALS] += s.withdrawn[day, seat]
         _resolve_replies(s, st, li, ru, rep, day)
@@ -1418,8 +1422,7 @@ def _rules(sim: Simulation, limiter: InvitationLimiter) -> Rules:
     cfg, plan = sim.config, sim.plan
     inv = cfg.invitations
     pace = sim.strategy.daily_pace
-    # follow-ups take the InMail pace
-    by_kind = [getattr(pace, "inmail" if k == Kind.FOLLOWUP else KIND_NAMES[k]) for k in Kind]
+    by_kind = [daily_pace(pace, k) for k in Kind]
     paces = np.array([_pool(value) for value in by_kind], dtype=np.int64)
     paced = np.array([value is not None for value in by_kind], dtype=np.bool_)
     r = inv.restriction

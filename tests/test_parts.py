@@ -13,7 +13,12 @@ from simulator.config import Invitations, LognormalDelay, PmfDelay
 from simulator.credits import CreditLedger, grant_added, lot_expiry
 from simulator.delays import DelaySampler, delay_pmf
 from simulator.engine import rank_within
-from simulator.invitations import InvitationLimiter, health_limit
+from simulator.invitations import (
+    InvitationLimiter,
+    health_limit,
+    invitations_allowed,
+    restriction_chance,
+)
 from simulator.shared_rules import over_arrays
 from simulator.stats import describe, describe_ratio, exact_sum, quantile
 from simulator.streams import Streams, role_id
@@ -191,6 +196,38 @@ def test_a_shared_rule_gives_over_arrays_what_it_gives_for_one_seat(compiled):
     ]
     assert got.tolist() == expected
     assert health_limit(100, 3, 25, *rules) == 55  # MODEL.md section 15
+    limit, sent, pace = rng.integers(0, 120, n), rng.integers(0, 130, n), rng.integers(0, 30, n)
+    restricted, pending = rng.integers(0, 2, n), rng.integers(0, 80, n)
+    max_pending = rng.choice([-1, 0, 40, 60], n)
+    args = (limit, sent, pace, restricted, pending, max_pending)
+    got = over_arrays(invitations_allowed, compiled)(*args)
+    assert got.tolist() == [invitations_allowed(*one) for one in zip(*args, strict=True)]
+    signature = "float64(float64, float64, float64, int64, int64, int64)"
+    args = (-6.0, 0.05, 3.0, pending, accepted, resolved)
+    got = over_arrays(restriction_chance, compiled, signature)(*args)
+    assert got.dtype == np.float64
+    one_by_one = [restriction_chance(-6.0, 0.05, 3.0, *one) for one in zip(*args[3:], strict=True)]
+    assert got.tolist() == one_by_one  # bit for bit
+
+
+def test_a_days_invitations_are_the_rolling_weeks_rest_within_pace_and_pending_cap():
+    """MODEL.md section 7: limit less the six days before, within the pace; none while
+    restricted; none past max_pending (-1: no cap)."""
+    assert invitations_allowed(100, 70, 20, 0, 0, -1) == 20  # the pace binds
+    assert invitations_allowed(100, 90, 20, 0, 0, -1) == 10  # the rolling week binds
+    assert invitations_allowed(100, 130, 20, 0, 0, -1) == 0  # never negative
+    assert invitations_allowed(100, 0, 20, 1, 0, -1) == 0  # restricted
+    assert invitations_allowed(100, 0, 20, 0, 35, 40) == 5  # five below the pending cap
+    assert invitations_allowed(100, 0, 20, 0, 45, 40) == 0
+
+
+def test_the_restriction_chance_is_logistic_in_pending_and_low_acceptance():
+    z = -6.0 + 0.05 * 30 + 3.0 * (1 - 5 / 20)
+    assert restriction_chance(-6.0, 0.05, 3.0, 30, 5, 20) == pytest.approx(1 / (1 + math.exp(-z)))
+    # nothing resolved in the health window: no shortfall counts
+    assert restriction_chance(-6.0, 0.05, 3.0, 30, 0, 0) == pytest.approx(
+        1 / (1 + math.exp(6.0 - 1.5))
+    )
 
 
 def test_exact_sums_are_exact_and_refuse_what_is_not_finite():
