@@ -123,6 +123,60 @@ def floor_seconds(draws: int) -> float:
     return sorted(times)[1]
 
 
+def bare_request_ns(n: int = 20_000_000) -> tuple[float, float]:
+    """Nanoseconds a uniform takes in the floor's tight loop, and the least a connection
+    request can cost in the same loop: its uniform, the acceptance test (35%), its delay
+    through the loop's own guide table (MODEL.md's 2-day median acceptance delay) and one
+    count by the day it resolves; medians of five. The gap between the two is what any
+    request costs before the rest of the model (budgets, calendar, follow-ups) is paid."""
+    from numba import njit
+
+    from simulator.delays import lognormal_cdf
+    from simulator.kernel import GUIDE, _guide_rows, _uniform
+
+    @njit
+    def tight(key, n):
+        total = 0.0
+        for i in range(n):
+            total += _uniform(key, i)
+        return total
+
+    @njit
+    def requests(key, n, p, cdf, guide):
+        accepted = np.zeros(400, dtype=np.int64)
+        withdrawn = 0
+        for i in range(n):
+            u = _uniform(key, i)
+            if u < p:
+                v = u / p
+                g = min(int(v * GUIDE), GUIDE - 1)
+                a, b = guide[g], guide[g + 1]
+                while a < b:
+                    mid = (a + b) >> 1
+                    if cdf[mid] <= v:
+                        a = mid + 1
+                    else:
+                        b = mid
+                accepted[i % 300 + a] += 1
+            else:
+                withdrawn += 1
+        return accepted.sum() + withdrawn
+
+    cdf = np.cumsum(np.diff(lognormal_cdf(np.arange(0.0, 91.0), 1.0, 2.0)))
+    cdf[-1] = 1.0
+    guide = _guide_rows(cdf, 1, cdf.size)
+    figures = []
+    for loop, args in ((tight, ()), (requests, (0.35, cdf, guide))):
+        loop(np.uint64(1), 10, *args)
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            loop(np.uint64(12345), n, *args)
+            times.append(time.perf_counter() - start)
+        figures.append(sorted(times)[2] / n * 1e9)
+    return figures[0], figures[1]
+
+
 def sized(config, size):
     if size is None:
         return config
@@ -139,6 +193,12 @@ def floor_table(config_paths: list[str], runs: int) -> None:
     op = str(ROOT / "configs" / "open_profile_first.yaml")
     jobs += [(op, size, "open_profile_first", runs) for size in (60_000, "unlimited")]
     draws = count_draws(jobs)
+    uniform_ns, request_ns = bare_request_ns()
+    print(
+        f"\na uniform in a tight loop: {uniform_ns:.2f} ns; the least a connection request "
+        f"costs (its uniform, acceptance, delay, one count): {request_ns:.2f} ns "
+        f"({request_ns / uniform_ns:.1f}x a uniform)"
+    )
     print(f"\nthe floor: {runs} replications, one thread")
     for (path, size, strategy, _), n in zip(jobs, draws, strict=True):
         config = sized(load_config(path), size)
