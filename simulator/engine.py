@@ -37,7 +37,7 @@ from simulator.playbook import (
     Kind,
     compile_playbook,
 )
-from simulator.prospects import UNLIMITED, ProspectList, ragged_arange
+from simulator.prospects import ProspectList, as_limit, ragged_arange
 from simulator.schedule import Batch, Calendar, concat, empty_batch, make_batch, take
 from simulator.sends import (
     BUDGETS,
@@ -55,10 +55,6 @@ if TYPE_CHECKING:
     from simulator.events import EventRecorder
 
 NEVER = np.iinfo(np.int16).max  # reply day of a prospect with no reply drawn
-
-
-def _pool(value: int | None) -> np.int64:
-    return UNLIMITED if value is None else np.int64(value)
 
 
 def rank_within(groups: np.ndarray) -> np.ndarray:
@@ -452,7 +448,7 @@ class Simulation:
                 self._record("balance_after_grant", month, self.months, self.ledger.balance)
                 self._tally_units("credits_granted", np.full(units, plan.credits_per_month))
                 self._tally_units("credits_forfeited", forfeited)
-                self.notes_left = np.full(units, _pool(plan.notes_per_month))
+                self.notes_left = np.full(units, as_limit(plan.notes_per_month))
                 self.open_left = np.full(units, np.int64(cfg.inmail.open_profile_monthly_cap))
                 for seg in cfg.segments.values():
                     arrived = seg.size if month == 0 else seg.new_per_month
@@ -461,7 +457,7 @@ class Simulation:
                 self._draw_restrictions(day)
             limit = self.limiter.limit_in_force(day)
             # today's budget of each pace, by the kind that names it (sends.SENDS)
-            self.left = {kind: np.full(units, _pool(daily_pace(pace, kind))) for kind in PACES}
+            self.left = {kind: np.full(units, as_limit(daily_pace(pace, kind))) for kind in PACES}
             # step 2: outcomes due today (drawn when sent; replies are checked here)
             self.limiter.resolve(day)
             self.left[Kind.CONNECT] = self.limiter.allowance(day, limit, pace.connect)
@@ -854,7 +850,7 @@ class Simulation:
                 pools_op = self._first_touch_pools(op_route.first_step, unit, open_profile=True)
                 pools_other = self._first_touch_pools(other_route.first_step, unit, False)
                 shared = [name for name in pools_op if name in pools_other]
-                wanted = np.minimum(_pool(entry.new_per_day), avail_op + avail_other)
+                wanted = np.minimum(as_limit(entry.new_per_day), avail_op + avail_other)
                 for name in shared:
                     wanted = np.minimum(wanted, pools_op[name])
                 if not wanted.any():

@@ -38,7 +38,7 @@ from numba.experimental import structref
 from simulator._numba_borrow import borrow, register_borrowed
 from simulator.credits import grant_added, lot_expiry
 from simulator.delays import DelaySampler
-from simulator.engine import NEVER, Simulation, _pool
+from simulator.engine import NEVER, Simulation
 from simulator.invitations import (
     InvitationLimiter,
     health_limit,
@@ -47,7 +47,7 @@ from simulator.invitations import (
 )
 from simulator.metrics import COUNTS, FLOW_INDEX, FLOWS, STOCKS
 from simulator.playbook import Kind
-from simulator.prospects import UNLIMITED
+from simulator.prospects import UNLIMITED, as_limit
 from simulator.sends import BUDGETS, CREDIT_BUDGET, PACES, SENDS, Outcome, daily_pace, sent_counts
 from simulator.streams import role_id
 
@@ -1397,7 +1397,7 @@ def _lists(sim: Simulation) -> Lists:
         added=added,
         entry_list=np.array([names.index(sim.entry_segment[e]) for e in entries], dtype=np.int64),
         entry_new_per_day=np.array(
-            [_pool(entry.new_per_day) for entry in sim.strategy.playbook], dtype=np.int64
+            [as_limit(entry.new_per_day) for entry in sim.strategy.playbook], dtype=np.int64
         ),
         entry_first_other=np.array([book.routes[e][0].first_step for e in entries], dtype=np.int64),
         entry_first_op=np.array([book.routes[e][1].first_step for e in entries], dtype=np.int64),
@@ -1423,7 +1423,7 @@ def _rules(sim: Simulation, limiter: InvitationLimiter) -> Rules:
     inv = cfg.invitations
     pace = sim.strategy.daily_pace
     by_kind = [daily_pace(pace, k) for k in Kind]
-    paces = np.array([_pool(value) for value in by_kind], dtype=np.int64)
+    paces = np.array([as_limit(value) for value in by_kind], dtype=np.int64)
     paced = np.array([value is not None for value in by_kind], dtype=np.bool_)
     r = inv.restriction
     table = RuleTable(

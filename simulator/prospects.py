@@ -14,7 +14,15 @@ import numpy as np
 from simulator.config import Config, ConfigError, Segment
 from simulator.streams import Streams, role_id
 
+#: a count no limit of a run reaches: the budget where a config sets no limit
 UNLIMITED = np.int64(2**40)
+
+
+def as_limit(value: int | None) -> np.int64:
+    """A config's daily or monthly limit as a count: UNLIMITED where none is set."""
+    return UNLIMITED if value is None else np.int64(value)
+
+
 _ROWS_PER_BLOCK = 512
 
 
