@@ -1474,9 +1474,11 @@ def run_compiled(
     if not limiter._exact_in_int64:
         return None
     n_segments = len(sim.config.segments)
-    flows = np.zeros((reps, months, len(FLOWS)), dtype=np.int64)
-    stocks = np.zeros((reps, months, len(STOCKS)), dtype=np.int64)
-    segments = np.zeros((reps, months, n_segments), dtype=np.int64)
+    # the loop writes each replication's counts into its part of the one result
+    monthly = np.zeros((reps, months, len(COUNTS) + n_segments), dtype=np.int64)
+    flows = monthly[:, :, : len(FLOWS)]
+    stocks = monthly[:, :, len(FLOWS) : len(COUNTS)]
+    segments = monthly[:, :, len(COUNTS) :]
     draws = np.zeros(reps, dtype=np.int64) if draws is None else draws
     outputs = (flows, stocks, segments, draws)
     own = threading.local()
@@ -1503,6 +1505,4 @@ def run_compiled(
             finally:
                 for future in futures:
                     future.cancel()
-    monthly = np.concatenate([flows, stocks, segments], axis=2)
-    assert monthly.shape[2] == len(COUNTS) + n_segments
     return monthly
