@@ -36,7 +36,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+# this checkout's package and its tests' reference, whatever is installed; the child
+# processes are given the same (-P: not a `simulator` in the current folder)
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+CHILD_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 from reference import simulate_reference  # noqa: E402
 
@@ -59,10 +62,11 @@ def peak_mib(config_path: Path, strategy: str, runs: int) -> float:
     """Peak resident memory (MiB) of a fresh Python process running one strategy through
     the API in one process (blocks of replications bound the engine's state)."""
     out = subprocess.run(
-        [sys.executable, "-c", PEAK, str(config_path), strategy, str(runs)],
+        [sys.executable, "-P", "-c", PEAK, str(config_path), strategy, str(runs)],
         capture_output=True,
         text=True,
         check=True,
+        env=CHILD_ENV,
     )
     return int(out.stdout.split()[-1]) / 1024
 
@@ -91,11 +95,11 @@ def count_draws(jobs: list[tuple[str, object, str, int]]) -> list[int]:
     """Uniforms drawn by each job (config path, list size or None, strategy, runs), counted
     by the compiled loop in a fresh process (the counting build is compiled there)."""
     done = subprocess.run(
-        [sys.executable, "-c", COUNT, json.dumps(jobs)],
+        [sys.executable, "-P", "-c", COUNT, json.dumps(jobs)],
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "OUTREACH_SIM_COUNT_DRAWS": "1"},
+        env={**CHILD_ENV, "OUTREACH_SIM_COUNT_DRAWS": "1"},
     )
     return json.loads(done.stdout.split("\n")[-2])
 
@@ -255,7 +259,8 @@ def sizes_table(runs: int) -> None:
         base = None
         for size in ("3000", "60000", "unlimited"):
             done = subprocess.run(
-                [sys.executable, "-c", PEAK_SIZED, str(path), size, str(runs), strategy],
+                [sys.executable, "-P", "-c", PEAK_SIZED, str(path), size, str(runs), strategy],
+                env=CHILD_ENV,
                 capture_output=True,
                 text=True,
                 check=True,

@@ -1,4 +1,5 @@
-"""Connection-request budgets of every seat: rolling weekly limit, health, warm-up, pending.
+"""Connection-request budgets of every seat: rolling weekly limit, health, warm-up, pending,
+restrictions.
 
 MODEL.md section 7 and the account-health convention of section 15. The limit in force
 is computed in exact integer arithmetic: `floor(base * factor)` with the health factor a
@@ -68,6 +69,7 @@ def restriction_chance(
     model of its pending requests and its shortfall from full acceptance in the health
     window (none resolved: no shortfall). Written once,
     like :func:`invitations_allowed`."""
+    # (max: compiled, both branches may be computed and one kept; never 0 / 0)
     rate = accepted / max(resolved, 1) if resolved > 0 else 1.0
     low = 1.0 - rate
     z = intercept + per_pending * pending + per_low_acceptance * low
@@ -179,7 +181,8 @@ class InvitationLimiter:
         )
 
     def resolve(self, day: int) -> None:
-        """Step 2: invitations accepted or withdrawn today are no longer pending."""
+        """Step 2: invitations accepted, withdrawn or discarded (after a reply) today are no
+        longer pending."""
         self.pending -= self.accepted[day] + self.withdrawn[day] + self.discarded[day]
 
     def restriction_probability(self, day: int) -> np.ndarray:

@@ -579,7 +579,8 @@ def _closes(s: _State) -> tuple:
 def _settle(
     closing: tuple, pid: int, closes: int, ends: bool, fresh: bool, latest: bool, remember: bool
 ) -> None:
-    """Engine._settle for one touch: when it closes; exhaustion where the route ends."""
+    """engine.Simulation._settle for one touch: when it closes; exhaustion where the
+    route ends."""
     last_close, reply_day, exhausted_on = closing
     last = closes if fresh or latest else max(last_close[pid], closes)
     exhausted = ends and (fresh or reply_day[pid] == NEVER)
@@ -591,7 +592,8 @@ def _settle(
 
 @njit
 def _send_requests(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, want: int) -> None:
-    """Engine._send_requests over the batch's connection requests (rows with kind `want`)."""
+    """engine.Simulation._send_requests over the batch's connection requests (the rows
+    of kind `want`)."""
     sc, fresh, flows, seat_of = s.scratch, s.batch_fresh, s.flows, s.seat_of
     notes_left, sent, pending, reply_day = s.notes_left, s.sent, s.pending, s.reply_day
     discarded, accepted, withdrawn = s.discarded, s.accepted, s.withdrawn
@@ -681,7 +683,7 @@ def _send_replyable(
     n: int,
     want: int,
 ) -> None:
-    """Engine._send_replyable: messages, InMails, follow-ups, emails, WhatsApps."""
+    """engine.Simulation._send_replyable: messages, InMails, follow-ups, emails, WhatsApps."""
     sc, fresh, badge, reply_day, reply_step = (
         s.scratch,
         s.batch_fresh,
@@ -734,7 +736,8 @@ def _go_on(
     want: int,
     successor: np.ndarray,
 ) -> None:
-    """Engine._go_on: a touch that opens nothing; the route goes on at `successor`."""
+    """engine.Simulation._go_on: a touch that opens nothing; the route goes on at
+    `successor`."""
     sc, fresh = s.scratch, s.batch_fresh
     waits = _waits(st, s)
     calendar, closing = _calendar(s), _closes(s)
@@ -752,7 +755,7 @@ def _go_on(
 
 @njit
 def _send_channel(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, kind: int) -> None:
-    """Engine._send_channel: sent where the prospect has an address, else the fallback
+    """engine.Simulation._send_channel: sent where the prospect has an address, else the fallback
     (those without are marked kind -1 - kind in the batch)."""
     sc, flows, reach_of, keys, position = s.scratch, s.flows, st.reach, st.reach_keys, s.position
     month = day // 30
@@ -776,7 +779,7 @@ def _send_channel(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, k
 
 @njit
 def _send(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int) -> None:
-    """Engine._send: the batch in scratch rows R_PID, R_STEP takes its budgets and is
+    """engine.Simulation._send: the batch in scratch rows R_PID, R_STEP takes its budgets and is
     sent kind by kind, as sends.SENDS says (SEND_PACE, SEND_CREDIT, SEND_OUTCOME, ...)."""
     sc, present, kind_of, seat_of, left = s.scratch, s.present, st.kind, s.seat_of, s.left
     flows, badge, open_left, departed = s.flows, s.badge, s.open_left, s.departed

@@ -1,17 +1,17 @@
 """What sending a touch takes and what it counts, kind by kind: one table, read by both engines.
 
-A touch takes its kind's daily pace (a follow-up takes the InMail pace, MODEL.md section
-7) and, where it is an InMail, a credit, or the Open Profile allowance where the plan
-reaches Open Profiles free (section 6). Its outcome is drawn by what it is (section 10,
-step 5): a connection request is accepted or withdrawn; a message, InMail or follow-up
-gets a reply or not; an email or WhatsApp first needs an address; an engagement opens
-nothing and its route goes on.
+A touch takes its kind's daily pace (a follow-up takes the InMail pace, MODEL.md
+section 7) and, where it is an InMail or a follow-up, a credit, or the Open Profile
+allowance where the plan reaches Open Profiles free (section 6). Its outcome is drawn by
+what it is (section 10, step 5): a connection request is accepted or withdrawn; a
+message, InMail or follow-up gets a reply or not; an email or WhatsApp first needs an
+address; an engagement opens nothing and its route goes on.
 
 The vectorised engine (:mod:`simulator.engine`) and the compiled loop
 (:mod:`simulator.kernel`) both read :data:`SENDS`, so a new channel is a row here (with
 its :class:`~simulator.playbook.Kind`, its pace in the config and its counts in
-:mod:`simulator.metrics`; docs/architecture.md has the checklist), not an edit of either
-engine.
+:mod:`simulator.metrics`; docs/architecture.md has the whole checklist), not an edit of
+either engine.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ def daily_pace(pace: Pace, kind: Kind) -> int | None:
 
 
 def sent_counts(kind: Kind) -> tuple[str, ...]:
-    """The count a sent touch of `kind` adds one to: one name, or (paid, free) for a kind
-    that takes a credit (``metrics.SENT_BY_KIND``, which prices them)."""
+    """The count a sent touch of `kind` adds one to (an address channel's, where it finds
+    an address): one name, or (paid, free) for a kind that takes a credit
+    (``metrics.SENT_BY_KIND``, which prices them)."""
     return SENT_BY_KIND[KIND_NAMES[kind]]

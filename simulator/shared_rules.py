@@ -5,9 +5,9 @@ the health factor, a day's invitation allowance, the chance of a restriction) is
 function of numbers in the module its name says. The compiled
 loop compiles it as it is (``numba.njit(rule)``); the vectorised engine maps it over its
 arrays with :func:`over_arrays`: a numba ufunc of the same function, or, where numba is
-missing or 64 bits could overflow, ``numpy.frompyfunc`` over Python integers (exact,
-slower). So changing a rule is one edit, and ``tests/test_kernel.py`` still holds the
-two engines equal bit for bit.
+missing or the caller says 64 bits could overflow (``int64=False``), ``numpy.frompyfunc``
+over Python numbers (integers exact; slower). So changing a rule is one edit, and
+``tests/test_kernel.py`` still holds the two engines equal bit for bit.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from simulator.metrics import FLOWS
-from simulator.playbook import Kind
+from simulator.playbook import CHANNELS, Kind
 from simulator.sends import BUDGETS, CREDIT_BUDGET, PACES, SENDS, Outcome, sent_counts
 
 
@@ -26,3 +26,8 @@ def test_every_count_a_send_names_is_a_flow() -> None:
         assert (send.unreachable is not None) == (send.outcome == Outcome.ADDRESS), kind
         # a touch that can be answered has a count of its replies
         assert (send.replies is not None) == (send.outcome in (Outcome.REPLY, Outcome.ADDRESS))
+
+
+def test_the_channels_that_need_an_address_are_the_address_kinds() -> None:
+    """playbook.CHANNELS (which draws each prospect's address) and SENDS agree."""
+    assert set(CHANNELS) == {k for k, send in SENDS.items() if send.outcome == Outcome.ADDRESS}
