@@ -2,8 +2,8 @@
 
 The vectorised engine states the rules (and is checked against the reference oracle
 and every day-level limit in the other tests); the compiled loop runs every untraced
-simulation. Here they must agree bit for bit on every shipped config, and the compiled
-loop must not depend on how its replications are spread over threads.
+simulation. Here they must agree bit for bit on every shipped config and test scenario,
+and the compiled loop must not depend on how its replications are spread over threads.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scenarios import SCENARIOS, scenario
 
 from simulator import load_config
 from simulator.engine import ProspectLists, Simulation
@@ -27,6 +28,18 @@ def test_compiled_loop_equals_vectorised_engine(path: Path) -> None:
     config = load_config(path)
     reps = np.arange(100, 124)  # not from 0: replication keys are global
     lists = ProspectLists(config, reps, 5)
+    for strategy in config.strategies:
+        vectorised = Simulation(config, strategy, lists).run()
+        compiled = run_compiled(Simulation(config, strategy, lists))
+        np.testing.assert_array_equal(compiled, vectorised, err_msg=strategy)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_compiled_loop_equals_vectorised_engine_on_every_test_scenario(name: str) -> None:
+    """The scenarios reach what no shipped config does (WhatsApp, restrictions, two seats,
+    fallbacks, a pending cap, re-invitations)."""
+    config = scenario(name)
+    lists = ProspectLists(config, np.arange(30, 54), 9)
     for strategy in config.strategies:
         vectorised = Simulation(config, strategy, lists).run()
         compiled = run_compiled(Simulation(config, strategy, lists))
