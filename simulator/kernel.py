@@ -777,12 +777,44 @@ def _send_channel(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, k
     _go_on(s, st, ru, rep, day, n, -1 - kind, st.fallback)
 
 
+@njit(inline="always")
+def _take_budgets(s: _State, ru: Rules, month: int, k: int, seat: int, free: bool, count: int):
+    """`count` touches of kind k on a seat take today's budgets, as sends.SENDS says: the
+    pace, and for an InMail a credit (oldest lot first) or, free to an Open Profile, the
+    Open Profile cap; each is counted (an address channel's once it knows)."""
+    flows = s.flows
+    s.left[SEND_PACE[k], seat] -= count
+    if not SEND_CREDIT[k]:
+        if SEND_OUTCOME[k] != ADDRESS:
+            flows[month, SEND_COUNT[k]] += count
+    elif free:
+        s.open_left[seat] -= count
+        flows[month, SEND_FREE_COUNT[k]] += count
+    else:
+        s.departed[seat] += count
+        flows[month, F_SPENT] += count
+        flows[month, SEND_COUNT[k]] += count
+
+
+@njit(inline="always")
+def _send_kind(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, k: int) -> None:
+    """The batch's touches of kind k draw their outcomes (SEND_OUTCOME says how)."""
+    outcome = SEND_OUTCOME[k]
+    if outcome == REQUEST:
+        _send_requests(s, st, ru, rep, day, n, k)
+    elif outcome == ADDRESS:
+        _send_channel(s, st, ru, rep, day, n, k)
+    elif outcome == NO_OUTCOME:
+        _go_on(s, st, ru, rep, day, n, k, st.next)
+    else:
+        _send_replyable(s, st, ru, rep, day, n, k)
+
+
 @njit
 def _send(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int) -> None:
-    """engine.Simulation._send: the batch in scratch rows R_PID, R_STEP takes its budgets and is
-    sent kind by kind, as sends.SENDS says (SEND_PACE, SEND_CREDIT, SEND_OUTCOME, ...)."""
-    sc, present, kind_of, seat_of, left = s.scratch, s.present, st.kind, s.seat_of, s.left
-    flows, badge, open_left, departed = s.flows, s.badge, s.open_left, s.departed
+    """engine.Simulation._send: the batch in scratch rows R_PID, R_STEP takes its budgets
+    and is sent kind by kind, as sends.SENDS says."""
+    sc, present, kind_of, seat_of, badge = s.scratch, s.present, st.kind, s.seat_of, s.badge
     month = day // 30
     present[:] = False
     for i in range(n):  # each touch's kind; it takes today's budgets
@@ -790,30 +822,24 @@ def _send(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int) -> None:
         sc[R_KIND, i] = k
         present[k] = True
         pid = sc[R_PID, i]
-        seat = seat_of[pid]
-        left[SEND_PACE[k], seat] -= 1
-        if not SEND_CREDIT[k]:
-            if SEND_OUTCOME[k] != ADDRESS:  # (those count once they know)
-                flows[month, SEND_COUNT[k]] += 1
-        elif ru.open_profile_messages and badge[pid]:  # free to an Open Profile
-            open_left[seat] -= 1
-            flows[month, SEND_FREE_COUNT[k]] += 1
-        else:
-            departed[seat] += 1  # a credit, oldest lot first
-            flows[month, F_SPENT] += 1
-            flows[month, SEND_COUNT[k]] += 1
+        free = ru.open_profile_messages and badge[pid]
+        _take_budgets(s, ru, month, k, seat_of[pid], free, 1)
     for k in range(N_KINDS):  # then sent kind by kind
-        if not present[k]:
-            continue
-        outcome = SEND_OUTCOME[k]
-        if outcome == REQUEST:
-            _send_requests(s, st, ru, rep, day, n, k)
-        elif outcome == ADDRESS:
-            _send_channel(s, st, ru, rep, day, n, k)
-        elif outcome == NO_OUTCOME:
-            _go_on(s, st, ru, rep, day, n, k, st.next)
-        else:
-            _send_replyable(s, st, ru, rep, day, n, k)
+        if present[k]:
+            _send_kind(s, st, ru, rep, day, n, k)
+
+
+@njit
+def _send_started(
+    s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, seat: int, open_profile: bool
+) -> None:
+    """_send for a batch of new prospects' first touches: one step, one seat, one route
+    (Open Profiles or not), so its budgets are taken at once."""
+    step = s.scratch[R_STEP, 0]
+    k = st.kind[step]
+    _take_budgets(s, ru, day // 30, k, seat, ru.open_profile_messages and open_profile, n)
+    s.scratch[R_KIND, :n] = k
+    _send_kind(s, st, ru, rep, day, n, k)
 
 
 @njit
@@ -1103,7 +1129,7 @@ def _start_new(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: int) -
                 if li.unlimited[lst]:
                     s.flows[month, F_ADDED] += count
                 s.batch_fresh = True
-                _send(s, st, ru, rep, day, count)
+                _send_started(s, st, ru, rep, day, count, seat, route == 0)
 
 
 @njit
