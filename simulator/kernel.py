@@ -65,6 +65,7 @@ _TO_UNIT = 2.0**-53
 
 CONNECT, INMAIL = int(Kind.CONNECT), int(Kind.INMAIL)
 N_KINDS = len(Kind)
+N_FLOWS, N_STOCKS = len(FLOWS), len(STOCKS)
 N_BUDGETS = len(BUDGETS)
 #: the pace each budget's touches take (a follow-up takes the InMail pace), by budget
 BUDGET_PACE = np.array([int(pace) for pace in PACES], dtype=np.int64)
@@ -1190,9 +1191,7 @@ def _replication(
     st: Steps,
     li: Lists,
     ru: Rules,
-    flows_out: np.ndarray,
-    stocks_out: np.ndarray,
-    segments_out: np.ndarray,
+    monthly_out: np.ndarray,
     draws_out: np.ndarray,
 ) -> None:
     """One replication's months, day by day in the order of MODEL.md section 10."""
@@ -1270,9 +1269,9 @@ def _replication(
                 s.stocks[month, S_LIMIT] += limits[seat]
             _count_open(s, month, day)
     # counted in the thread's own arrays, copied out once (threads share the outputs)
-    flows_out[rep] = s.flows
-    stocks_out[rep] = s.stocks
-    segments_out[rep] = s.by_segment
+    monthly_out[rep, :, :N_FLOWS] = s.flows
+    monthly_out[rep, :, N_FLOWS : N_FLOWS + N_STOCKS] = s.stocks
+    monthly_out[rep, :, N_FLOWS + N_STOCKS :] = s.by_segment
     draws_out[rep] = s.draws[0]
 
 
@@ -1281,9 +1280,7 @@ def _replications(
     st: Steps,
     li: Lists,
     ru: Rules,
-    flows: np.ndarray,
-    stocks: np.ndarray,
-    segments: np.ndarray,
+    monthly: np.ndarray,
     draws: np.ndarray,
     first: int,
     end: int,
@@ -1299,7 +1296,7 @@ def _replications(
     rep = first
     while rep < end:
         _reset(owner)  # (and `owner` stays alive while `s` is in use)
-        _replication(s, rep, steps, lists, rules, flows, stocks, segments, draws)
+        _replication(s, rep, steps, lists, rules, monthly, draws)
         if owner.slots[2]:  # more starts than the state holds: again, on one twice as big
             capacity *= 2
             owner = _new_state(capacity, ru.days, ru.months, ru.seats, li.length.size, span)
@@ -1503,13 +1500,10 @@ def run_compiled(
     if not limiter._exact_in_int64:
         return None
     n_segments = len(sim.config.segments)
-    # the loop writes each replication's counts into its part of the one result
+    # flows, stocks, then replies by segment: each replication writes its own row
     monthly = np.zeros((reps, months, len(COUNTS) + n_segments), dtype=np.int64)
-    flows = monthly[:, :, : len(FLOWS)]
-    stocks = monthly[:, :, len(FLOWS) : len(COUNTS)]
-    segments = monthly[:, :, len(COUNTS) :]
     draws = np.zeros(reps, dtype=np.int64) if draws is None else draws
-    outputs = (flows, stocks, segments, draws)
+    outputs = (monthly, draws)
     own = threading.local()
 
     def simulate(lo: int, hi: int) -> None:
