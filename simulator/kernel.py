@@ -118,8 +118,8 @@ GUIDE = 64
 INITIAL_CAPACITY = 1024
 
 # rows of a replication's scratch table: one batch of touches and what is known about it
-R_PID, R_STEP, R_KIND, R_CLOSE, R_FLAG = range(5)
-N_SCRATCH = 5
+R_PID, R_STEP, R_KIND, R_FLAG = range(4)
+N_SCRATCH = 4
 
 
 class StepTable(NamedTuple):
@@ -642,7 +642,6 @@ def _send_requests(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, 
             accepted[closes, seat] += 1
         else:
             withdrawn[withdraw_on, seat] += 1
-        sc[R_CLOSE, i] = closes
         flag = (1 if is_accepted else 0) + (2 if live else 0)
         sc[R_FLAG, i] = flag
         # (settled here: what follows neither reads nor writes when a route closes)
