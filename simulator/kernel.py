@@ -701,12 +701,12 @@ def _send_replyable(
     )
     cdfs, waits = _cdfs(st), _waits(st, s)
     calendar, closing = _calendar(s), _closes(s)
-    days, open_profile_messages, window = ru.days, ru.open_profile_messages, ru.response_window
+    days, window = ru.days, ru.response_window
     for i in range(n):
         if sc[R_KIND, i] != want:
             continue
         pid, step = sc[R_PID, i], sc[R_STEP, i]
-        free = SEND_CREDIT[kind_of[step]] and open_profile_messages and badge[pid]
+        free = SEND_CREDIT[kind_of[step]] and _free(ru, badge[pid])
         p = p_free[step, rep] if free else p_main[step, rep]
         u = _uniform(keys[step, rep], position[pid])
         if COUNT_DRAWS:
@@ -778,6 +778,13 @@ def _send_channel(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int, k
 
 
 @njit(inline="always")
+def _free(ru: Rules, open_profile: bool) -> bool:
+    """Whether an InMail to this prospect is free: an Open Profile, on a plan that lets
+    InMails reach Open Profiles free (MODEL.md section 6; engine.Simulation._is_free)."""
+    return ru.open_profile_messages and open_profile
+
+
+@njit(inline="always")
 def _take_budgets(s: _State, ru: Rules, month: int, k: int, seat: int, free: bool, count: int):
     """`count` touches of kind k on a seat take today's budgets, as sends.SENDS says: the
     pace, and for an InMail a credit (oldest lot first) or, free to an Open Profile, the
@@ -822,7 +829,7 @@ def _send(s: _State, st: Steps, ru: Rules, rep: int, day: int, n: int) -> None:
         sc[R_KIND, i] = k
         present[k] = True
         pid = sc[R_PID, i]
-        free = ru.open_profile_messages and badge[pid]
+        free = _free(ru, badge[pid])
         _take_budgets(s, ru, month, k, seat_of[pid], free, 1)
     for k in range(N_KINDS):  # then sent kind by kind
         if present[k]:
@@ -837,7 +844,7 @@ def _send_started(
     (Open Profiles or not), so its budgets are taken at once."""
     step = s.scratch[R_STEP, 0]
     k = st.kind[step]
-    _take_budgets(s, ru, day // 30, k, seat, ru.open_profile_messages and open_profile, n)
+    _take_budgets(s, ru, day // 30, k, seat, _free(ru, open_profile), n)
     s.scratch[R_KIND, :n] = k
     _send_kind(s, st, ru, rep, day, n, k)
 
@@ -881,7 +888,7 @@ def _resolve_replies(s: _State, st: Steps, li: Lists, ru: Rules, rep: int, day: 
             ru.refunds
             and SEND_CREDIT[kind]
             and day - sent <= ru.refund_window
-            and not (ru.open_profile_messages and badge[pid])
+            and not _free(ru, badge[pid])
         ):
             arrived[seat_of[pid]] += 1  # a refund arrives as today's lot
             flows[month, F_REFUNDED] += 1
@@ -942,7 +949,7 @@ def _send_scheduled(s: _State, st: Steps, ru: Rules, rep: int, day: int) -> None
                 continue
             if g == CREDIT_BUDGET:
                 # a credit (or the Open Profile cap) first; what fits then takes the pace
-                if ru.open_profile_messages and badge[pid]:
+                if _free(ru, badge[pid]):
                     ok = seen_free[seat] < open_left[seat]
                     seen_free[seat] += 1
                 else:
@@ -1023,7 +1030,7 @@ def _pools(
     elif not SEND_CREDIT[kind]:
         if ru.paced[pace]:
             out[1] = s.left[pace, seat]
-    elif open_profile and ru.open_profile_messages:
+    elif _free(ru, open_profile):
         out[2] = s.left[pace, seat]
         out[3] = s.open_left[seat]
     else:
