@@ -14,7 +14,7 @@ from fractions import Fraction
 import numpy as np
 
 from simulator.config import Invitations
-from simulator.prospects import UNLIMITED
+from simulator.prospects import as_limit
 from simulator.shared_rules import over_arrays
 
 
@@ -74,6 +74,10 @@ def restriction_chance(
     low = 1.0 - rate
     z = intercept + per_pending * pending + per_low_acceptance * low
     return 1.0 / (1.0 + math.exp(-z))
+
+
+#: restriction_chance's types, for shared_rules.over_arrays (a rule of floats)
+CHANCE_SIGNATURE = "float64(float64, float64, float64, int64, int64, int64)"
 
 
 class InvitationLimiter:
@@ -174,7 +178,7 @@ class InvitationLimiter:
         return over_arrays(invitations_allowed)(
             limit,
             sent_recently,
-            UNLIMITED if pace is None else pace,
+            as_limit(pace),
             (self.restricted_until > day).astype(np.int64),
             self.pending,
             -1 if cap is None else cap,
@@ -189,10 +193,7 @@ class InvitationLimiter:
         """Each seat's chance of a restriction today (:func:`restriction_chance`)."""
         r = self.rules.restriction
         accepted, resolved = self.health_counts(day)
-        chance = over_arrays(restriction_chance, signature=_CHANCE_SIGNATURE)
+        chance = over_arrays(restriction_chance, signature=CHANCE_SIGNATURE)
         return chance(
             r.intercept, r.per_pending, r.per_low_acceptance, self.pending, accepted, resolved
         )
-
-
-_CHANCE_SIGNATURE = "float64(float64, float64, float64, int64, int64, int64)"

@@ -14,6 +14,7 @@ from simulator.credits import CreditLedger, grant_added, lot_expiry
 from simulator.delays import DelaySampler, delay_pmf
 from simulator.engine import rank_within
 from simulator.invitations import (
+    CHANCE_SIGNATURE,
     InvitationLimiter,
     health_limit,
     invitations_allowed,
@@ -202,9 +203,8 @@ def test_a_shared_rule_gives_over_arrays_what_it_gives_for_one_seat(compiled):
     args = (limit, sent, pace, restricted, pending, max_pending)
     got = over_arrays(invitations_allowed, compiled)(*args)
     assert got.tolist() == [invitations_allowed(*one) for one in zip(*args, strict=True)]
-    signature = "float64(float64, float64, float64, int64, int64, int64)"
     args = (-6.0, 0.05, 3.0, pending, accepted, resolved)
-    got = over_arrays(restriction_chance, compiled, signature)(*args)
+    got = over_arrays(restriction_chance, compiled, CHANCE_SIGNATURE)(*args)
     assert got.dtype == np.float64
     one_by_one = [restriction_chance(-6.0, 0.05, 3.0, *one) for one in zip(*args[3:], strict=True)]
     assert got.tolist() == one_by_one  # bit for bit
