@@ -41,11 +41,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 CHILD_ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
+from numba import njit  # noqa: E402
 from reference import simulate_reference  # noqa: E402
 
 from simulator import load_config, run  # noqa: E402
+from simulator.delays import lognormal_cdf  # noqa: E402
 from simulator.engine import ProspectLists, Simulation  # noqa: E402
-from simulator.kernel import run_compiled  # noqa: E402
+from simulator.kernel import _delay, _guide_rows, _uniform, run_compiled  # noqa: E402
 from simulator.uncertainty import draws_for_replications  # noqa: E402
 
 PEAK = """
@@ -104,27 +106,45 @@ def count_draws(jobs: list[tuple[str, object, str, int]]) -> list[int]:
     return json.loads(done.stdout.split("\n")[-2])
 
 
+@njit
+def _uniforms(key, n):
+    """The floor: the compiled loop's own generator, n uniforms in a tight loop."""
+    total = 0.0
+    for i in range(n):
+        total += _uniform(key, i)
+    return total
+
+
+@njit
+def _bare_requests(key, n, p, cdfs):
+    """n connection requests and nothing else: a uniform, the acceptance test, the delay
+    (the compiled loop's own `_delay`, step 0 of `cdfs`) and one count by the day."""
+    accepted = np.zeros(400, dtype=np.int64)
+    withdrawn = 0
+    for i in range(n):
+        u = _uniform(key, i)
+        if u < p:
+            accepted[i % 300 + _delay(cdfs, 0, 0, u / p)] += 1
+        else:
+            withdrawn += 1
+    return accepted.sum() + withdrawn
+
+
+def _median_seconds(loop, n: int, *args, repeats: int = 3) -> float:
+    """The median time of `repeats` calls of a compiled loop over n items (compiled first)."""
+    loop(np.uint64(1), 10, *args)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        loop(np.uint64(12345), n, *args)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[repeats // 2]
+
+
 def floor_seconds(draws: int) -> float:
     """Seconds the compiled loop's own generator takes on one thread, in a tight loop, to
     produce `draws` uniforms (the median of three)."""
-    from numba import njit
-
-    from simulator.kernel import _uniform
-
-    @njit
-    def tight(key, n):
-        total = 0.0
-        for i in range(n):
-            total += _uniform(key, i)
-        return total
-
-    tight(np.uint64(1), 10)
-    times = []
-    for _ in range(3):
-        start = time.perf_counter()
-        tight(np.uint64(12345), draws)
-        times.append(time.perf_counter() - start)
-    return sorted(times)[1]
+    return _median_seconds(_uniforms, draws)
 
 
 def bare_request_ns(n: int = 20_000_000) -> tuple[float, float]:
@@ -133,52 +153,20 @@ def bare_request_ns(n: int = 20_000_000) -> tuple[float, float]:
     through the loop's own guide table (MODEL.md's 2-day median acceptance delay) and one
     count by the day it resolves; medians of five. The gap between the two is what any
     request costs before the rest of the model (budgets, calendar, follow-ups) is paid."""
-    from numba import njit
-
-    from simulator.delays import lognormal_cdf
-    from simulator.kernel import GUIDE, _guide_rows, _uniform
-
-    @njit
-    def tight(key, n):
-        total = 0.0
-        for i in range(n):
-            total += _uniform(key, i)
-        return total
-
-    @njit
-    def requests(key, n, p, cdf, guide):
-        accepted = np.zeros(400, dtype=np.int64)
-        withdrawn = 0
-        for i in range(n):
-            u = _uniform(key, i)
-            if u < p:
-                v = u / p
-                g = min(int(v * GUIDE), GUIDE - 1)
-                a, b = guide[g], guide[g + 1]
-                while a < b:
-                    mid = (a + b) >> 1
-                    if cdf[mid] <= v:
-                        a = mid + 1
-                    else:
-                        b = mid
-                accepted[i % 300 + a] += 1
-            else:
-                withdrawn += 1
-        return accepted.sum() + withdrawn
-
     cdf = np.cumsum(np.diff(lognormal_cdf(np.arange(0.0, 91.0), 1.0, 2.0)))
     cdf[-1] = 1.0
-    guide = _guide_rows(cdf, 1, cdf.size)
-    figures = []
-    for loop, args in ((tight, ()), (requests, (0.35, cdf, guide))):
-        loop(np.uint64(1), 10, *args)
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            loop(np.uint64(12345), n, *args)
-            times.append(time.perf_counter() - start)
-        figures.append(sorted(times)[2] / n * 1e9)
-    return figures[0], figures[1]
+    # the compiled loop's delay table for one step of one CDF row (kernel._cdfs)
+    cdfs = (
+        cdf,
+        np.zeros(1, dtype=np.int64),
+        np.array([cdf.size]),
+        np.zeros(1, dtype=np.bool_),
+        _guide_rows(cdf, 1, cdf.size),
+        np.zeros(1, dtype=np.int64),
+    )
+    uniform = _median_seconds(_uniforms, n, repeats=5)
+    request = _median_seconds(_bare_requests, n, 0.35, cdfs, repeats=5)
+    return uniform / n * 1e9, request / n * 1e9
 
 
 def sized(config, size):
