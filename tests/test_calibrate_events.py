@@ -97,6 +97,12 @@ REPLICATIONS = 20
 SEED = 4
 
 
+def _each_on_one_line(expected: list[str], lines: list[str]) -> None:
+    """Each expected mistake is reported on exactly one line."""
+    for part in expected:
+        assert sum(part in line for line in lines) == 1, (part, lines)
+
+
 @pytest.fixture(scope="module")
 def export(tmp_path_factory):
     """The truth's export mid-campaign, written as a tool would, and read back."""
@@ -252,8 +258,7 @@ def test_a_bad_file_is_one_line_per_mistake_naming_row_and_column(tmp_path, caps
         "row 8: column segment: 'nowhere' is not a segment",
         "row 9: column replied_date: 2026-02-03 is after the export date 2026-02-01",
     ]
-    for part in expected:
-        assert sum(part in line for line in lines) == 1, (part, lines)
+    _each_on_one_line(expected, lines)
     assert len(lines) == len(expected)
     assert all(line.startswith(f"{events}: ") for line in lines)
     assert not out.exists()
@@ -330,8 +335,7 @@ def test_a_bad_mapping_is_one_line_per_mistake(tmp_path, capsys):
         "touches.Ping: 'poke' is not a touch kind",
         "export_date: must be a date",
     ]
-    for part in expected:
-        assert sum(part in line for line in lines) == 1, (part, lines)
+    _each_on_one_line(expected, lines)
     assert not (tmp_path / "o.yaml").exists()
 
 
