@@ -379,11 +379,11 @@ def cost_per_reply_chart(runs: pd.DataFrame, metric: str = "cost_per_reply") -> 
         ax_cum.set_title(
             f"Cumulative share: the gap below 100% is the runs with no {_count_word(metric)}"
         )
-        if beyond:  # the axis stops short of the longest tail: say so under it
+        if beyond:  # the axis stops short of the longest tail: say so under it, once
+            # (the panels share the axis; written under both, it ran off the figure's edge)
             cut = dollars(high) if is_money(metric) else f"{high:,.1f}"
             note = f"\n→ axis cut at {cut}; runs beyond it: " + ", ".join(beyond)
-            for ax in (ax_hist, ax_cum):
-                ax.set_xlabel(ax.get_xlabel() + plain(note))
+            ax_hist.set_xlabel(ax_hist.get_xlabel() + plain(note))
         fig.legend(loc="outside lower center", ncols=1 if len(names) > 2 else len(names))
         return fig
 
