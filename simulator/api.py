@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from simulator.backends import Backend, InProcess, LocalProcesses
+from simulator.blocks import simulate_block
 from simulator.calibration import posterior_config
 from simulator.config import Config
-from simulator.engine import simulate_block
 from simulator.metrics import (
     COUNTS,
     FLOWS,

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from simulator import Config, Results
-from simulator.engine import ProspectLists, Simulation, simulate_block
+from simulator.blocks import simulate_block
+from simulator.engine import ProspectLists, Simulation
 from simulator.metrics import COUNTS, segment_columns
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from simulator import load_config
-from simulator.engine import simulate_block
+from simulator.blocks import simulate_block
 
 
 @pytest.fixture(scope="session", autouse=True)

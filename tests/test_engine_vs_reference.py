@@ -18,7 +18,7 @@ from scenarios import SCENARIOS, scenario
 from scipy import stats
 
 from simulator.api import monthly_costs
-from simulator.engine import simulate_block
+from simulator.blocks import simulate_block
 from simulator.metrics import FLOWS, STOCKS, columns
 from simulator.uncertainty import draws_for_replications
 

@@ -62,7 +62,7 @@ def test_threads_and_chunks_change_nothing() -> None:
 def test_engine_and_thread_settings_change_no_number(monkeypatch: pytest.MonkeyPatch) -> None:
     """OUTREACH_SIM_ENGINE=numpy (the vectorised engine) and OUTREACH_SIM_THREADS give the
     counts of the default, the compiled loop on every core."""
-    from simulator.engine import simulate_block
+    from simulator.blocks import simulate_block
     from simulator.kernel import default_threads
 
     config = load_config(Path(__file__).parents[1] / "configs" / "open_profile_first.yaml")

@@ -120,7 +120,7 @@ import warnings
 warnings.simplefilter("always")
 import numpy as np
 from simulator import load_config
-from simulator.engine import simulate_block
+from simulator.blocks import simulate_block
 with warnings.catch_warnings(record=True) as caught:
     config = load_config("configs/open_profile_first.yaml")
     reps = np.arange(30, 60)
@@ -160,7 +160,7 @@ def test_without_the_internals_the_project_runs_with_one_warning(
     """Same numbers as the borrowed path, one warning, never an ImportError. (A cache of
     its own: the plain loop is compiled, not loaded from the borrowed one's cache.)"""
     from simulator import load_config
-    from simulator.engine import simulate_block
+    from simulator.blocks import simulate_block
 
     env = {**env, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
     out = _run_without(prelude, tmp_path / "counts.npy", env)

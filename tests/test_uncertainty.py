@@ -13,9 +13,9 @@ from scenarios import SCENARIOS, scenario
 from scipy import stats
 
 from simulator import parse_config, run
+from simulator.blocks import simulate_block
 from simulator.config import LognormalDelay, ProbabilityDistribution
 from simulator.delays import DelaySampler, DelayTable
-from simulator.engine import simulate_block
 from simulator.output import write_results
 from simulator.streams import Streams, role_id
 from simulator.uncertainty import (

@@ -13,7 +13,7 @@ from checks import check_results
 from small_runs import CONFIGS
 
 from simulator import load_config, parse_config, run
-from simulator.engine import simulate_block
+from simulator.blocks import simulate_block
 from simulator.playbook import parameters_used
 from simulator.uncertainty import with_values
 from simulator.whatif import DEBOUNCE_SECONDS, Debounce, WhatIf, controls, edited, simulate
