@@ -115,16 +115,16 @@ def frontier(means: pd.DataFrame) -> pd.DataFrame:
 def fieller(delta_cost: np.ndarray, delta_effect: np.ndarray, level: float = 0.95) -> tuple:
     """Fieller's interval for mean(delta_cost) / mean(delta_effect) from paired samples:
     the ratios R with (mean dC - R mean dE)^2 <= z^2 var(mean dC - R mean dE). Unbounded
-    (-inf, inf) when mean dE cannot be told from 0 at this level."""
+    (-inf, inf) when mean dE cannot be told from 0 at this level, or when one replication
+    leaves the variances unknown."""
     dc, de = np.asarray(delta_cost, float), np.asarray(delta_effect, float)
     n = dc.size
+    if n < 2:
+        return -math.inf, math.inf
     z = float(special.ndtri(0.5 + level / 2))
     mc, me = dc.mean(), de.mean()
-    if n > 1:
-        cov = np.cov(dc, de, ddof=1) / n
-        vc, ve, vce = cov[0, 0], cov[1, 1], cov[0, 1]
-    else:
-        vc = ve = vce = 0.0
+    cov = np.cov(dc, de, ddof=1) / n
+    vc, ve, vce = cov[0, 0], cov[1, 1], cov[0, 1]
     a = me * me - z * z * ve
     b = mc * me - z * z * vce
     c = mc * mc - z * z * vc

@@ -459,7 +459,12 @@ def _told_apart(pair: Paired, counted: str) -> str:
         return f"no: neither got a {counted}"
     if pair.identical:
         return "no: identical"
-    return f"no: {about(pair.replications_needed)} replications needed"
+    if pair.precision_unknown:
+        return "no: one replication cannot measure its precision"
+    needed = pair.replications_needed
+    if math.isinf(needed):
+        return "no: no number of replications would separate them"
+    return f"no: {about(needed)} replications needed"
 
 
 def _incremental_rows(table: pd.DataFrame, effect: str) -> pd.DataFrame:

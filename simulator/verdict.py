@@ -103,8 +103,15 @@ class Paired:
 
     @property
     def identical(self) -> bool:
-        """The same result in every replication: nothing could ever separate them."""
-        return self.difference == 0.0 and self.sd == 0.0
+        """The same figure in every replication: nothing could ever separate them. (Two
+        strategies that cost nothing have pooled figures of $0 and no spread, yet differ
+        where one books a meeting and the other none: not identical.)"""
+        return self.difference == 0.0 and self.sd == 0.0 and self.share_tied == 1.0
+
+    @property
+    def precision_unknown(self) -> bool:
+        """One replication: no spread to measure the difference's standard error by."""
+        return self.replications < 2
 
     @property
     def settled(self) -> bool:
@@ -294,11 +301,16 @@ def _sentence(verdict_of: str, what: str, standings: list[Standing], pairs: list
             f"Too close to call between {between} at {n:,} replications: they give the same "
             f"{what} ({money(best.pooled)}) in every replication"
         )
-    widest = max(close, key=lambda p: p.upper_bound)
     figures = (
         f"{what} {money(best.pooled)} against {money(close[0].difference + best.pooled)} "
         f"({best.strategy} lower in {close[0].share_best_better:.0%} of paired replications)"
     )
+    if runner.precision_unknown:
+        return (
+            f"Too close to call between {between} at 1 replication: {figures}, and one "
+            "replication cannot measure its own precision: run more replications to settle it"
+        )
+    widest = max(close, key=lambda p: p.upper_bound)
     if all(p.negligible or p.identical for p in close):
         return (
             f"Too close to call between {between} at {n:,} replications, and practically "

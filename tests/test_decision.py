@@ -144,6 +144,13 @@ def test_fieller_is_the_delta_interval_when_the_effect_is_clear_and_unbounded_wh
     assert fieller(dc, rng.normal(0, 1, n)) == (-math.inf, math.inf)
 
 
+def test_one_replication_gives_an_unbounded_interval_not_a_point():
+    """One paired replication has no spread to measure the ratio's error by: the 95%
+    interval is unknown, not the point itself ($60 to $60 would claim no error at all)."""
+    assert fieller(np.array([60.0]), np.array([1.0])) == (-math.inf, math.inf)
+    assert fieller(np.array([60.0, 60.0]), np.array([1.0, 1.0])) == (60.0, 60.0)  # no error
+
+
 def test_the_curve_runs_on_until_every_strategy_s_share_has_flattened():
     """Paid costs $100 more and gives 10 more meetings in 97 of 100 replications and 1
     more in the other 3 (those switch to paid only above $100 a meeting: more than the 2%

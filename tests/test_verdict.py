@@ -308,3 +308,79 @@ def test_a_winner_by_a_negligible_margin_is_named_and_said_practically_equal():
         "below b, lower in 100% of paired replications; practically equal: at most $0.04 "
         "(0.4%) apart at this precision, under the 1% that matters"
     )
+
+
+def test_one_replication_says_its_precision_is_unknown_not_that_the_difference_is_0():
+    """One replication, $0 for 1 meeting against $60 for 2: the difference seen is $30,
+    but one replication has no spread to measure it by. The sentence says so; it does not
+    claim the difference seen is 0, nor that no number of replications would settle it."""
+    runs = runs_of(
+        {
+            "a": {"cost": np.array([0.0]), "meetings": np.array([1])},
+            "b": {"cost": np.array([60.0]), "meetings": np.array([2])},
+        }
+    )
+    verdict = objective_verdict(runs, "cost_per_meeting")
+    pair = verdict.pairs[0]
+    assert pair.difference == 30.0 and math.isnan(pair.sd) and not pair.settled
+    assert verdict.sentence == (
+        "Too close to call between a and b at 1 replication: cost per meeting $0.00 "
+        "against $30.00 (a lower in 100% of paired replications), and one replication "
+        "cannot measure its own precision: run more replications to settle it"
+    )
+
+
+def test_strategies_that_cost_nothing_are_not_said_equal_in_every_replication():
+    """Two free strategies: both pooled costs per meeting are $0, so nothing separates
+    them, but a replication with no meeting has an infinite cost per meeting: where one
+    books a meeting and the other none, they differ, and the sentence must not say they
+    give the same figure in every replication."""
+    runs = runs_of(
+        {
+            "a": {"cost": np.zeros(4), "meetings": np.array([1, 0, 2, 1])},
+            "b": {"cost": np.zeros(4), "meetings": np.array([3, 2, 0, 1])},
+        }
+    )
+    verdict = objective_verdict(runs, "cost_per_meeting")
+    pair = verdict.pairs[0]
+    assert pair.share_tied == 0.5 and not pair.identical and not pair.settled
+    assert "in every replication" not in verdict.sentence
+    assert verdict.sentence.endswith(
+        "no number of replications would separate them (the difference seen is 0)"
+    )
+    same = runs_of(
+        {
+            "a": {"cost": np.zeros(4), "meetings": np.array([1, 0, 2, 1])},
+            "b": {"cost": np.zeros(4), "meetings": np.array([3, 0, 1, 1])},
+        }
+    )
+    assert objective_verdict(same, "cost_per_meeting").sentence.endswith(
+        "they give the same cost per meeting ($0.00) in every replication"
+    )
+
+
+def test_the_report_table_says_why_a_pair_is_not_told_apart():
+    """The 'told apart' column: one replication cannot measure its precision; two free
+    strategies are separated by no number of replications (not 'no number of
+    replications needed', which reads as if none were)."""
+    from simulator.report import _against_best
+
+    one = runs_of(
+        {
+            "a": {"cost": np.array([0.0]), "meetings": np.array([1])},
+            "b": {"cost": np.array([60.0]), "meetings": np.array([2])},
+        }
+    )
+    free = runs_of(
+        {
+            "a": {"cost": np.zeros(4), "meetings": np.array([1, 0, 2, 1])},
+            "b": {"cost": np.zeros(4), "meetings": np.array([3, 2, 0, 1])},
+        }
+    )
+    column = "told apart at this precision?"
+    assert _against_best(one, "cost_per_meeting")[column].tolist() == [
+        "no: one replication cannot measure its precision"
+    ]
+    assert _against_best(free, "cost_per_meeting")[column].tolist() == [
+        "no: no number of replications would separate them"
+    ]
