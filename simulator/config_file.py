@@ -101,14 +101,17 @@ _Loader.add_implicit_resolver(
 )
 
 
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
 def _key_text(node: yaml.Node) -> str:
     value = str(node.value) if isinstance(node, yaml.ScalarNode) else "(a complex key)"
     return value if len(value) <= 40 else value[:40] + "..."
 
 
 def _problems(root: yaml.Node) -> list[str]:
-    """Keys given twice in one mapping, aliases that refer to themselves, and more
-    values than MOST_VALUES once aliases are expanded."""
+    """Keys given twice in one mapping, aliases that refer to themselves, dates that are
+    not dates, and more values than MOST_VALUES once aliases are expanded."""
     problems: list[str] = []
     sizes: dict[int, int] = {}
     busy: set[int] = set()
@@ -138,6 +141,11 @@ def _problems(root: yaml.Node) -> list[str]:
                 size += walk(value, where)
                 if size > MOST_VALUES:
                     break
+        elif isinstance(node, yaml.ScalarNode) and node.tag == _TIMESTAMP:
+            try:  # `2026-13-01` looks like a date to YAML, which then fails to build it
+                yaml.constructor.SafeConstructor().construct_yaml_timestamp(node)
+            except ValueError as error:
+                problems.append(f"{path or '(top level)'}: {node.value!r} is not a date ({error})")
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
                 size += walk(item, f"{path}.{index}" if path else str(index))

@@ -502,6 +502,16 @@ def test_a_mapping_that_is_not_valid_yaml_is_one_line(tmp_path, capsys):
     )
 
 
+def test_a_mapping_export_date_that_is_no_date_is_one_line(tmp_path, capsys):
+    text = _example_mapping().replace("export_date: 2026-02-14", "export_date: 2026-13-01")
+    code, written = _calibrate_example(tmp_path, text)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and not written
+    assert lines == [
+        f"{tmp_path / 'm.yaml'}: export_date: '2026-13-01' is not a date (month must be in 1..12)"
+    ]
+
+
 @pytest.mark.parametrize(
     "content", ["", "Lead ID,Campaign,Step type,Executed at,Invite accepted at,Replied at\n"]
 )

@@ -147,6 +147,23 @@ def test_an_alias_used_as_intended_is_fine(tmp_path):
 # --- class 4: a key given twice --------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("key", "written", "reason"),
+    [
+        ("seed", "2026-13-01", "month must be in 1..12"),
+        ("name", "2026-02-30", "day is out of range for month"),
+        ("name", "2026-02-14 25:00:00", "hour must be in 0..23"),
+    ],
+)
+def test_a_value_yaml_reads_as_an_impossible_date_is_one_line(
+    tmp_path, capsys, key, written, reason
+):
+    """YAML takes `2026-13-01` for a date and then fails to build it: one line naming the
+    key, not a traceback."""
+    line = refused(tmp_path, capsys, f"{key}: {written}\n" + GOOD)
+    assert line.endswith(f": {key}: '{written}' is not a date ({reason})"), line
+
+
 def test_a_top_level_key_given_twice_names_both_lines(tmp_path, capsys):
     line = refused(tmp_path, capsys, "seed: 1\n" + GOOD + "seed: 2\n")
     assert line.endswith("seed: given twice (lines 1 and 12); keep one"), line
