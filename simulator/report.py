@@ -675,10 +675,11 @@ def write_report(
     folder = Path(folder)
     saved = read_folder(folder)
     ours = set(recorded_files(folder))
-    theirs = [n for n in foreign_files(folder) if n.startswith(f"{CHARTS_FOLDER}/")]
-    if ours and theirs:  # the charts folder is replaced whole: never with a file of yours
+    replaced = (*REPORT_FILES, CHARTS_FOLDER)  # the charts folder is replaced whole
+    theirs = [n for n in foreign_files(folder) if n.split("/")[0] in replaced]
+    if ours and theirs:  # never a file of yours: a report.md of your own, a chart you added
         raise FolderError(
-            f"{folder}: its {CHARTS_FOLDER}/ holds files outreach-sim did not write "
+            f"{folder}: holds files outreach-sim did not write where the report goes "
             f"({', '.join(theirs[:3])}); move them, and build the report again"
         )
     remove_stale(folder)  # a report killed half way left its staging folder

@@ -191,6 +191,20 @@ def test_a_report_built_later_is_recorded_and_never_replaces_a_chart_of_yours(
     assert (result / "charts" / "mine.png").read_bytes() == b"mine"
 
 
+@pytest.mark.parametrize("yours", ["report.md", "report.html"])
+def test_a_report_never_replaces_a_report_file_of_yours(tmp_path, config, capsys, yours):
+    """A run written with --no-report, then an analyst's own write-up saved as report.md
+    in it: building the report refuses in one line and leaves the write-up as it was."""
+    result = tmp_path / "result"
+    assert run_cli(config, result, "--seed", "1") == 0  # no report
+    (result / yours).write_text("# My write-up for the VP")
+    before = fingerprint(result)
+    assert main(["report", str(result), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "did not write" in err[0] and yours in err[0], err
+    assert fingerprint(result) == before
+
+
 def test_a_refused_force_is_decided_before_the_simulation(tmp_path, config, monkeypatch, capsys):
     import simulator.api
 
