@@ -735,12 +735,29 @@ class PlaybookEntry(Model):
 
 
 def _route_problems(where: str, route: list) -> list[str]:
-    """Follow-ups after InMails; names unique; fallbacks name a later touch (no loop)."""
+    """Follow-ups after InMails; one request per route; names unique; fallbacks name a
+    later touch (no loop).
+
+    A route goes on past a `connect` only when it is withdrawn, so a second `connect`
+    would ask the same prospect again at once: MODEL.md section 5 lets a withdrawn request
+    block a new one for `reinvite_cooldown_days` and allows one re-invitation, at
+    `accept_without_note * reinvite_multiplier`, which is what `reinvite: true` sends."""
     problems = []
     names: dict[str, int] = {}
+    first_request: int | None = None
     for i, touch in enumerate(route):
         if touch.kind == "inmail_followup" and (i == 0 or route[i - 1].kind != "inmail"):
             problems.append(f"{where}.{i}.kind: inmail_followup must follow an inmail")
+        if touch.kind == "connect":
+            if first_request is not None:
+                problems.append(
+                    f"{where}.{i}.kind: a second connect in one route asks the prospect of "
+                    f"touch {first_request} again as soon as it is withdrawn; a route holds "
+                    f"one request (give touch {first_request} reinvite: true to ask once more "
+                    "after the cooldown)"
+                )
+            else:
+                first_request = i
         if touch.name is not None:
             if touch.name in names:
                 problems.append(

@@ -201,6 +201,13 @@ CASES: list[tuple[str, Change, str, str]] = [
         "must follow an inmail",
     ),
     (
+        "two requests in one route",
+        lambda c: entry(c)["touches"].append({"kind": "connect", "if_no_reply_after_days": 0}),
+        "strategies.connect.playbook.0.touches.1.kind",
+        "a second connect in one route asks the prospect of touch 0 again as soon as it is "
+        "withdrawn; a route holds one request (give touch 0 reinvite: true",
+    ),
+    (
         "a wait range the wrong way round",
         lambda c: entry(c)["touches"].append({"kind": "inmail", "if_no_reply_after_days": [10, 7]}),
         "strategies.connect.playbook.0.touches.1.if_no_reply_after_days",

@@ -27,11 +27,13 @@ def waits(draw) -> list[int]:
 
 @st.composite
 def routes(draw) -> list[dict[str, Any]]:
-    """1 to 4 touches of any kind; fallbacks name a later touch; an InMail is always
-    there to reach someone (a route that can get no reply is refused)."""
+    """1 to 4 touches of any kind, at most one request; fallbacks name a later touch; an
+    InMail is always there to reach someone (a route that can get no reply is refused)."""
     route: list[dict[str, Any]] = []
     for _ in range(draw(st.integers(1, 4))):
-        options = ["connect", "inmail", "email", "whatsapp", "engage"] + (
+        requested = any(t["kind"] == "connect" for t in route)
+        options = [*(["connect"] if not requested else []), "inmail", "email", "whatsapp"]
+        options += ["engage"] + (
             ["inmail_followup"] if route[-1:] and route[-1]["kind"] == "inmail" else []
         )
         kind = draw(st.sampled_from(options))
