@@ -390,7 +390,8 @@ def _run(args: argparse.Namespace) -> int:
     from simulator.folders import check_target
     from simulator.output import default_folder, write_results
 
-    config = load_config(args.config)
+    source_text = read_source(args.config)  # read once: what runs is what is kept
+    config = load_config(args.config, source_text)
     _check_run_options(args)
     folder = args.out or default_folder(Path("results"), config.name)
     check_target(folder, args.force)  # refused before the simulation, not after it
@@ -435,7 +436,7 @@ def _run(args: argparse.Namespace) -> int:
         folder,
         force=args.force,
         command=["outreach-sim", *sys.argv[1:]],
-        source_text=read_source(args.config),
+        source_text=source_text,
         extra=extra if extras else None,
     )
     verdict = verdict_text(results)
@@ -494,7 +495,8 @@ def _sweep(args: argparse.Namespace) -> int:
     from simulator.output import default_folder, write_sweep
     from simulator.sweep import best_by_budget, default_budgets, design, load_sweep, run_sweep
 
-    plan = load_sweep(args.config)
+    source_text = read_source(args.config)  # read once: what runs is what is kept
+    plan = load_sweep(args.config, source_text)
     _check_run_options(args)
     folder = args.out or default_folder(Path("results"), f"{plan.base.name}-sweep")
     check_target(folder, args.force, what="sweep folder")
@@ -523,7 +525,7 @@ def _sweep(args: argparse.Namespace) -> int:
         seed=seed,
         force=args.force,
         command=["outreach-sim", *sys.argv[1:]],
-        source_text=read_source(args.config),
+        source_text=source_text,
     )
     if not args.quiet:
         budgets = plan.sweep.budgets or default_budgets(table)
@@ -559,17 +561,18 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    if _has_sweep(args.config):
+    text = read_source(args.config)  # read once (a pipe reads empty the second time)
+    if _has_sweep(args.config, text):
         from simulator.sweep import design, load_sweep, point_config
 
-        plan = load_sweep(args.config)
+        plan = load_sweep(args.config, text)
         seed = plan.base.seed if plan.sweep.seed is None else plan.sweep.seed
         points = design(plan.sweep, seed)
         for index, point in enumerate(points):
             point_config(plan, index, point)
         print(f"{args.config}: ok (a sweep of {len(points)} points, every one valid)")
         return 0
-    config = load_config(args.config)
+    config = load_config(args.config, text)
     print(
         f"{args.config}: ok ({_count(len(config.segments), 'segment')}, "
         f"{_count(len(config.strategies), 'strategy', 'strategies')}, "
@@ -583,12 +586,12 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else many or one + 's'}"
 
 
-def _has_sweep(path: Path) -> bool:
+def _has_sweep(path: Path, text: str) -> bool:
     """Whether a config file has a sweep: section (read loosely: errors come later)."""
     from simulator.config import read_yaml
 
     try:
-        data = read_yaml(path)
+        data = read_yaml(path, text)
     except ConfigError:
         return False
     return isinstance(data, dict) and "sweep" in data
@@ -693,7 +696,8 @@ def _calibrate_events(args: argparse.Namespace) -> int:
     from simulator.config import parse_config
     from simulator.events import load_mapping, read_events
 
-    config = load_config(args.config)
+    source = read_source(args.config)  # read once: the text calibrated is the text that ran
+    config = load_config(args.config, source)
     out = args.out or args.config.with_name(f"{args.config.stem}.calibrated.yaml")
     check_calibrated_target(out, args.force)
     mapping = load_mapping(args.mapping) if args.mapping is not None else None
@@ -701,7 +705,6 @@ def _calibrate_events(args: argparse.Namespace) -> int:
     for line in events.warnings:
         print(line, file=sys.stderr)
     calibration = calibrate_events(config, events)
-    source = read_source(args.config)  # as load_config read it (a UTF-16 file too)
     text = calibrated_config_text(source, config, calibration, args.events.name)
     parse_config(yaml.safe_load(text), source=str(out))  # what is written must run
     print(event_calibration_text(event_rate_table(calibration), event_delay_table(calibration)))

@@ -1105,10 +1105,14 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
     raise ConfigError(lines)
 
 
-def read_yaml(path: str | Path) -> Any:
+def read_yaml(path: str | Path, text: str | None = None) -> Any:
     """A YAML file's contents, read safely (``simulator.config_file``): bounded size and
-    depth, UTF-8 or a byte-order mark, YAML 1.2 booleans, no key given twice."""
+    depth, UTF-8 or a byte-order mark, YAML 1.2 booleans, no key given twice. `text`:
+    the file's text as `read_source` read it, so that a file is read once (a pipe such as
+    /dev/stdin reads empty the second time, and a file edited during a run would differ)."""
     try:
+        if text is not None:
+            return config_file.parse_yaml(text, str(path))
         return config_file.read_yaml(path)
     except config_file.ConfigFileError as error:
         raise ConfigError(error.lines) from None
@@ -1122,11 +1126,12 @@ def read_source(path: str | Path) -> str:
         raise ConfigError(error.lines) from None
 
 
-def load_config(path: str | Path) -> Config:
-    """Read and validate a YAML config; the name defaults to the file's stem."""
+def load_config(path: str | Path, text: str | None = None) -> Config:
+    """Read and validate a YAML config; the name defaults to the file's stem. `text`: the
+    file's text already read (`read_source`), the very text kept beside the results."""
     path = Path(path)
     source = str(path)
-    data = read_yaml(path)
+    data = read_yaml(path, text)
     if isinstance(data, dict) and "sweep" in data:
         raise ConfigError(
             [f"{source}: sweep: a sweep config runs with `outreach-sim sweep {source}`"]

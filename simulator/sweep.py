@@ -171,12 +171,13 @@ def _missing(tree: Any, parts: list[str]) -> str | None:
     return None
 
 
-def load_sweep(path: str | Path) -> SweepPlan:
+def load_sweep(path: str | Path, text: str | None = None) -> SweepPlan:
     """Read a sweep config: the base config validated, then the sweep section, then every
-    axis path checked against the base config's fields."""
+    axis path checked against the base config's fields. `text`: the file's text already
+    read (`read_source`), the very text kept beside the results."""
     path = Path(path)
     source = str(path)
-    data = read_yaml(path)
+    data = read_yaml(path, text)
     if not isinstance(data, dict) or "sweep" not in data:
         raise ConfigError([f"{source}: sweep: missing (a sweep config has a sweep: section)"])
     data = dict(data)

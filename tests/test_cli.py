@@ -359,3 +359,56 @@ def test_what_the_costs_count_is_said_whenever_time_or_sends_are_left_out(costs,
     from simulator.config import parse_config
 
     assert cost_scope(parse_config({**SMALL, "costs": costs})) == said
+
+
+def test_the_config_kept_is_the_one_that_ran_though_edited_during_the_run(
+    tmp_path, capsys, monkeypatch
+):
+    """A long run; meanwhile the analyst edits the config for the next try. The folder's
+    config_source.yaml (the assumptions' sources in the report) is the text that ran."""
+    import simulator.api
+
+    config = write(tmp_path, "# the text that ran\n" + yaml.safe_dump(SMALL))
+    ran = config.read_text()
+    simulate = simulator.api.run
+
+    def edited_meanwhile(*args, **kwargs):
+        config.write_text("# the next try\n" + yaml.safe_dump({**SMALL, "horizon_months": 3}))
+        return simulate(*args, **kwargs)
+
+    monkeypatch.setattr(simulator.api, "run", edited_meanwhile)
+    out = tmp_path / "result"
+    assert main(["run", str(config), "--out", str(out), "--runs", "10", "--no-report"]) == 0
+    assert (out / "config_source.yaml").read_text() == ran
+
+
+def pipe(text: str) -> Path:
+    """`text` behind a pipe, as `cat campaign.yaml | outreach-sim run /dev/stdin` gives
+    it: it reads whole once, then empty."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.write(write_end, text.encode())
+    os.close(write_end)
+    return Path(f"/dev/fd/{read_end}")
+
+
+@pytest.mark.skipif(not Path("/dev/fd").is_dir(), reason="no /dev/fd")
+def test_a_config_read_from_a_pipe_is_read_once(tmp_path, capsys):
+    """It was read twice: `validate` said the config is empty, `run` kept an empty copy."""
+    import os
+
+    text = "# piped in\n" + yaml.safe_dump(SMALL)
+    sweep = yaml.safe_dump({**SMALL, "sweep": {"axes": {"accounts": [1, 2]}}})
+    out = tmp_path / "result"
+    for args, said in (
+        (["validate"], ": ok (1 segment"),
+        (["validate"], ": ok (a sweep of 2 points"),
+        (["run", "--out", str(out), "--runs", "10", "--no-report"], "results written"),
+    ):
+        source = pipe(sweep if "sweep" in said else text)
+        code = main([args[0], str(source), *args[1:]])
+        os.close(int(source.name))
+        assert code == 0, capsys.readouterr().err
+        assert said in capsys.readouterr().out
+    assert (out / "config_source.yaml").read_text() == text
