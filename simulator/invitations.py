@@ -57,6 +57,10 @@ def invitations_allowed(
     return allowed
 
 
+#: below these log-odds the chance is under 1e-308 and exp(-z) overflows a float: 0
+LOGISTIC_FLOOR = 709.0
+
+
 def restriction_chance(
     intercept: float,
     per_pending: float,
@@ -73,6 +77,8 @@ def restriction_chance(
     rate = accepted / max(resolved, 1) if resolved > 0 else 1.0
     low = 1.0 - rate
     z = intercept + per_pending * pending + per_low_acceptance * low
+    if z < -LOGISTIC_FLOOR:  # exp(-z) would overflow (log-odds go down to -1,000)
+        return 0.0
     return 1.0 / (1.0 + math.exp(-z))
 
 

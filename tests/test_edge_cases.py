@@ -84,6 +84,13 @@ EDGES = {
     "a list smaller than a day's pace": variant(segments__mid__size=3),
     "a horizon of one month": variant(horizon_months=1),
     "a weekly limit of 0": variant(invitations={"weekly_limit": 0}),
+    # log-odds at their bound: exp(1000) overflows a float
+    "a restriction risk of log-odds -1000": variant(
+        invitations={"restriction": {"enabled": True, "intercept": -1000.0}}
+    ),
+    "a restriction risk of log-odds 1000": variant(
+        invitations={"restriction": {"enabled": True, "intercept": 1000.0}}
+    ),
 }
 
 
@@ -91,12 +98,12 @@ EDGES = {
 def test_edge_case_runs_cleanly(name):
     config = parse_config(EDGES[name], source=name)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a division warning is a failure
+        warnings.simplefilter("error")  # a division or overflow warning is a failure
         results = run(config, replications=20, seed=1)
         summary = summary_dict(results)
+        for strategy in config.strategies:  # the vectorised engine too
+            run_traced(config, strategy, 20, seed=1)
     check_results(results)
-    for strategy in config.strategies:
-        run_traced(config, strategy, 20, seed=1)
     text = json.dumps(summary)
     assert "NaN" not in text and "Infinity" not in text
     for strategy, metrics in summary["strategies"].items():
