@@ -42,6 +42,12 @@ class ConfigFileError(Exception):
         self.lines = lines
 
 
+def text_encoding(raw: bytes) -> str:
+    """The encoding a file's byte-order mark names (UTF-8 without one): how configs,
+    mappings and event files are decoded."""
+    return next((name for bom, name in _BOMS if raw.startswith(bom)), "utf-8")
+
+
 def read_text(path: Path) -> str:
     """The file's text: UTF-8, or any Unicode text with a byte-order mark."""
     source = str(path)
@@ -57,7 +63,7 @@ def read_text(path: Path) -> str:
                 "few kilobytes of YAML (is this the right file?)"
             ]
         )
-    encoding = next((name for bom, name in _BOMS if raw.startswith(bom)), "utf-8")
+    encoding = text_encoding(raw)
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as error:

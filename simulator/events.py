@@ -14,7 +14,9 @@ nothing after the export day (by default the horizon's last day) is known.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.config import Config, ConfigError, read_yaml
+from simulator.config_file import text_encoding
 from simulator.playbook import Kind
 
 #: the schema's columns, in the order they are written
@@ -363,9 +366,77 @@ ROWS_SHOWN = 5
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    """The file's cells as text, indexed by spreadsheet row - 2 (so a blank row skipped
+    keeps the rows after it numbered as a spreadsheet shows them)."""
     if path.suffix == ".parquet":
         return pd.read_parquet(path).astype("string")
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    return _read_csv(path)
+
+
+#: what a spreadsheet saves as "CSV" in some languages (;) or as "Unicode text" (tab)
+_OTHER_SEPARATORS = (";", "\t")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A CSV export, read with the csv module: UTF-8 or a text with a byte-order mark,
+    separated by commas (or by semicolons or tabs when the header has no comma), rows
+    with nothing in them skipped, a row with more values than the header refused."""
+    raw = path.read_bytes()
+    if raw.startswith(b"PK\x03\x04"):
+        raise ConfigError([f"{path}: a spreadsheet workbook, not CSV text: save it as CSV UTF-8"])
+    try:
+        text = raw.decode(text_encoding(raw))
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise ConfigError(
+            [
+                f"{path}: line {line}: not text in UTF-8 (byte 0x{raw[error.start]:02x}): "
+                "save it as CSV UTF-8"
+            ]
+        ) from None
+    if "\x00" in text:
+        raise ConfigError([f"{path}: a binary file (it holds NUL bytes), not CSV text"])
+    header_line = text.split("\n", 1)[0]
+    separator = ","
+    if "," not in header_line:
+        separator = next((s for s in _OTHER_SEPARATORS if s in header_line), ",")
+    records = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    header = next(records, None)
+    if header is None:
+        raise ConfigError([f"{path}: no touches in the file (it is empty)"])
+    columns: list[str] = []
+    for i, name in enumerate(header):  # as pandas names them: Unnamed: 3, Campaign.1
+        name = name or f"Unnamed: {i}"
+        base, k = name, 0
+        while name in columns:
+            k += 1
+            name = f"{base}.{k}"
+        columns.append(name)
+    rows, index, too_long = [], [], []
+    number = 1  # the header's row
+    try:
+        for number, values in enumerate(records, start=2):
+            if not any(value.strip() for value in values):
+                continue
+            if len(values) > len(columns):
+                if any(value.strip() for value in values[len(columns) :]):
+                    too_long.append(
+                        f"{path}: row {number}: {len(values)} values, the header has "
+                        f"{len(columns)} columns (a value with a {separator!r} in it needs "
+                        "quotes)"
+                    )
+                values = values[: len(columns)]
+            rows.append(values + [""] * (len(columns) - len(values)))
+            index.append(number - 2)
+    except csv.Error as error:  # a cell beyond csv's field size limit (128 kB)
+        raise ConfigError([f"{path}: row {number + 1}: {error}"]) from None
+    if too_long:
+        more = len(too_long) - ROWS_SHOWN
+        raise ConfigError(
+            too_long[:ROWS_SHOWN]
+            + ([f"{path}: and {more} more rows with the same mistake"] if more > 0 else [])
+        )
+    return pd.DataFrame(rows, columns=columns, index=index, dtype=object)
 
 
 def touch_kinds_sent(config: Config) -> dict[str, set[str]]:
@@ -425,9 +496,9 @@ def read_events(
     mapping = mapping or ColumnMapping()
     try:
         raw = _read_table(path)
-    except pd.errors.EmptyDataError:
-        raise ConfigError([f"{path}: no touches in the file (it is empty)"]) from None
-    except (OSError, ValueError) as error:
+    except OSError as error:
+        raise ConfigError([f"{path}: cannot read the file ({error.strerror or error})"]) from None
+    except ValueError as error:  # a parquet file that is not one
         raise ConfigError([f"{path}: cannot be read as events ({error})"]) from None
     name = str(path)
     if raw.empty:
@@ -538,7 +609,7 @@ def read_events(
                 where(exports.notna() & (exports != first)),
                 lambda i: (
                     f"{name}: row {row[i]}: column {mapping.label('export_date')}: "
-                    f"{exports.iloc[i].date()} differs from row 2's {first.date()} "
+                    f"{exports.iloc[i].date()} differs from row {row[0]}'s {first.date()} "
                     "(a file has one export date)"
                 ),
                 "export_date",

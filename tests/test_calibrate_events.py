@@ -635,3 +635,81 @@ def test_the_rate_table_is_aligned_and_fits_100_columns(tmp_path, capsys, name):
                 assert cell[0] == head[0], (row, i)
             else:
                 assert cell[1] == head[1], (row, i)
+
+
+# --- a team's CSV as spreadsheets save it ----------------------------------------------
+
+
+def _example_touches(events: Path) -> pd.DataFrame:
+    config = load_config(TIERED)
+    mapping = load_mapping(EXAMPLES / "automation_mapping.yaml")
+    return read_events(events, config, mapping).touches
+
+
+@pytest.mark.parametrize(
+    ("separator", "encoding"),
+    [(";", "utf-8"), (";", "utf-8-sig"), ("\t", "utf-16")],
+    ids=["semicolons", "semicolons-excel-utf8", "excel-unicode-text"],
+)
+def test_a_csv_saved_with_semicolons_or_as_unicode_text_reads_as_the_comma_file(
+    tmp_path, separator, encoding
+):
+    """Excel saves "CSV" with semicolons in many languages, and "Unicode text" as UTF-16
+    with tabs: the same touches as the comma-separated file (it was six "missing" lines)."""
+    text = (EXAMPLES / "automation_export.csv").read_text()
+    events = tmp_path / "export.csv"
+    events.write_bytes(text.replace(",", separator).encode(encoding))
+    expected = _example_touches(EXAMPLES / "automation_export.csv")
+    pd.testing.assert_frame_equal(_example_touches(events), expected)
+
+
+def test_rows_keep_their_spreadsheet_numbers_after_a_blank_row(tmp_path, capsys):
+    """A blank line and a row of empty cells hold no touch and are skipped, and the rows
+    after them are still numbered as a spreadsheet shows them (they were one less)."""
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(TRUTH))
+    events = tmp_path / "blank.csv"
+    lines = BAD_ROWS.splitlines()  # row 3 (line 3) has a reply before its send
+    events.write_text("\n".join([lines[0], "", ",,,,,,", *lines[1:4]]) + "\n")
+    assert main(["calibrate", str(config), "--events", str(events)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"{events}: row 5: column replied_date: 2026-01-07 is before the sent date 2026-01-08"
+    ]
+
+
+def test_a_row_with_more_values_than_the_header_is_one_line_naming_it(tmp_path, capsys):
+    """An unquoted comma in a cell: one line naming the row (it was pandas' "Error
+    tokenizing data. C error: ..." over two lines)."""
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(TRUTH))
+    events = tmp_path / "ragged.csv"
+    lines = BAD_ROWS.splitlines()
+    events.write_text("\n".join([lines[0], lines[3], lines[3].replace("a2", "Smith, J")]) + "\n")
+    assert main(["calibrate", str(config), "--events", str(events)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"{events}: row 3: 8 values, the header has 7 columns (a value with a ',' in it "
+        "needs quotes)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (
+            "prospect_id,segment\nRené,mid\n".encode("latin-1"),
+            "line 2: not text in UTF-8 (byte 0xe9)",
+        ),
+        (b"PK\x03\x04\x14\x00\x06\x00", "a spreadsheet workbook, not CSV text"),
+    ],
+    ids=["latin-1", "xlsx"],
+)
+def test_a_file_that_is_not_utf_8_csv_is_one_line_saying_how_to_save_it(
+    tmp_path, capsys, content, reason
+):
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(TRUTH))
+    events = tmp_path / "export.csv"
+    events.write_bytes(content)
+    assert main(["calibrate", str(config), "--events", str(events)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [f"{events}: {reason}: save it as CSV UTF-8"]
