@@ -625,12 +625,21 @@ class InMail(Model):
 
 
 def _as_wait(value: Any) -> Any:
-    """Accept `5` or `[5, 7]` (a range drawn uniformly per prospect) for a wait."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
+    """Accept `5` or `[5, 7]` (a range drawn uniformly per prospect) for a wait; anything
+    else is one line saying so (pydantic's own would ask for "a valid tuple", or give two
+    lines for `-1`, one for each end)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"a wait of at least 0 days, got {value}")
         return (value, value)
-    return value
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return value
+    given = "nothing" if value is None else repr(value)
+    raise ValueError(
+        f"a whole number of days, or [low, high] to draw from per prospect, got {given}"
+    )
 
 
 def _check_wait(value: Wait) -> Wait:

@@ -451,6 +451,32 @@ CASES: list[tuple[str, Change, str, str]] = [
         "strategies.connect.playbook.0.touches.0.on_accept.0.wait_days",
         "a wait of at most 1000 days",
     ),
+    # a wait written as one value that is no whole number: one line saying what a wait is
+    # (pydantic asked for "a valid tuple"; a negative number was two lines, one per end)
+    (
+        "a negative wait",
+        lambda c: touch(c).update(on_accept=[{"wait_days": -1}]),
+        "strategies.connect.playbook.0.touches.0.on_accept.0.wait_days",
+        "a wait of at least 0 days, got -1",
+    ),
+    (
+        "a wait of half a day",
+        lambda c: entry(c)["touches"].append({"kind": "inmail", "if_no_reply_after_days": 1.5}),
+        "strategies.connect.playbook.0.touches.1.if_no_reply_after_days",
+        "a whole number of days, or [low, high] to draw from per prospect, got 1.5",
+    ),
+    (
+        "a wait in words",
+        lambda c: touch(c).update(on_accept=[{"wait_days": "a week"}]),
+        "strategies.connect.playbook.0.touches.0.on_accept.0.wait_days",
+        "a whole number of days, or [low, high] to draw from per prospect, got 'a week'",
+    ),
+    (
+        "an empty wait",
+        lambda c: touch(c).update(on_accept=[{"wait_days": None}]),
+        "strategies.connect.playbook.0.touches.0.on_accept.0.wait_days",
+        "got nothing",
+    ),
     (
         "a list of 1e30 prospects",
         lambda c: seg(c).update(size=10**30),
