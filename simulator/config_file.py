@@ -6,7 +6,7 @@ byte-order mark (UTF-16 as Windows editors save it), refuses binary files, bound
 nesting depth and what YAML aliases expand to, refuses a key given twice in one mapping
 (naming both lines: the last one would silently win), and reads booleans as YAML 1.2
 does: only `true` and `false`, so that `followup_inmail: yes` is the word yes and a
-segment called `no` (Norway) keeps its name.
+segment called `no` (Norway) keeps its name; `1e6` is a number, as in YAML 1.2.
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ def read_text(path: Path) -> str:
 
 
 class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader with YAML 1.2 booleans and a bounded nesting depth."""
+    """PyYAML's safe loader with YAML 1.2 booleans and scientific notation, and a bounded
+    nesting depth."""
 
     yaml_implicit_resolvers: dict = {  # noqa: RUF012 - PyYAML's own class attribute
         first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
@@ -104,6 +105,14 @@ class _Loader(yaml.SafeLoader):
 
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+# a number in scientific notation, as YAML 1.2 reads it: `1e6` and `1.5e3` (YAML 1.1 wants
+# a dot and a sign, `1.0e+6`, and reads the others as text, which a count then refused as
+# "unable to parse string as an integer")
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
 )
 
 

@@ -222,6 +222,22 @@ def test_yes_and_no_still_mean_true_and_false_where_a_yes_no_is_asked(tmp_path, 
     assert config.strategies["connect"].playbook[0].touches[0].note is meant
 
 
+@pytest.mark.parametrize(
+    ("written", "meant"), [("1e3", 1000), ("1.5e3", 1500), ("2E3", 2000), ("1_000", 1000)]
+)
+def test_a_count_in_scientific_notation_is_a_number(tmp_path, written, meant):
+    """`replications: 1e3` was refused with "unable to parse string as an integer": YAML
+    1.1 reads 1e3 as text (it wants 1.0e+3); YAML 1.2, and an analyst, read a number."""
+    text = GOOD.replace("replications: 10", f"replications: {written}")
+    config = accepted(tmp_path, text.replace("{size: 50}", f"{{size: {written}}}"))
+    assert config.replications == meant and config.segments["mid"].size == meant
+
+
+def test_scientific_notation_too_large_is_refused_as_such(tmp_path, capsys):
+    line = refused(tmp_path, capsys, GOOD.replace("replications: 10", "replications: 1e400"))
+    assert line.endswith("replications: Input should be a finite number"), line
+
+
 def test_the_docs_example_of_followup_inmail_validates(tmp_path):
     """docs/config.md writes `followup_inmail` values as none, after_response and yes."""
     for value in ("none", "after_response", "yes"):
