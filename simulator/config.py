@@ -534,7 +534,11 @@ def _list_size(value: Any) -> int | str:
         raise ValueError(
             f"Input should be less than or equal to {MOST_COUNT}, or 'unlimited' (got {value!r})"
         )
-    raise ValueError(f"Input should be greater than or equal to 0, or 'unlimited' (got {value!r})")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
+        raise ValueError(
+            f"Input should be greater than or equal to 0, or 'unlimited' (got {value!r})"
+        )
+    raise ValueError(f"Input should be a whole number of prospects, or 'unlimited' (got {value!r})")
 
 
 ListSize = Annotated[int | Literal["unlimited"], PlainValidator(_list_size)]

@@ -478,6 +478,18 @@ CASES: list[tuple[str, Change, str, str]] = [
         "got nothing",
     ),
     (
+        "half a prospect",  # it said "greater than or equal to 0", which 2.5 is
+        lambda c: seg(c).update(size=2.5),
+        "segments.mid.size",
+        "a whole number of prospects, or 'unlimited' (got 2.5)",
+    ),
+    (
+        "a list size in words",
+        lambda c: seg(c).update(size="lots"),
+        "segments.mid.size",
+        "a whole number of prospects, or 'unlimited' (got 'lots')",
+    ),
+    (
         "a list of 1e30 prospects",
         lambda c: seg(c).update(size=10**30),
         "segments.mid.size",
