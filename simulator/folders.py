@@ -138,7 +138,8 @@ def _refuse_foreign(folder: Path, what: str) -> None:
 
 def check_target(folder: Path, force: bool, what: str = "results folder") -> None:
     """Refuse, before any work, a target this run may not write: one that exists (without
-    --force), one that --force may not replace, the current folder, or an unwritable one."""
+    --force), one that --force may not replace, the current folder, one inside a results
+    folder, or an unwritable one."""
     folder = absolute(folder)
     for part in folder.parts:
         if len(os.fsencode(part)) > 255:
@@ -146,6 +147,12 @@ def check_target(folder: Path, force: bool, what: str = "results folder") -> Non
     here = Path.cwd().resolve()
     if here == folder.resolve() or folder.resolve() in here.parents:
         raise FolderError(f"{folder}: is the current folder or holds it; give a {what} of its own")
+    for outer in folder.resolve().parents:  # a result is not written into another one
+        if written_here(outer):
+            raise FolderError(
+                f"{shown_path(folder)}: inside {shown_path(outer)}, a results folder of "
+                f"outreach-sim; give a {what} outside it (the two runs' files would mix)"
+            )
     if os.path.lexists(folder):
         if not force and not written_here(folder):
             raise ResultsExistError(

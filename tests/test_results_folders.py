@@ -205,6 +205,19 @@ def test_a_report_never_replaces_a_report_file_of_yours(tmp_path, config, capsys
     assert fingerprint(result) == before
 
 
+@pytest.mark.parametrize("inside", ["inner", "a/b/inner"])
+def test_a_run_is_not_written_inside_another_results_folder(tmp_path, config, capsys, inside):
+    """--out inside an earlier result would put the new run's files among its own (and
+    stop --force on it for good): refused in one line, the earlier result as it was."""
+    result = tmp_path / "result"
+    assert run_cli(config, result, "--seed", "1") == 0
+    before = fingerprint(result)
+    assert run_cli(config, result / inside, "--seed", "2") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"inside {result}, a results folder" in err[0], err
+    assert fingerprint(result) == before and not (result / inside.split("/")[0]).exists()
+
+
 def test_a_refused_force_is_decided_before_the_simulation(tmp_path, config, monkeypatch, capsys):
     import simulator.api
 
