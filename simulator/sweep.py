@@ -178,7 +178,9 @@ def load_sweep(path: str | Path, text: str | None = None) -> SweepPlan:
     path = Path(path)
     source = str(path)
     data = read_yaml(path, text)
-    if not isinstance(data, dict) or "sweep" not in data:
+    if not isinstance(data, dict):
+        parse_config(data, source)  # says what the file holds instead of a config
+    if "sweep" not in data:
         raise ConfigError([f"{source}: sweep: missing (a sweep config has a sweep: section)"])
     data = dict(data)
     raw_sweep = data.pop("sweep")
@@ -190,6 +192,10 @@ def load_sweep(path: str | Path, text: str | None = None) -> SweepPlan:
             raise ConfigError([f"{source}: base: {line}" for line in error.lines]) from None
         if not isinstance(base_data, dict):
             raise ConfigError([f"{source}: base: {base_path} is not a config mapping"])
+        if "sweep" in base_data:  # its own base and sweep would be read as config keys
+            raise ConfigError(
+                [f"{source}: base: {base_path} is a sweep config; give the config it sweeps"]
+            )
         data = {**base_data, **data}
     data.setdefault("name", path.stem)
     base = parse_config(data, source)

@@ -220,6 +220,33 @@ def test_a_bad_sweep_is_one_line_naming_the_field_and_exit_code_2(tmp_path, caps
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- accounts\n- seats\n", ": (top level): expected a mapping of keys, got list"),
+        ("", ": (top level): the config is empty"),
+    ],
+)
+def test_a_sweep_file_that_is_no_mapping_says_so(tmp_path, capsys, text, message):
+    """It said 'sweep: missing', as if a config mapping without the section."""
+    path = tmp_path / "sweep.yaml"
+    path.write_text(text)
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"{path}{message}"]
+
+
+def test_a_sweep_based_on_a_sweep_config_says_so(tmp_path, capsys):
+    """Its base's own base: and sweep: were read as config keys: three lines of fields
+    required and not permitted."""
+    first = Path(__file__).parents[1] / "configs" / "sweep_tiered_hybrid.yaml"
+    path = tmp_path / "again.yaml"
+    path.write_text(yaml.safe_dump({"base": str(first), "sweep": {"axes": {"accounts": [1]}}}))
+    assert main(["sweep", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"{path}: base: {first} is a sweep config; give the config it sweeps"
+    ]
+
+
 def test_run_on_a_sweep_config_points_to_the_sweep_command(capsys):
     path = Path(__file__).parents[1] / "configs" / "sweep_tiered_hybrid.yaml"
     assert main(["run", str(path), "--runs", "10"]) == 2
