@@ -36,6 +36,7 @@ from simulator.metrics import (
     SUMMARY_METRICS,
     columns,
 )
+from simulator.playbook import compile_playbook
 from simulator.prospects import most_started
 from simulator.stats import describe, describe_ratio, ratio_or_inf
 from simulator.streaming import QUANTILE_ACCURACY, RunSummary
@@ -81,14 +82,32 @@ def bytes_per_replication(config: Config) -> int:
     prospects = prospects_held(config)
     # reply day and touch, last close (int16 each); badge twice, seat (bytes); queue order
     per_prospect = 2 + 2 + 2 + 1 + 1 + 1 + 4
-    per_seat_day = 4 * 4 + 8  # invitations sent/accepted/withdrawn/discarded, credits
     per_month = len(COUNTS) * 8 * 2
     return (
         prospects * per_prospect
-        + config.accounts * config.horizon_days * per_seat_day
+        + config.accounts * bytes_per_seat(config)
         + config.horizon_months * per_month
         + 4096
     )
+
+
+def bytes_per_seat(config: Config) -> int:
+    """What one seat of one replication holds (an upper estimate): the compiled loop's
+    day counts (invitations sent, accepted, withdrawn and discarded, by day, from day 0
+    to past the horizon by the longest window and wait, and the credit ledger's days), as
+    int64, and each week's base limit; the vectorised engine holds less a seat-day."""
+    longest_wait = max(
+        (
+            step.wait[1]
+            for strategy in config.strategies.values()
+            for step in compile_playbook(config, strategy).steps
+        ),
+        default=0,
+    )
+    windows = max(config.invitations.invite_window_days, config.response_window_days) + 1
+    span = config.horizon_days + windows + longest_wait + 2
+    weeks = config.horizon_days // 7 + 1
+    return 8 * (5 * span + weeks) + 512
 
 
 class ResourceError(Exception):

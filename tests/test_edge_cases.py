@@ -167,3 +167,68 @@ def test_a_large_run_is_split_into_blocks_that_bound_memory(monkeypatch):
     assert api.block_size(config, 30) == 4
     pieces = run(config, replications=30, seed=2)
     assert whole.runs.equals(pieces.runs)
+
+
+_SEAT_MEMORY = """
+import resource, sys
+import numpy as np
+from simulator import parse_config
+from simulator.engine import ProspectLists, Simulation
+from simulator.kernel import run_compiled
+
+def one_replication(seats):
+    config = parse_config({
+        "accounts": seats,
+        "segments": {"mid": {"size": 100}},
+        "strategies": {"s": {"plan": "free", "playbook": [
+            {"segment": "mid", "touches": [{"kind": "connect", "on_accept": [{"wait_days": 9}]}]}
+        ]}},
+    })
+    run_compiled(Simulation(config, "s", ProspectLists(config, np.arange(1), 0, False)), 1)
+
+
+one_replication(1)  # the loop's code loaded
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+one_replication(int(sys.argv[1]))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)  # KiB
+"""
+
+
+def test_the_memory_estimate_covers_what_each_seat_holds():
+    """A replication's state grows with its seats (day counts over the horizon and what
+    runs past it): the estimate that refuses runs too big for memory must cover what the
+    compiled loop really holds, or a config with many seats (up to 1,000,000 are
+    allowed) passes the check and then runs out of memory. Measured as the peak memory
+    a replication of 30,000 seats adds, in a fresh process."""
+    import subprocess
+    import sys
+
+    from simulator.api import bytes_per_replication
+
+    seats = 30_000
+    out = subprocess.run(
+        [sys.executable, "-c", _SEAT_MEMORY, str(seats)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    grown = int(out.stdout.split()[-1]) * 1024
+    config = parse_config(
+        {
+            "accounts": seats,
+            "segments": {"mid": {"size": 100}},
+            "strategies": {
+                "s": {
+                    "plan": "free",
+                    "playbook": [
+                        {
+                            "segment": "mid",
+                            "touches": [{"kind": "connect", "on_accept": [{"wait_days": 9}]}],
+                        }
+                    ],
+                }
+            },
+        }
+    )
+    estimate = bytes_per_replication(config)
+    assert grown <= estimate <= 2 * grown, (grown, estimate)
