@@ -31,6 +31,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.text import Text
@@ -126,6 +127,8 @@ STYLE = {
 }
 PALETTE = mpl.colormaps["tab10"].colors
 BANDS = ((0.05, 0.95, 0.18, "90% of runs"), (0.25, 0.75, 0.38, "50% of runs"))
+#: the report's pictures' resolution (dots per inch)
+PNG_DPI = 110
 #: a histogram's axis stops at this quantile of the pooled values when the tail is long
 TAIL_QUANTILE = 0.995
 
@@ -144,12 +147,113 @@ def new_figure(width: float, height: float) -> Figure:
     return fig
 
 
+def _wrapped(text: Text, room: float, renderer) -> str:
+    """The text with each line too wide for `room` pixels broken at spaces."""
+    written = text.get_text()
+
+    def width(line: str) -> float:
+        text.set_text(line)
+        return _length(text, renderer)
+
+    lines = []
+    for line in written.split("\n"):
+        words = line.split(" ")
+        current = words[0]
+        for word in words[1:]:
+            if width(f"{current} {word}") <= room:
+                current = f"{current} {word}"
+            else:
+                lines.append(current)
+                current = word
+        lines.append(current)
+    text.set_text(written)
+    return "\n".join(lines)
+
+
+def _length(text: Text, renderer) -> float:
+    """A text's length in pixels along its direction (a y-axis label runs upwards)."""
+    box = text.get_window_extent(renderer)
+    return box.height if text.get_rotation() % 180 == 90 else box.width
+
+
+def _room(text: Text, box, fig: Figure) -> float:
+    """How long `text` can be, anchored where it is drawn, within the figure's sides."""
+    if text.get_rotation() % 180 == 90:  # a y-axis label, centred on its panel
+        centre, side = (box.y0 + box.y1) / 2, fig.bbox.height
+        return 2 * min(centre, side - centre)
+    align, side = text.get_horizontalalignment(), fig.bbox.width
+    if align == "left":
+        return side - box.x0
+    if align == "right":
+        return box.x1
+    centre = (box.x0 + box.x1) / 2
+    return 2 * min(centre, side - centre)
+
+
+def _wrap_cut(fig: Figure) -> bool:
+    """Wrap at spaces each text of the drawn figure that runs past its sides (a long
+    strategy name in a title or an axis label); whether any was. Tick labels are the
+    layout's; legends fit by their columns (:func:`legend_below`)."""
+    renderer = fig.canvas.get_renderer()
+    ticks = {
+        id(label)
+        for ax in fig.axes
+        for axis in (ax.xaxis, ax.yaxis)
+        for label in axis.get_ticklabels(which="both")
+    }
+    edge = fig.bbox.padded(-2)
+    wrapped = False
+    for text in fig.findobj(Text):
+        if id(text) in ticks or not (text.get_visible() and text.get_text().strip()):
+            continue
+        box = text.get_window_extent(renderer)
+        if box.x0 < edge.x0 or box.x1 > edge.x1 or box.y0 < edge.y0 or box.y1 > edge.y1:
+            before = text.get_text()
+            text.set_text(_wrapped(text, 0.98 * _room(text, box, fig), renderer))
+            wrapped |= text.get_text() != before
+    return wrapped
+
+
+def _print_png(fig: Figure, target: Path | io.BytesIO) -> None:
+    """Draw the figure as PNG into `target`; where a text ran past the figure's sides, it
+    is wrapped and the figure drawn again (the layout then makes room for its lines)."""
+    FigureCanvasAgg(fig).print_png(target, metadata={"Software": None})
+    for _ in range(2):  # (a wrapped title can move what lies under it)
+        if not _wrap_cut(fig):
+            return
+        if isinstance(target, io.BytesIO):
+            target.seek(0)
+            target.truncate()
+        FigureCanvasAgg(fig).print_png(target, metadata={"Software": None})
+
+
+def legend_below(fig: Figure, most: int, **kwargs) -> Legend:
+    """A legend under the figure's panels in as many columns, up to `most`, as fit within
+    the figure's width (long strategy names, or many kinds of touch, take fewer)."""
+    renderer = fig.canvas.get_renderer()
+    columns = max(most, 1)
+    legend = fig.legend(loc="outside lower center", ncols=columns, **kwargs)
+    with _glyphs_unwarned():
+        while columns > 1 and legend.get_window_extent(renderer).width > fig.bbox.width * 0.98:
+            legend.remove()  # (its columns are laid out as it is made: made again, narrower)
+            columns -= 1
+            legend = fig.legend(loc="outside lower center", ncols=columns, **kwargs)
+    return legend
+
+
 @contextlib.contextmanager
 def _drawing(fig: Figure) -> Iterator[None]:
     """The figure's labels as the fonts can draw them, in the charts' style, for a draw."""
     _readable_labels(fig)
-    with style(), warnings.catch_warnings():
-        # a glyph no font has would warn once per character and chart; labels are readable
+    with style(), _glyphs_unwarned():
+        yield
+
+
+@contextlib.contextmanager
+def _glyphs_unwarned() -> Iterator[None]:
+    """A glyph no font has would warn once per character and chart: labels are drawn
+    readable (:func:`readable`), and measured before they are."""
+    with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
         yield
 
@@ -159,11 +263,11 @@ def png_bytes(fig: Figure, dpi: int = 72) -> bytes:
     buffer = io.BytesIO()
     with _drawing(fig):
         fig.set_dpi(dpi)
-        FigureCanvasAgg(fig).print_png(buffer, metadata={"Software": None})
+        _print_png(fig, buffer)
     return buffer.getvalue()
 
 
-def save(fig: Figure, folder: Path, name: str, dpi: int = 110) -> dict[str, Path]:
+def save(fig: Figure, folder: Path, name: str, dpi: int = PNG_DPI) -> dict[str, Path]:
     """Write `name`.png and `name`.svg into `folder`; return their paths.
 
     The figure is laid out once, by the PNG's draw, and the SVG reuses that layout
@@ -174,7 +278,7 @@ def save(fig: Figure, folder: Path, name: str, dpi: int = 110) -> dict[str, Path
     engine = fig.get_layout_engine()
     with _drawing(fig):
         fig.set_dpi(dpi)
-        FigureCanvasAgg(fig).print_png(paths["png"], metadata={"Software": None})
+        _print_png(fig, paths["png"])
         fig.set_layout_engine("none")
         try:
             FigureCanvasSVG(fig).print_svg(paths["svg"], metadata={"Date": None, "Creator": None})
@@ -264,7 +368,7 @@ def _fan_legend(fig: Figure, colour: tuple = (0.3, 0.3, 0.3), extra: list | None
         Patch(color=colour, alpha=alpha, linewidth=0, label=name) for _, _, alpha, name in BANDS
     ]
     handles += extra or []
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)))
+    legend_below(fig, min(4, len(handles)), handles=handles)
 
 
 def _integer_months(ax: Axes, months: int) -> None:
@@ -384,7 +488,7 @@ def cost_per_reply_chart(runs: pd.DataFrame, metric: str = "cost_per_reply") -> 
             cut = dollars(high) if is_money(metric) else f"{high:,.1f}"
             note = f"\n→ axis cut at {cut}; runs beyond it: " + ", ".join(beyond)
             ax_hist.set_xlabel(ax_hist.get_xlabel() + plain(note))
-        fig.legend(loc="outside lower center", ncols=1 if len(names) > 2 else len(names))
+        legend_below(fig, 1 if len(names) > 2 else len(names))
         return fig
 
 
@@ -568,8 +672,8 @@ def invitation_chart(days: dict[str, InvitationDays], config: Config) -> Figure:
         axes[1, 0].set_xlim(0, next(iter(days.values())).limit.shape[1] / 7)
         n = next(iter(days.values())).sent.shape[0]
         fig.suptitle(
-            "Connection requests sent per week against the limit in force (top), and the "
-            "acceptance rate that sets account health (bottom)\n"
+            "Connection requests sent per week against the limit in force (top),\n"
+            "and the acceptance rate that sets account health (bottom)\n"
             f"first {n:,} replications re-simulated day by day; all seats together",
             fontsize=11,
         )
@@ -600,7 +704,7 @@ def invitation_chart(days: dict[str, InvitationDays], config: Config) -> Figure:
                 f"the limit × {rules.floor_factor:g}",
             ),
         ]
-        fig.legend(handles=handles, loc="outside lower center", ncols=4)
+        legend_below(fig, 4, handles=handles)
         return fig
 
 
@@ -806,12 +910,7 @@ def funnel_chart(runs: pd.DataFrame, horizon_months: int | None = None) -> Figur
             if runs[c].sum() > 0
         ]
         if handles:
-            fig.legend(
-                handles=handles,
-                loc="outside lower center",
-                ncols=min(4, len(handles)),
-                title="Touches sent, by kind",
-            )
+            legend_below(fig, min(4, len(handles)), handles=handles, title="Touches sent, by kind")
         fig.suptitle("From touches to meetings (percentages: of the stage named)", fontsize=11)
         return fig
 

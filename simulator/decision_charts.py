@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from simulator.charts import Dollars, colours, dollars, new_figure, plain, style
+from simulator.charts import Dollars, colours, dollars, legend_below, new_figure, plain, style
 from simulator.decision import incremental_table, switches
 from simulator.tables import strategies
 
@@ -150,5 +150,5 @@ def ce_plane_chart(runs: pd.DataFrame, value_per_meeting: float | None = None) -
             ),
             loc="left",
         )
-        fig.legend(loc="outside lower center", ncols=2, fontsize=8)
+        legend_below(fig, 2, fontsize=8)
     return fig

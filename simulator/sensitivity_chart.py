@@ -1,7 +1,7 @@
 """The tornado chart of what drives cost: one bar per uncertain parameter, longest on top.
 
-Built on a bare matplotlib Figure (no pyplot, no display), so it renders the same on a
-server (Agg) as in a notebook; the report embeds it as an image.
+Built on a figure of :func:`simulator.charts.new_figure` (no pyplot, no display), so it
+renders the same on a server (Agg) as in a notebook; the report embeds it as an image.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import math
 import pandas as pd
 from matplotlib.figure import Figure
 
+from simulator.charts import new_figure
 from simulator.sensitivity import parameter_label
 
 _RAISES, _LOWERS = "#c0504d", "#4f81bd"
@@ -30,7 +31,7 @@ def tornado_chart(table: pd.DataFrame, strategy: str) -> Figure:
     labels = [short_name(p) for p in rows["parameter"]]
     values = rows["prcc"].fillna(0.0).to_numpy()
     height = 1.2 + 0.4 * len(rows)
-    fig = Figure(figsize=(9, height), layout="constrained")
+    fig = new_figure(9, height)
     ax = fig.add_subplot()
     ax.barh(labels, values, color=[_RAISES if v > 0 else _LOWERS for v in values])
     band = float(rows["noise_band"].iloc[0]) if "noise_band" in rows else math.nan

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from simulator.charts import Dollars, colours, dollars, new_figure, plain, style
+from simulator.charts import Dollars, colours, dollars, legend_below, new_figure, plain, style
 from simulator.sweep import best_by_budget, headline_value, pareto_front, point_label
 from simulator.tables import is_money, label, strategies
 
@@ -244,5 +244,5 @@ def pareto_chart(table: pd.DataFrame, axes: list[str], budgets: list[float]) -> 
             f"Cost against meetings across {table['point'].nunique()} points "
             "(dashed lines: budgets; each mean's MCSE is in sweep.csv)"
         )
-        fig.legend(loc="outside lower center", ncols=1)
+        legend_below(fig, 1)
     return fig

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+from matplotlib.text import Text
 from small_runs import small_run
 
-from simulator import charts
+from simulator import charts, parse_config, run
+from simulator.output import write_results
+from simulator.report import _chart_specs, read_folder
 from simulator.weekly import invitation_days
 
 CHARTS = {
@@ -25,6 +30,7 @@ CHARTS = {
     "paired": lambda r: charts.paired_chart(r.runs),
     "funnel": lambda r: charts.funnel_chart(r.runs, r.config.horizon_months),
 }
+ROOT = Path(__file__).resolve().parents[1]
 RUNS = ("several", "one_with_credits", "one_without_credits")
 
 
@@ -47,6 +53,30 @@ def test_every_chart_renders_with_labelled_axes_and_saves_a_png_and_an_svg(
         assert ax.get_xlabel().strip() or _shares_x_with_a_labelled_axis(ax, drawn)
         assert ax.get_ylabel().strip() or _shares_y_with_a_labelled_axis(ax, drawn)
     assert fig.get_suptitle() or all(ax.get_title() for ax in drawn)
+    assert _cut_off(fig) == []
+
+
+def _cut_off(fig) -> list[str]:
+    """The texts of a saved figure that run past its edges in its PNG (a person would see
+    them cut). Tick labels are left out: matplotlib keeps those of ticks beyond an axis's
+    limits, not drawn, and the layout keeps the drawn ones inside."""
+    fig.set_dpi(charts.PNG_DPI)  # drawn again as the PNG was (the SVG leaves it at 72)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    edge = fig.bbox.padded(1)  # (a pixel of rounding)
+    ticks = {
+        id(label)
+        for ax in fig.axes
+        for axis in (ax.xaxis, ax.yaxis)
+        for label in axis.get_ticklabels(which="both")
+    }
+    cut = []
+    for text in fig.findobj(Text):
+        if id(text) not in ticks and text.get_visible() and text.get_text().strip():
+            box = text.get_window_extent(renderer)
+            if box.x0 < edge.x0 or box.x1 > edge.x1 or box.y0 < edge.y0 or box.y1 > edge.y1:
+                cut.append(text.get_text())
+    return cut
 
 
 def _shares_x_with_a_labelled_axis(ax, axes) -> bool:
@@ -110,3 +140,27 @@ def test_chart_text_escapes_dollars_so_matplotlib_draws_them():
     assert charts.plain("$5 to $10") == "\\$5 to \\$10"
     assert charts.dollars(-1234.6) == "−$1,235" and charts.dollars(99) == "$99"
     assert charts.dollars(3.5) == "$3.50" and charts.dollars(float("inf")) == "inf"
+
+
+def test_every_report_chart_keeps_its_text_within_the_figure(tmp_path):
+    """Two strategies with long names and every kind of touch (tiered_hybrid sends them
+    all): no title, label or legend of any chart of the report runs past its edges."""
+    raw = yaml.safe_load((ROOT / "configs" / "tiered_hybrid.yaml").read_text())
+    strategy = raw["strategies"].pop("tiered_hybrid")
+    raw["horizon_months"] = 3
+    raw["strategies"] = {
+        "tiered_hybrid_on_sales_navigator_core_for_emea": strategy,
+        "tiered_hybrid_on_premium_business_for_north_america": {
+            **strategy,
+            "plan": "premium_business",
+        },
+    }
+    folder = write_results(run(parse_config(raw), replications=60, seed=3), tmp_path / "run")
+    specs, _ = _chart_specs(read_folder(folder))
+    assert {"acceptability", "paired_differences", "invitations_per_week", "funnel"} <= {
+        spec.name for spec in specs
+    }
+    for spec in specs:
+        fig = spec.draw(*spec.args)
+        charts.save(fig, tmp_path / "charts", spec.name)
+        assert _cut_off(fig) == [], spec.name
