@@ -198,6 +198,11 @@ def _check_event_options(args: argparse.Namespace, config, replications: int) ->
         raise ConfigError(
             [f"--export-day: must be 0 to {last} (the horizon), got {args.export_day}"]
         )
+    import datetime as dt
+
+    latest = dt.date.max - dt.timedelta(days=last)  # the horizon's dates are calendar dates
+    if args.start_date is not None and args.start_date > latest:
+        raise ConfigError([f"--start-date: must be {latest} or earlier, got {args.start_date}"])
 
 
 def _events_writer(config, args: argparse.Namespace, seed: int):

@@ -148,6 +148,9 @@ def test_parquet_events_read_like_csv(tmp_path):
         (["--events", "5"], "--events: must be 1 to 4"),
         (["--events", "2", "--export-day", "400"], "--export-day: must be 0 to"),
         (["--export-day", "4"], "only with --events"),
+        # the horizon's last dates would pass the calendar's end (it was a traceback,
+        # "year 10000 is out of range", once the simulation had run)
+        (["--events", "2", "--start-date", "9999-12-31"], "--start-date: must be 9999-"),
     ],
 )
 def test_bad_event_options_are_one_line_and_exit_2(tmp_path, capsys, options, message):
