@@ -37,7 +37,7 @@ from matplotlib.patches import Patch
 from matplotlib.text import Text
 
 from simulator.compare import difference, lower_is_better, strategy_pairs, win_shares
-from simulator.config import Config
+from simulator.config import Config, InMail
 from simulator.metrics import COUNT_WORDS, SENT_BY_KIND
 from simulator.tables import is_money, label, strategies
 from simulator.weekly import InvitationDays
@@ -539,14 +539,23 @@ def monthly_fan_chart(
 # --- 3. InMail credits ------------------------------------------------------------------
 
 
-#: a month's credit flows: into the balance (drawn above 0) and out of it (below 0)
-CREDIT_FLOWS = (
-    ("credits_granted", "granted", 1, "#4daf4a"),
-    ("credits_refunded", "refunded (a response within 90 days)", 1, "#984ea3"),
-    ("credits_spent", "spent on InMails", -1, "#377eb8"),
-    ("credits_forfeited", "forfeited (grant over the cap)", -1, "#e41a1c"),
-    ("credits_expired", "expired (90 days unused)", -1, "#ff7f00"),
-)
+def credit_flows(config: Config | None = None) -> tuple[tuple[str, str, int, str], ...]:
+    """A month's credit flows: into the balance (drawn above 0) and out of it (below 0),
+    labelled with the config's refund window and expiry (the defaults' 90 days without
+    a config)."""
+    inmail = config.inmail if config is not None else InMail()
+    refunded = (
+        f"refunded (a response within {inmail.refund_window_days} days)"
+        if inmail.refunds
+        else "refunded (refunds off)"
+    )
+    return (
+        ("credits_granted", "granted", 1, "#4daf4a"),
+        ("credits_refunded", refunded, 1, "#984ea3"),
+        ("credits_spent", "spent on InMails", -1, "#377eb8"),
+        ("credits_forfeited", "forfeited (grant over the cap)", -1, "#e41a1c"),
+        ("credits_expired", f"expired ({inmail.credit_expiry_days} days unused)", -1, "#ff7f00"),
+    )
 
 
 def credit_strategies(monthly: pd.DataFrame) -> list[str]:
@@ -576,7 +585,7 @@ def credit_chart(monthly: pd.DataFrame, config: Config | None = None) -> Figure:
         fig = new_figure(max(9.0, 1.2 + 4.2 * len(names)), 6.6)
         axes = fig.subplots(2, len(names), sharex=True, sharey="row", squeeze=False)
         balance_top, flow_top, flow_bottom = 0.0, 0.0, 0.0
-        flows = [f for f in CREDIT_FLOWS if f[0] in monthly.columns]
+        flows = [f for f in credit_flows(config) if f[0] in monthly.columns]
         for col, name in enumerate(names):
             top, bottom = axes[0, col], axes[1, col]
             balance_top = max(

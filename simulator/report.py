@@ -265,7 +265,7 @@ def _chart_specs(saved: SavedRun) -> tuple[list[ChartSpec], list[str]]:
                 "Top: the credit balance at each month's end (median and bands over runs), "
                 "with the plan's banking cap. Bottom: the credits of a month, as means over "
                 "runs: grants and refunds in (up), and spent, forfeited (a grant over the cap) "
-                "and expired (90 days unused) out (down).",
+                f"and expired ({config.inmail.credit_expiry_days} days unused) out (down).",
                 charts.credit_chart,
                 (monthly, config),
             )

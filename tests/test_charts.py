@@ -164,3 +164,21 @@ def test_every_report_chart_keeps_its_text_within_the_figure(tmp_path):
         fig = spec.draw(*spec.args)
         charts.save(fig, tmp_path / "charts", spec.name)
         assert _cut_off(fig) == [], spec.name
+
+
+def test_the_credit_legend_gives_the_config_s_own_expiry_and_refund_window():
+    """A config with credits that expire after 30 days and refunds within 60 is not
+    labelled with the defaults' 90 days; with refunds off the legend says so."""
+    result = small_run("one_with_credits")
+    inmail = {"credit_expiry_days": 30, "refund_window_days": 60}
+    config = result.config.model_copy(
+        update={"inmail": result.config.inmail.model_copy(update=inmail)}
+    )
+    fig = charts.credit_chart(result.monthly, config)
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert "expired (30 days unused)" in labels
+    assert "refunded (a response within 60 days)" in labels
+    off = config.model_copy(update={"inmail": config.inmail.model_copy(update={"refunds": False})})
+    fig = charts.credit_chart(result.monthly, off)
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+    assert "refunded (refunds off)" in labels
