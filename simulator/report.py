@@ -70,7 +70,12 @@ from simulator.verdict import (
     objective_verdict,
     verdict_sentence,
 )
-from simulator.weekly import TRACED_REPLICATIONS, invitation_days, sends_invitations
+from simulator.weekly import (
+    invitation_days,
+    sends_invitations,
+    traced_replications,
+    untraced_reason,
+)
 from simulator.workers import die_with
 
 CHARTS_FOLDER = "charts"
@@ -189,7 +194,7 @@ def _share_out(specs: list[ChartSpec], helpers: int) -> list[bool]:
 def _chart_specs(saved: SavedRun) -> tuple[list[ChartSpec], list[str]]:
     """The charts this run can show, and a sentence for each one it cannot."""
     config, runs, monthly = saved.config, saved.runs, saved.monthly
-    traced = min(saved.replications, TRACED_REPLICATIONS)
+    traced = traced_replications(config, saved.replications)
     objective = config.objective
     what, counted = WORDS[objective]
     several = len(config.strategies) > 1
@@ -272,7 +277,10 @@ def _chart_specs(saved: SavedRun) -> tuple[list[ChartSpec], list[str]]:
         )
     else:
         skipped.append("InMail credits: no strategy here is on a plan that grants credits.")
-    if any(sends_invitations(config, s) for s in config.strategies):
+    requests = any(sends_invitations(config, s) for s in config.strategies)
+    if requests and traced == 0:
+        skipped.append(f"Invitations per week: {untraced_reason(config)}.")
+    elif requests:
         specs.append(
             ChartSpec(
                 "invitations_per_week",

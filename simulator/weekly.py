@@ -19,6 +19,28 @@ from simulator.engine import ProspectLists, Simulation
 #: replications re-simulated for the weekly picture (the day loop's cost barely grows
 #: with them: 200 give a 5th-95th percentile band at little more than the cost of one)
 TRACED_REPLICATIONS = 200
+#: memory the re-run may take (as much as a block of the run, api.MEMORY_PER_BLOCK)
+TRACE_MEMORY = 768 * 2**20
+#: what a traced seat holds a day: the trace's day counts, the limiter's, the health
+#: window's sums (about 90 bytes measured; an upper estimate)
+TRACED_BYTES_PER_SEAT_DAY = 128
+
+
+def traced_replications(config: Config, replications: int) -> int:
+    """Replications the weekly picture re-runs: TRACED_REPLICATIONS, or fewer where many
+    seats would take more than TRACE_MEMORY (0: not even one fits; the report then
+    leaves the picture out rather than run out of memory)."""
+    per_replication = config.accounts * config.horizon_days * TRACED_BYTES_PER_SEAT_DAY
+    return int(min(replications, TRACED_REPLICATIONS, TRACE_MEMORY // per_replication))
+
+
+def untraced_reason(config: Config) -> str:
+    """Why the weekly picture is left out when not even one replication fits."""
+    seats = f"{config.accounts:,} seat{'s' if config.accounts != 1 else ''}"
+    return (
+        f"re-running even one replication day by day with {seats} would take more than "
+        f"{TRACE_MEMORY // 2**20:,} MiB"
+    )
 
 
 @dataclass

@@ -296,3 +296,31 @@ def test_uncertain_rates_get_a_tornado_per_strategy_and_a_table(tmp_path):
 
 def test_fixed_rates_say_why_there_is_no_tornado(folder):
     assert "no rate of the config is a distribution" in (folder / "report.md").read_text()
+
+
+def test_many_seats_cut_the_traced_re_run_to_what_fits_in_its_memory(folder, monkeypatch):
+    """The weekly picture re-runs replications day by day with the trace on, which holds
+    every seat's days: with many seats, 200 replications could take more memory than the
+    run itself. It re-runs what fits in weekly.TRACE_MEMORY, and none (the chart left
+    out, with the reason) where not even one fits."""
+    import simulator.weekly as weekly
+    from simulator.report import _chart_specs
+
+    saved = read_folder(folder)
+    config = saved.config
+    per_seat = config.horizon_days * weekly.TRACED_BYTES_PER_SEAT_DAY
+    one = config.accounts * per_seat  # one replication's trace
+    assert weekly.traced_replications(config, 60) == 60  # a small config: all of them
+    many = config.model_copy(update={"accounts": 1_000})
+    assert weekly.traced_replications(many, 10_000) == weekly.TRACE_MEMORY // (1_000 * per_seat)
+    monkeypatch.setattr(weekly, "TRACE_MEMORY", 7 * one + 1)
+    specs, _ = _chart_specs(saved)
+    (spec,) = [s for s in specs if s.name == "invitations_per_week"]
+    assert spec.args[2] == 7 and spec.caption.startswith("The first 7 replications")
+    monkeypatch.setattr(weekly, "TRACE_MEMORY", one - 1)
+    specs, skipped = _chart_specs(saved)
+    assert "invitations_per_week" not in [s.name for s in specs]
+    seats = f"{config.accounts:,} seat{'s' if config.accounts != 1 else ''}"
+    assert f"Invitations per week: re-running even one replication day by day with {seats} " in (
+        " ".join(skipped)
+    )
