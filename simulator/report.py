@@ -100,6 +100,11 @@ def read_folder(folder: Path) -> SavedRun:
     """Read a results folder written by ``outreach-sim run``."""
     folder = Path(folder)
     meta = json.loads((folder / "run.json").read_text())
+    if (folder / "sweep.json").is_file():  # it said config.yaml could not be read
+        raise FolderError(
+            f"{folder}: a sweep's folder: its sweep.csv, best_by_budget.csv and charts/ are "
+            "its results; report builds the report of a run's folder"
+        )
     if meta.get("per_replication_files") is False:
         raise FolderError(
             f"{folder}: a streamed run (--stream) keeps no replications, so it has no report"

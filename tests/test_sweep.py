@@ -182,6 +182,11 @@ def test_sweep_writes_the_table_the_charts_and_refuses_to_overwrite(tmp_path, ca
     assert list(written["accounts"]) == [1, 2] and set(written["plan"]) == {"premium_business"}
     assert main(["sweep", str(path), "--runs", "20", "--out", str(out), "--quiet"]) == 2
     assert "already exists" in capsys.readouterr().err
+    assert main(["report", str(out), "--quiet"]) == 2  # it said config.yaml is missing
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"outreach-sim: {out}: a sweep's folder: its sweep.csv, best_by_budget.csv and "
+        "charts/ are its results; report builds the report of a run's folder"
+    ]
 
 
 @pytest.mark.parametrize(
