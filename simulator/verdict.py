@@ -388,6 +388,8 @@ def net_benefit_sentence(runs: pd.DataFrame, value_per_meeting: float, months: i
     unsettled = [p for p in pairs if not p.settled]
     needed = max(p.replications_needed for p in unsettled)
     settle = f"; {about(needed)} replications would settle it" if math.isfinite(needed) else ""
+    if runner.precision_unknown:
+        settle = "; one replication cannot measure its own precision: run more to settle it"
     if all(p.negligible for p in unsettled):
         widest = max(unsettled, key=lambda p: p.upper_bound)
         settle = (

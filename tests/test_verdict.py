@@ -320,6 +320,11 @@ def test_one_replication_says_its_precision_is_unknown_not_that_the_difference_i
             "b": {"cost": np.array([60.0]), "meetings": np.array([2])},
         }
     )
+    assert verdict_sentence(runs, value_per_meeting=100.0, months=1).endswith(
+        "At $100 a meeting, the expected net benefit is too close to call between b and a "
+        "($140 against $100 over 1 months); one replication cannot measure its own "
+        "precision: run more to settle it."
+    )
     verdict = objective_verdict(runs, "cost_per_meeting")
     pair = verdict.pairs[0]
     assert pair.difference == 30.0 and math.isnan(pair.sd) and not pair.settled
