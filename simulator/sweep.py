@@ -196,9 +196,17 @@ def load_sweep(path: str | Path, text: str | None = None) -> SweepPlan:
             raise ConfigError(
                 [f"{source}: base: {base_path} is a sweep config; give the config it sweeps"]
             )
+        from_base = set(base_data) - set(data)
         data = {**base_data, **data}
+    else:
+        base_path, from_base = path, set()
     data.setdefault("name", path.stem)
-    base = parse_config(data, source)
+    try:
+        base = parse_config(data, source)
+    except ConfigError as error:  # a mistake in a key the base file gave is in that file
+        raise ConfigError(
+            [_in_file(line, source, base_path, from_base) for line in error.lines]
+        ) from None
     try:
         sweep = Sweep.model_validate(raw_sweep)
     except ValidationError as error:
@@ -213,6 +221,13 @@ def load_sweep(path: str | Path, text: str | None = None) -> SweepPlan:
     if problems:
         raise ConfigError(problems)
     return plan
+
+
+def _in_file(line: str, source: str, base_path: Path, from_base: set[str]) -> str:
+    """A config mistake named in the file that holds it: the base file for a top-level
+    key the sweep file does not set."""
+    field = line.removeprefix(f"{source}: ").split(":", 1)[0].split(".", 1)[0]
+    return f"{base_path}: {line.removeprefix(f'{source}: ')}" if field in from_base else line
 
 
 def _plain(value: Any) -> Any:

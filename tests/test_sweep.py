@@ -252,6 +252,23 @@ def test_a_sweep_based_on_a_sweep_config_says_so(tmp_path, capsys):
     ]
 
 
+def test_a_mistake_in_the_base_file_names_the_base_file(tmp_path, capsys):
+    """The sweep file has no horizon_months to correct: the line names the file that has."""
+    base = tmp_path / "campaign.yaml"
+    base.write_text(yaml.safe_dump({**CONFIG, "horizon_months": 0}))
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump({"base": "campaign.yaml", "sweep": {"axes": {"accounts": [1]}}}))
+    assert main(["validate", str(path)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"{base}: horizon_months: Input should be greater than or equal to 1"
+    ]
+    path.write_text(path.read_text() + "horizon_months: -1\n")  # set here, named here
+    assert main(["validate", str(path)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"{path}: horizon_months: Input should be greater than or equal to 1"
+    ]
+
+
 def test_run_on_a_sweep_config_points_to_the_sweep_command(capsys):
     path = Path(__file__).parents[1] / "configs" / "sweep_tiered_hybrid.yaml"
     assert main(["run", str(path), "--runs", "10"]) == 2
