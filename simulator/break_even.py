@@ -89,6 +89,26 @@ def cost_per_reply_gap(
     return Gap(value, ratios[0] - ratios[1], error)
 
 
+def _no_break_even(first: str, second: str, gaps: dict[float, float]) -> str:
+    """Why the ends of a range bracket no root: a strategy with no reply at an end (its
+    cost per reply is infinite there, nothing to compare), the same cost at both ends,
+    or one strategy cheaper at both."""
+    for value, gap in gaps.items():
+        if np.isnan(gap):
+            return f"neither strategy got a reply at {value:g}, so neither has a cost per reply"
+        if np.isinf(gap):
+            name = first if gap > 0 else second
+            return f"{name} got no reply at {value:g}: its cost per reply is infinite there"
+    (low, at_low), (high, at_high) = gaps.items()
+    gap_text = (
+        f"the difference in cost per reply is {at_low:.4g} at {low:g} and {at_high:.4g} at {high:g}"
+    )
+    if at_low == 0 and at_high == 0:
+        return f"{gap_text} (the two cost the same per reply at both ends)"
+    cheaper = first if at_low < 0 else second
+    return f"{gap_text} ({cheaper} is cheaper throughout)"
+
+
 def _only(config: Config, first: str, second: str) -> Config:
     data: dict[str, Any] = config.model_dump()
     data["strategies"] = {name: data["strategies"][name] for name in (first, second)}
@@ -131,12 +151,8 @@ def break_even(
 
     at_low, at_high = difference(low), difference(high)
     if not np.isfinite(at_low) or not np.isfinite(at_high) or np.sign(at_low) == np.sign(at_high):
-        cheaper = first if at_low < 0 else second
-        raise ValueError(
-            f"no break-even for {parameter} in [{low}, {high}]: the difference in cost per reply "
-            f"is {at_low:.4g} at {low} and {at_high:.4g} at {high} "
-            f"({cheaper} is cheaper throughout)"
-        )
+        why = _no_break_even(first, second, {low: at_low, high: at_high})
+        raise ValueError(f"no break-even for {parameter} in [{low}, {high}]: {why}")
     root = float(optimize.brentq(difference, low, high, xtol=1e-4 * (high - low)))
     # the slope from a secant across a small bracket around the root
     step = 0.02 * (high - low)

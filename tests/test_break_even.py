@@ -70,3 +70,20 @@ def test_no_break_even_in_the_range_is_an_error():
         break_even(config, "navigator", "business", "segments.z.rates.x", 0.1, 0.2, replications=5)
     with pytest.raises(ValueError, match="unknown strategy"):
         break_even(config, "navigator", "nobody", PARAMETER, 0.1, 0.2, replications=5)
+
+
+def test_no_break_even_says_why_when_the_two_are_equal_or_get_no_reply():
+    """Two strategies that are the same cost the same at both ends: neither is 'cheaper
+    throughout'. With a reply rate of 0 at an end neither has a cost per reply there
+    (the difference is not a number), and the message says so instead of naming one."""
+    import copy
+
+    data = copy.deepcopy(CONFIG)
+    data["strategies"]["twin"] = copy.deepcopy(data["strategies"]["navigator"])
+    config = parse_config(data)
+    with pytest.raises(ValueError, match=r"\(the two cost the same per reply at both ends\)"):
+        break_even(config, "navigator", "twin", PARAMETER, 0.1, 0.2, replications=20, seed=1)
+    with pytest.raises(ValueError, match="neither strategy got a reply at 0, so neither has"):
+        break_even(config, "navigator", "twin", PARAMETER, 0.0, 0.2, replications=20, seed=1)
+    with pytest.raises(ValueError, match="navigator got no reply at 0: its cost per reply is inf"):
+        break_even(config, "navigator", "business", PARAMETER, 0.0, 0.2, replications=20, seed=1)
