@@ -100,9 +100,33 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _record_problem(meta: dict[str, Any]) -> str | None:
+    """What in a run.json is not as `write_results` writes it (a hand-edited file)."""
+    for key, low in (("seed", 0), ("replications", 1)):
+        value = meta.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            return f"{key}: expected a whole number of at least {low}, got {value!r}"
+    files = meta.get("files")
+    if files is not None and not (
+        isinstance(files, dict) and all(isinstance(v, str) for v in files.values())
+    ):
+        return "files: expected a mapping of file names to SHA-256 digests"
+    command = meta.get("command")
+    if command is not None and not isinstance(command, list):
+        return f"command: expected a list of words, got {command!r}"
+    return None
+
+
 def check_files(folder: Path, meta: dict[str, Any]) -> None:
-    """Refuse a folder whose data files differ from those its run.json recorded (copied
-    in from another run, edited, cut short). Folders from before the record pass."""
+    """Refuse a folder whose run.json is not as this tool writes it (edited by hand), or
+    whose data files differ from those its run.json recorded (copied in from another
+    run, edited, cut short). Folders from before the record of files pass."""
+    problem = _record_problem(meta)
+    if problem is not None:
+        raise MismatchError(
+            f"{Path(folder) / 'run.json'}: {problem} (edited?); run it again rather than "
+            "trust its record"
+        )
     recorded = meta.get("files")
     if recorded is None:
         return

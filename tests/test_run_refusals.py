@@ -167,6 +167,26 @@ def test_report_refuses_an_edited_config(two_runs, capsys):
     assert "config.yaml differs" in one_line(capsys)
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        ("seed", "abc", "seed: expected a whole number of at least 0, got 'abc'"),
+        ("replications", None, "replications: expected a whole number of at least 1, got None"),
+        ("files", ["runs.parquet"], "files: expected a mapping of file names to SHA-256"),
+        ("command", 5, "command: expected a list of words, got 5"),
+    ],
+)
+def test_report_refuses_a_run_json_edited_by_hand(two_runs, capsys, key, value, reason):
+    """It was exit 1 and Python's words ("the report was not written (ValueError: invalid
+    literal for int() with base 10: 'abc')"), as if the machine had failed."""
+    folder = two_runs[0]
+    meta = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps({**meta, key: value}))
+    assert main(["report", str(folder), "--quiet"]) == 2
+    assert one_line(capsys).startswith(f"outreach-sim: {folder / 'run.json'}: {reason}")
+    assert not (folder / "report.html").exists()
+
+
 def test_report_builds_on_an_untouched_folder_and_on_one_from_before_the_record(two_runs):
     a, b = two_runs
     assert main(["report", str(a), "--quiet"]) == 0
