@@ -578,8 +578,16 @@ def read_events(
     )
     segments = text("segment").map(lambda v: mapping.segments.get(v, v))
     known_segment = segments.isin(list(config.segments))
+    present = set(text("segment"))
+    for given, segment in mapping.segments.items():  # the mapping's mistake, named once
+        if segment not in config.segments and given in present:
+            errors.append(
+                f"{mapping.source}: segments.{given}: {segment!r} is not a segment of the "
+                f"config ({', '.join(config.segments)})"
+            )
+    mapped = text("segment").isin(list(mapping.segments))
     each(
-        where((segments != "") & ~known_segment),
+        where((segments != "") & ~known_segment & ~mapped),
         lambda i: (
             f"{name}: row {row[i]}: column {mapping.label('segment')}: "
             f"{text('segment').iloc[i]!r} is not a segment of the config "

@@ -393,6 +393,24 @@ def test_a_mapping_to_a_message_the_config_has_no_rate_for_is_refused(tmp_path, 
     ]
 
 
+def test_a_mapping_to_a_segment_the_config_lacks_is_one_line_naming_the_key(tmp_path, capsys):
+    """It was a line per row (the first five, then a count) saying the file's own name
+    'Mid-market EU - Q1' is not a segment, though the mapping had translated it."""
+    text = _example_mapping().replace(": mid_market", ": mid_markets")
+    code, written = _calibrate_example(tmp_path, text)
+    assert code == 2 and not written
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"{tmp_path / 'm.yaml'}: segments.Mid-market EU - Q1: 'mid_markets' is not a segment "
+        "of the config (key_accounts, vp_plus, mid_market)"
+    ]
+
+
+def test_a_mapping_may_name_segments_of_other_configs_the_file_does_not_use(tmp_path, capsys):
+    text = _example_mapping() + "  EMEA enterprise - Q1: enterprise\n"  # not in this file
+    code, written = _calibrate_example(tmp_path, text)
+    assert code == 0 and written, capsys.readouterr().err
+
+
 def test_a_message_the_config_has_no_rate_for_is_refused_by_row(tmp_path, capsys):
     """The same in the schema's own names: the rows, the first few, then how many more."""
     config = tmp_path / "c.yaml"
