@@ -392,13 +392,13 @@ def default_workers(replications: int) -> int:
 def _run(args: argparse.Namespace) -> int:
     from simulator.api import check_memory, run, run_streaming
     from simulator.calibration import posterior_config
-    from simulator.folders import check_target
+    from simulator.folders import check_target, free_name
     from simulator.output import default_folder, write_results
 
     source_text = read_source(args.config)  # read once: what runs is what is kept
     config = load_config(args.config, source_text)
     _check_run_options(args)
-    folder = args.out or default_folder(Path("results"), config.name)
+    folder = args.out or free_name(default_folder(Path("results"), config.name))
     check_target(folder, args.force)  # refused before the simulation, not after it
     replications = args.runs or config.replications
     seed = config.seed if args.seed is None else args.seed
@@ -443,6 +443,7 @@ def _run(args: argparse.Namespace) -> int:
         command=["outreach-sim", *sys.argv[1:]],
         source_text=source_text,
         extra=extra if extras else None,
+        numbered=args.out is None,
     )
     verdict = verdict_text(results)
     if verdict is not None:
@@ -496,14 +497,14 @@ def sweep_text(table, metric: str, best) -> str:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from simulator.folders import check_target
+    from simulator.folders import check_target, free_name
     from simulator.output import default_folder, write_sweep
     from simulator.sweep import best_by_budget, default_budgets, design, load_sweep, run_sweep
 
     source_text = read_source(args.config)  # read once: what runs is what is kept
     plan = load_sweep(args.config, source_text)
     _check_run_options(args)
-    folder = args.out or default_folder(Path("results"), f"{plan.base.name}-sweep")
+    folder = args.out or free_name(default_folder(Path("results"), f"{plan.base.name}-sweep"))
     check_target(folder, args.force, what="sweep folder")
     replications = args.runs or plan.sweep.replications or plan.base.replications
     seed = plan.base.seed if args.seed is None else args.seed
@@ -531,6 +532,7 @@ def _sweep(args: argparse.Namespace) -> int:
         force=args.force,
         command=["outreach-sim", *sys.argv[1:]],
         source_text=source_text,
+        numbered=args.out is None,
     )
     if not args.quiet:
         budgets = plan.sweep.budgets or default_budgets(table)

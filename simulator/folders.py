@@ -174,6 +174,16 @@ def check_target(folder: Path, force: bool, what: str = "results folder") -> Non
         raise FolderError(f"{folder}: cannot write there ({parent} is not a writable folder)")
 
 
+def free_name(folder: Path) -> Path:
+    """`folder`, or the first of `folder-2`, `folder-3`, ... that does not exist: for a
+    name the tool chose itself (results/<config>-<time>), never one the user gave."""
+    base, number = folder, 1
+    while os.path.lexists(folder):
+        number += 1
+        folder = base.with_name(f"{base.name}-{number}")
+    return folder
+
+
 def shown_path(path: Path, most: int = 120) -> str:
     """A path as a one-line message shows it (a very long one cut in the middle)."""
     text = str(path)

@@ -15,6 +15,7 @@ import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -27,6 +28,7 @@ from simulator.folders import (
     FolderError,
     absolute,
     check_target,
+    free_name,
     make_staging,
     publish,
     remove_stale,
@@ -157,13 +159,16 @@ def write_results(
     command: list[str] | None = None,
     source_text: str | None = None,
     extra: Callable[[Path], None] | None = None,
+    numbered: bool = False,
 ) -> Path:
-    """Write a complete results folder at `folder`, atomically.
+    """Write a complete results folder at `folder`, atomically, and return where it went.
 
     `source_text` (the config file as written) is kept as config_source.yaml; `extra` is
     called with the staging folder once the data files are in it (the report), so that
-    its files arrive with the rest. A streamed run has no runs.parquet nor monthly.parquet."""
-    with staged_folder(folder, force) as staging:
+    its files arrive with the rest. A streamed run has no runs.parquet nor monthly.parquet.
+    `numbered`: `folder` is a default name, replaced by the next free one if taken."""
+    with staged_folder(folder, force, numbered) as staged:
+        staging = staged.path
         if isinstance(results, Results):
             results.runs.to_parquet(staging / "runs.parquet", index=False)
             results.monthly.to_parquet(staging / "monthly.parquet", index=False)
@@ -189,24 +194,46 @@ def write_results(
         (staging / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
         if extra is not None:
             extra(staging)
-    return Path(folder)
+    return staged.folder
+
+
+@dataclass
+class Staged:
+    """A folder being written: `path`, the hidden staging folder to write into, and
+    `folder`, where it is published (another free name, for a name of the tool's own)."""
+
+    path: Path
+    folder: Path
 
 
 @contextmanager
-def staged_folder(folder: Path, force: bool = False) -> Iterator[Path]:
+def staged_folder(folder: Path, force: bool = False, numbered: bool = False) -> Iterator[Staged]:
     """A hidden staging folder beside `folder`, published in its place once the block has
     written everything into it (``simulator.folders.publish``: never over another run's
     folder, and with `force` only over a folder this tool wrote), and removed if the block
-    fails or is interrupted. Left-overs of killed runs beside it are removed first."""
-    folder = absolute(folder)
+    fails or is interrupted. Left-overs of killed runs beside it are removed first.
+
+    `numbered`: the name is the tool's own choice (results/<config>-<time>), so a folder
+    already there, or one another run publishes first (runs started together), sends this
+    one to the next free name, `-2`, `-3`, ..., rather than failing the run."""
+    folder = chosen = absolute(folder)
+    if numbered:
+        folder = free_name(chosen)
     check_target(folder, force)
     remove_stale(folder.parent)
-    staging = make_staging(folder.parent, folder.name)
+    staged = Staged(make_staging(folder.parent, folder.name), folder)
     try:
-        yield staging
-        publish(staging, folder, force)
+        yield staged
+        while True:
+            try:
+                publish(staged.path, staged.folder, force and not numbered)
+                break
+            except ResultsExistError:
+                if not numbered:
+                    raise
+                staged.folder = free_name(chosen)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staged.path, ignore_errors=True)
         raise
 
 
@@ -220,16 +247,18 @@ def write_sweep(
     force: bool = False,
     command: list[str] | None = None,
     source_text: str | None = None,
+    numbered: bool = False,
 ) -> Path:
     """Write a sweep's folder atomically: sweep.parquet and sweep.csv (one row per point
     and strategy), best_by_budget.csv, sweep.json, run.json, the config as written, and
-    charts/ (heatmap and pareto, PNG and SVG)."""
+    charts/ (heatmap and pareto, PNG and SVG). `numbered` as for `write_results`."""
     from simulator.charts import save
     from simulator.sweep import best_by_budget, default_budgets
     from simulator.sweep_charts import heatmap_chart, pareto_chart
 
     budgets = plan.sweep.budgets or default_budgets(table)
-    with staged_folder(folder, force) as staging:
+    with staged_folder(folder, force, numbered) as staged:
+        staging = staged.path
         table.to_parquet(staging / "sweep.parquet", index=False)
         table.to_csv(staging / "sweep.csv", index=False)
         best_by_budget(table, budgets).to_csv(staging / "best_by_budget.csv", index=False)
@@ -262,4 +291,4 @@ def write_sweep(
         grid = plan.sweep.method == "grid"
         save(heatmap_chart(table, axes, plan.metric, grid), staging / "charts", "heatmap")
         save(pareto_chart(table, axes, budgets), staging / "charts", "pareto")
-    return Path(folder)
+    return staged.folder

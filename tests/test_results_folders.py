@@ -358,6 +358,45 @@ def test_two_runs_on_one_folder_exactly_one_wins_and_its_data_is_on_disk(tmp_pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["campaign.yaml", "meeting", "result"]
 
 
+def test_runs_started_together_without_out_each_get_a_folder(tmp_path, config, monkeypatch):
+    """Without --out the folder's name is the tool's (results/<config>-<time>): runs of
+    one config started in the same second (a loop over seeds with &) each get one, the
+    later ones -2, -3, instead of all but one failing after their simulation."""
+    import simulator.output
+
+    monkeypatch.chdir(tmp_path)
+    same_second = tmp_path / "results" / "campaign-20261207-101500"
+    monkeypatch.setattr(simulator.output, "default_folder", lambda root, name: same_second)
+    for seed in (1, 2, 3):
+        assert main(["run", str(config), "--runs", "10", "--seed", str(seed), *QUIET]) == 0
+    named = [same_second, *(same_second.with_name(f"{same_second.name}-{n}") for n in (2, 3))]
+    seeds = [json.loads((folder / "run.json").read_text())["seed"] for folder in named]
+    assert seeds == [1, 2, 3]
+
+
+def test_a_default_folder_another_run_publishes_first_sends_this_one_to_the_next_name(
+    tmp_path,
+):
+    """The race itself: another run publishes the same default name while this one
+    writes; this one goes to -2 (the other's folder untouched), while a folder the user
+    named is still refused (test_two_runs_on_one_folder_exactly_one_wins...)."""
+    from simulator import load_config, run
+    from simulator.output import write_results
+
+    config = tmp_path / "campaign.yaml"
+    config.write_text(yaml.safe_dump(SMALL))
+    default = tmp_path / "results" / "campaign-20261207-101500"
+
+    def other_run_publishes(staging: Path) -> None:
+        default.mkdir(parents=True)
+        (default / "theirs.txt").write_text("the other run's")
+
+    results = run(load_config(config), replications=5, seed=1)
+    written = write_results(results, default, numbered=True, extra=other_run_publishes)
+    assert written == default.with_name(f"{default.name}-2") and (written / "run.json").is_file()
+    assert [p.name for p in default.iterdir()] == ["theirs.txt"]
+
+
 # --- class 10 and the fault injection: a killed run leaves nothing complete-looking ----
 
 
