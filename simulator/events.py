@@ -676,6 +676,27 @@ def read_events(
             "(the same prospect, touch and sent date)"
         ),
     )
+    # a prospect replies once (the fit would count each reply as an outcome of its touch)
+    repeated = {i for i, _ in repeats}
+    first_reply: dict[str, int] = {}
+    again = []
+    for i in where(replied.notna() & (prospect != "")):
+        if i in repeated:
+            continue
+        if prospect.iloc[i] in first_reply:
+            again.append((i, first_reply[prospect.iloc[i]]))
+        else:
+            first_reply[prospect.iloc[i]] = int(row[i])
+    each(
+        np.arange(len(again)),
+        lambda j: (
+            f"{name}: row {row[again[j][0]]}: column {mapping.label('replied_date')}: a second "
+            f"reply of prospect {prospect.iloc[again[j][0]]!r} (row {again[j][1]} has one): a "
+            "prospect replies once, to one touch (does the file repeat a lead's reply on "
+            "each of its rows?)"
+        ),
+        "replied_date",
+    )
     if errors:
         raise ConfigError(errors)
     origin = sent.min() if len(sent) else export

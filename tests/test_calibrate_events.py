@@ -731,3 +731,23 @@ def test_a_file_that_is_not_utf_8_csv_is_one_line_saying_how_to_save_it(
     assert main(["calibrate", str(config), "--events", str(events)]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines == [f"{events}: {reason}: save it as CSV UTF-8"]
+
+
+def test_a_second_reply_of_one_prospect_is_one_line_naming_both_rows(tmp_path, capsys):
+    """A prospect replies once: a file that repeats a lead's reply on each of its rows
+    would have each counted as an outcome of its touch (both messages 'replied')."""
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(TRUTH))
+    events = tmp_path / "replies.csv"
+    events.write_text(
+        "prospect_id,segment,touch,sent_date,accepted_date,replied_date,export_date\n"
+        "a1,mid,connect_note,2026-01-05,2026-01-08,,2026-02-01\n"
+        "a1,mid,message_1,2026-01-08,,2026-01-13,2026-02-01\n"
+        "a1,mid,message_2,2026-01-12,,2026-01-13,2026-02-01\n"
+    )
+    assert main(["calibrate", str(config), "--events", str(events)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"{events}: row 4: column replied_date: a second reply of prospect 'a1' (row 3 has "
+        "one): a prospect replies once, to one touch (does the file repeat a lead's reply on "
+        "each of its rows?)"
+    ]
