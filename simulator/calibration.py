@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.config import Config, Distribution, Segment
-from simulator.folders import FolderError, ResultsExistError, make_staging
+from simulator.folders import FolderError, ResultsExistError, check_writable, make_staging
 from simulator.uncertainty import frozen, with_values
 
 if TYPE_CHECKING:  # fitting events only: a run (posterior_config) does not load it
@@ -595,6 +595,7 @@ def check_posterior_target(path: Path, force: bool) -> None:
     anything but a posterior table this tool wrote."""
     path = Path(path)
     if not os.path.lexists(path):
+        check_writable(path)  # a file given as its folder: one line, not "File exists"
         return
     if not force:
         raise ResultsExistError(f"{path} already exists (use --force to replace it)")
@@ -625,6 +626,7 @@ def check_calibrated_target(path: Path, force: bool) -> None:
     replace: anything but a config `calibrate --events` wrote (its first line says so)."""
     path = Path(path)
     if not os.path.lexists(path):
+        check_writable(path)  # a file given as its folder: one line, not "File exists"
         return
     if not force:
         raise ResultsExistError(f"{path} already exists (use --force to replace it)")

@@ -167,11 +167,17 @@ def check_target(folder: Path, force: bool, what: str = "results folder") -> Non
                 f"with its {OWNER_FILE}); this is not one, and it was left untouched"
             )
         _refuse_foreign(folder, what)
-    parent = folder.parent
+    check_writable(folder)
+
+
+def check_writable(path: Path) -> None:
+    """Refuse a path whose nearest existing parent is not a folder this process may write
+    in (a file given as a folder, a read-only place), before any work."""
+    parent = Path(os.path.abspath(path)).parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise FolderError(f"{folder}: cannot write there ({parent} is not a writable folder)")
+        raise FolderError(f"{path}: cannot write there ({parent} is not a writable folder)")
 
 
 def free_name(folder: Path) -> Path:

@@ -274,6 +274,27 @@ def test_calibrate_force_replaces_only_its_own_table(tmp_path, capsys):
     assert hidden(tmp_path) == []
 
 
+@pytest.mark.parametrize("events", [False, True], ids=["posterior", "events"])
+def test_calibrate_out_under_a_file_is_one_line_and_exit_2(tmp_path, capsys, events):
+    """--out notes.txt/table.csv: it was exit 1 and "notes.txt: File exists; nothing was
+    written", as if the disk had failed."""
+    root = Path(__file__).resolve().parents[1]
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    out = notes / ("calibrated.yaml" if events else "posterior.csv")
+    args = ["calibrate", str(root / "configs" / "observed_pilot.yaml"), "--out", str(out)]
+    if events:
+        args[1] = str(root / "configs" / "tiered_hybrid.yaml")
+        examples = root / "docs" / "examples"
+        args += ["--events", str(examples / "automation_export.csv"),
+                 "--mapping", str(examples / "automation_mapping.yaml")]  # fmt: skip
+    assert main(args) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"outreach-sim: {out}: cannot write there ({notes} is not a writable folder)"
+    ]
+    assert notes.read_text() == "mine"
+
+
 # --- class 2: claiming the final folder is exclusive ---------------------------------
 
 
