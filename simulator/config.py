@@ -8,6 +8,7 @@ reason; :class:`ConfigError` carries all of them at once.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import math
@@ -1071,6 +1072,17 @@ def loc_part(part: Any) -> str:
     return text if text.isprintable() and len(text) <= 40 else shown(text)
 
 
+_KIND = {int: "number", float: "number", dt.date: "date", dt.datetime: "date and time"}
+
+
+def _typed_by_yaml(item: Any) -> str | None:
+    """A name YAML read as a number or a date, as it was written; None otherwise."""
+    value = item.get("input")
+    if type(value) not in _KIND:
+        return None
+    return value.isoformat(sep=" ") if type(value) is dt.datetime else str(value)
+
+
 def _format_validation_error(source: str, error: ValidationError) -> list[str]:
     """One line per error: `file: field.path: reason`.
 
@@ -1080,8 +1092,15 @@ def _format_validation_error(source: str, error: ValidationError) -> list[str]:
     top_level = tuple(Config.model_fields)
     lines = []
     for item in error.errors():
-        loc = ".".join(loc_part(part) for part in _without_tags(item["loc"]))
+        parts = _without_tags(item["loc"])
         message = item["msg"].removeprefix("Value error, ")
+        written = _typed_by_yaml(item) if item["type"] == "string_type" else None
+        if written is not None:  # `segments: {2026: ...}`, `name: 2026-02-14`
+            if parts and parts[-1] == "[key]":
+                parts = [*parts[:-2], written]
+            kind = _KIND[type(item["input"])]
+            message = f'{written} reads as a {kind}, not as text: quote it ("{written}")'
+        loc = ".".join(loc_part(part) for part in parts)
         for part in message.split("\n"):
             head = part.split(": ", 1)[0]
             has_path = ": " in part and " " not in head

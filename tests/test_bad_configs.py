@@ -623,6 +623,26 @@ def test_a_bad_config_is_one_line_naming_file_field_and_reason(
     assert reason in err[0], err[0]
 
 
+def test_a_name_yaml_reads_as_a_number_or_a_date_says_to_quote_it(tmp_path, capsys):
+    """A cohort named 2026 and a config named by its day: YAML reads a number and a date.
+    It said "Input should be a valid string" (and `segments.datetime.date(2026, 2, 14).[key]`
+    for a date); now one line per place, as written, saying to quote it."""
+    import datetime as dt
+
+    data = copy.deepcopy(GOOD)
+    data["name"] = dt.date(2026, 2, 14)
+    data["segments"] = {2026: data["segments"]["mid"]}
+    entry(data)["segment"] = 2026
+    code, err, path = run_cli(tmp_path, capsys, yaml.safe_dump(data))
+    assert code == 2
+    assert sorted(err) == [
+        f'{path}: name: 2026-02-14 reads as a date, not as text: quote it ("2026-02-14")',
+        f'{path}: segments.2026: 2026 reads as a number, not as text: quote it ("2026")',
+        f"{path}: strategies.connect.playbook.0.segment: 2026 reads as a number, not as text: "
+        'quote it ("2026")',
+    ]
+
+
 def test_there_are_at_least_30_kinds_of_mistake():
     assert len(CASES) >= 30
 
