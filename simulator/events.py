@@ -28,6 +28,7 @@ import pandas as pd
 
 from simulator.config import Config, ConfigError, read_yaml
 from simulator.config_file import text_encoding
+from simulator.folders import safe_component
 from simulator.playbook import Kind
 
 #: the schema's columns, in the order they are written
@@ -267,8 +268,9 @@ def write_events(export: pd.DataFrame, path: Path) -> Path:
 
 
 def events_file_name(strategy: str) -> str:
-    """The file a results folder keeps a strategy's events in."""
-    return f"events-{strategy}.csv"
+    """The file a results folder keeps a strategy's events in, its name made safe as a
+    file name (`Q3 / EMEA` gives events-Q3 _ EMEA.csv)."""
+    return f"events-{safe_component(strategy, 'strategy')}.csv"
 
 
 # --- reading a tool's export --------------------------------------------------------------

@@ -132,6 +132,24 @@ def test_run_writes_the_events_and_they_read_back(tmp_path, capsys):
         assert events.touches["replied_day"].notna().sum() == written["replied_date"].notna().sum()
 
 
+def test_a_strategy_named_with_a_slash_gets_its_events_file(tmp_path, capsys):
+    """docs/config.md allows `Q3 / EMEA` as a name: its events file is named safely (it
+    was exit 1 after the simulation, "Cannot save file into a non-existent directory")."""
+    import yaml
+
+    data = dict(SCENARIOS["hybrid"])
+    data["strategies"] = {f"Q3 / EMEA {name}": s for name, s in data["strategies"].items()}
+    path = tmp_path / "slash.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "out"
+    args = ["run", str(path), "--runs", "2", "--out", str(out), "--no-report", "--quiet"]
+    assert main([*args, "--events", "1"]) == 0, capsys.readouterr().err
+    written = sorted(p.name for p in out.glob("events-*.csv"))
+    assert written == sorted(
+        f"events-Q3 _ EMEA {name}.csv" for name in SCENARIOS["hybrid"]["strategies"]
+    )
+
+
 def test_parquet_events_read_like_csv(tmp_path):
     config = scenario("hybrid")
     strategy = next(iter(config.strategies))
