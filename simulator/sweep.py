@@ -405,7 +405,7 @@ def best_by_budget(
     mean cost stays within it. Rows whose mean meetings lie within Z_TIE standard errors
     of the most (sqrt(mcse_a^2 + mcse_b^2): the points are not paired here, so this
     errs towards calling a tie) tie with it: the cheapest of them is chosen, and
-    `tied_with` names the others."""
+    `tied_with` names the others. Without an MCSE (one replication a point) none tie."""
     axes = axes if axes is not None else axis_columns(table)
     rows = []
     for budget in budgets:
@@ -414,6 +414,7 @@ def best_by_budget(
             continue
         top = within.loc[within["meetings_mean"].idxmax()]
         noise = Z_TIE * np.hypot(within["meetings_mcse"], top["meetings_mcse"])
+        noise = noise.fillna(0.0)  # one replication a point has no MCSE: no tie is claimed
         tied = within[top["meetings_mean"] - within["meetings_mean"] <= noise]
         best = tied.loc[tied["cost_mean"].idxmin()]
         others = [point_label(row, axes) for i, row in tied.iterrows() if i != best.name]

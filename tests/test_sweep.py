@@ -269,6 +269,19 @@ def test_a_mistake_in_the_base_file_names_the_base_file(tmp_path, capsys):
     ]
 
 
+def test_a_sweep_of_one_replication_a_point_is_written(tmp_path, capsys):
+    """One replication a point has no MCSE (NaN): the best per budget is the one with the
+    most meetings, nothing is said to tie. It was a traceback ("attempt to get argmin of
+    an empty sequence") once every point had run."""
+    path = write(tmp_path, {"axes": {"accounts": [1, 2]}})
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "--runs", "1", "--out", str(out), "--quiet"]) == 0
+    table = pd.read_parquet(out / "sweep.parquet")
+    assert table["meetings_mcse"].isna().all()
+    best = best_by_budget(table, [float(table["cost_mean"].max())])
+    assert best["meetings_mean"].tolist() == [table["meetings_mean"].max()]
+
+
 def test_run_on_a_sweep_config_points_to_the_sweep_command(capsys):
     path = Path(__file__).parents[1] / "configs" / "sweep_tiered_hybrid.yaml"
     assert main(["run", str(path), "--runs", "10"]) == 2
