@@ -351,6 +351,22 @@ def _date_format_problem(fmt: str) -> str | None:
     return None
 
 
+#: a time zone after a time of day: `...09:03:00Z`, `+01:00`, `-0500`, ` UTC`
+_ZONE = re.compile(r"^(.*\d\d:\d\d(?::\d\d)?(?:\.\d+)?)\s*(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)$")
+
+
+def calendar_dates(values: pd.Series, date_format: str | None = None) -> pd.Series:
+    """Each value's calendar date as the tool wrote it (NaT where it is no date): a time of
+    day is dropped, and so is a time zone, the date staying the one in the tool's own
+    zone (`2026-01-08T23:30:00-05:00` is the 8th). Offsets that differ from row to row (a
+    change to summer time) are fine."""
+    fmt = "ISO8601"
+    if date_format is not None:
+        fmt = re.sub(r"\s*%[zZ]", "", date_format)
+    local = values.str.replace(_ZONE, r"\1", regex=True)
+    return pd.to_datetime(local, format=fmt, errors="coerce").dt.normalize()
+
+
 @dataclass(frozen=True)
 class EventFile:
     """A checked export in days from its first send: what the calibration reads, with
@@ -539,8 +555,7 @@ def read_events(
 
     def parse(column: str) -> pd.Series:
         values = text(column)
-        fmt = mapping.date_format or "ISO8601"
-        parsed = pd.to_datetime(values.where(values != ""), format=fmt, errors="coerce")
+        parsed = calendar_dates(values.where(values != ""), mapping.date_format)
         bad = where((values != "") & parsed.isna())
         given = int((values != "").sum())
         expected = mapping.date_format or "YYYY-MM-DD"
@@ -559,7 +574,7 @@ def read_events(
                 ),
                 column,
             )
-        return parsed.dt.normalize()
+        return parsed
 
     for column in ("prospect_id", "segment", "touch", "sent_date"):
         each(

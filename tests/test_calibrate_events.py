@@ -751,3 +751,28 @@ def test_a_second_reply_of_one_prospect_is_one_line_naming_both_rows(tmp_path, c
         "one): a prospect replies once, to one touch (does the file repeat a lead's reply on "
         "each of its rows?)"
     ]
+
+
+def test_timestamps_with_time_zones_read_as_the_dates_written(tmp_path):
+    """A CRM's API export: ISO timestamps with offsets, which change at summer time. It
+    was a traceback ("Mixed timezones detected", or "Invalid comparison between
+    datetime64 and DatetimeArray" for a single offset); the date is the one written,
+    in the tool's own zone (23:30 at -05:00 on the 8th is the 8th, not the 9th in UTC)."""
+    config = load_config_text(yaml.safe_dump(TRUTH))
+    plain = (
+        "prospect_id,segment,touch,sent_date,accepted_date,replied_date,export_date\n"
+        "a1,mid,connect_note,2026-01-05,2026-01-08,,2026-04-01\n"
+        "a1,mid,message_1,2026-01-08,,2026-01-09,2026-04-01\n"
+        "a2,mid,connect_note,2026-03-30,,,2026-04-01\n"
+    )
+    zoned = (
+        plain.replace("2026-01-05,", "2026-01-05T09:03:00Z,")
+        .replace("2026-01-08,2026-01-09", "2026-01-08T23:30:00-05:00,2026-01-09T08:00:00-0500")
+        .replace("2026-03-30,", "2026-03-30T00:30:00+02:00,")
+    )
+    (tmp_path / "plain.csv").write_text(plain)
+    (tmp_path / "zoned.csv").write_text(zoned)
+    expected = read_events(tmp_path / "plain.csv", config)
+    got = read_events(tmp_path / "zoned.csv", config)
+    pd.testing.assert_frame_equal(got.touches, expected.touches)
+    assert got.export_day == expected.export_day
