@@ -93,9 +93,11 @@ def bytes_per_replication(config: Config) -> int:
 
 def bytes_per_seat(config: Config) -> int:
     """What one seat of one replication holds (an upper estimate): the compiled loop's
-    day counts (invitations sent, accepted, withdrawn and discarded, by day, from day 0
-    to past the horizon by the longest window and wait, and the credit ledger's days), as
-    int64, and each week's base limit; the vectorised engine holds less a seat-day."""
+    int64 day counts (invitations sent, accepted, withdrawn and discarded, by day from
+    day 0 to past the horizon by the longest window and wait, and credits arrived),
+    five a day, taken as six for each week's base limit, the per-seat tables and the
+    allocator's slack (a year: about 16.8 KB measured, 20 KB estimated); the vectorised
+    engine holds less a seat-day."""
     longest_wait = max(
         (
             step.wait[1]
@@ -106,8 +108,7 @@ def bytes_per_seat(config: Config) -> int:
     )
     windows = max(config.invitations.invite_window_days, config.response_window_days) + 1
     span = config.horizon_days + windows + longest_wait + 2
-    weeks = config.horizon_days // 7 + 1
-    return 8 * (5 * span + weeks) + 512
+    return 6 * 8 * span + 1024
 
 
 class ResourceError(Exception):
