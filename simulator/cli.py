@@ -547,6 +547,8 @@ def _report(args: argparse.Namespace) -> int:
     folder = args.folder
     if not folder.exists():
         raise _Refused(f"{folder}: does not exist (give a results folder written by run)")
+    if folder.is_symlink():  # results/latest, a link to a run: its report goes there
+        folder = folder.resolve()
     if not written_here(folder):
         raise _Refused(
             f"{folder}: not a results folder (no run.json written by outreach-sim; "

@@ -218,6 +218,17 @@ def test_a_run_is_not_written_inside_another_results_folder(tmp_path, config, ca
     assert fingerprint(result) == before and not (result / inside.split("/")[0]).exists()
 
 
+def test_report_through_a_link_to_a_results_folder_builds_it_there(tmp_path, config, capsys):
+    """`results/latest` linked to the newest run: it said the folder held "no run.json
+    written by outreach-sim". --force still never replaces through a link."""
+    result = tmp_path / "result"
+    assert run_cli(config, result, "--seed", "1") == 0
+    latest = tmp_path / "latest"
+    latest.symlink_to(result)
+    assert main(["report", str(latest), "--quiet"]) == 0, capsys.readouterr().err
+    assert (result / "report.html").is_file() and latest.is_symlink()
+
+
 def test_a_refused_force_is_decided_before_the_simulation(tmp_path, config, monkeypatch, capsys):
     import simulator.api
 
