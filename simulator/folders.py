@@ -153,6 +153,11 @@ def check_target(folder: Path, force: bool, what: str = "results folder") -> Non
                 f"{shown_path(folder)}: inside {shown_path(outer)}, a results folder of "
                 f"outreach-sim; give a {what} outside it (the two runs' files would mix)"
             )
+    if os.path.islink(folder):  # "not a results folder" would be wrong for a link to one
+        raise FolderError(
+            f"{folder}: a link (to {os.readlink(folder)}); a run never writes through a link "
+            f"(--force would replace what it points to): give the {what} itself or another --out"
+        )
     if os.path.lexists(folder):
         if not force and not written_here(folder):
             raise ResultsExistError(
