@@ -424,7 +424,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise ConfigError([f"{path}: no touches in the file (it is empty)"])
     columns: list[str] = []
     for i, name in enumerate(header):  # as pandas names them: Unnamed: 3, Campaign.1
-        name = name or f"Unnamed: {i}"
+        name = name.strip() or f"Unnamed: {i}"  # `Lead ID ` is the column `Lead ID`
         base, k = name, 0
         while name in columns:
             k += 1

@@ -776,3 +776,14 @@ def test_timestamps_with_time_zones_read_as_the_dates_written(tmp_path):
     got = read_events(tmp_path / "zoned.csv", config)
     pd.testing.assert_frame_equal(got.touches, expected.touches)
     assert got.export_day == expected.export_day
+
+
+def test_a_header_with_spaces_around_a_name_finds_the_column(tmp_path):
+    """`Lead ID ` (a spreadsheet keeps a trailing space): it was "column 'Lead ID'
+    (prospect_id): missing", of a column the user could see."""
+    text = (EXAMPLES / "automation_export.csv").read_text()
+    header, rest = text.split("\n", 1)
+    events = tmp_path / "export.csv"
+    events.write_text(", ".join(f" {name} " for name in header.split(",")) + "\n" + rest)
+    expected = _example_touches(EXAMPLES / "automation_export.csv")
+    pd.testing.assert_frame_equal(_example_touches(events), expected)
