@@ -222,6 +222,70 @@ SCENARIOS: dict[str, dict[str, Any]] = {
             }
         },
     },
+    # the edges the others leave at their defaults: a credit cap below the month's grant,
+    # credits that expire within the month, a 2-day refund window, an Open Profile list
+    # with a cap of 3 (follow-ups at once, wait 0), a 5-day response window, a 3-day
+    # invitation window with re-invitations the same day, a health floor of 0 over a
+    # 7-day window, a pending cap, a certain reply on acceptance
+    "edges": {
+        "horizon_months": 2,
+        "response_window_days": 5,
+        "invitations": {
+            "weekly_limit": 12,
+            "invite_window_days": 3,
+            "reinvite_cooldown_days": 0,
+            "health_window_days": 7,
+            "good_acceptance": 0.6,
+            "poor_acceptance": 0.4,
+            "floor_factor": 0.0,
+            "max_pending": 6,
+        },
+        "inmail": {
+            "credit_expiry_days": 20,
+            "refund_window_days": 2,
+            "open_profile_monthly_cap": 3,
+        },
+        "plans": {"sales_navigator_core": {"credits_per_month": 12, "credits_cap": 5}},
+        "segments": {
+            "open": {
+                "size": 40,
+                "open_profile_share": 1.0,
+                "rates": {"inmail_reply_open": 0.3, "inmail_followup_reply": 0.2},
+            },
+            "mid": {
+                "size": 80,
+                "new_per_month": 10,
+                "rates": {
+                    "accept_with_note": 0.5,
+                    "accept_without_note": 0.3,
+                    "reply_after_accept": [1.0],
+                    "inmail_reply_paid": 0.4,
+                },
+            },
+        },
+        "strategies": {
+            "edges": {
+                "plan": "sales_navigator_core",
+                "playbook": [
+                    {
+                        "segment": "open",
+                        "touches": [
+                            {"kind": "inmail"},
+                            {"kind": "inmail_followup", "if_no_reply_after_days": 0},
+                        ],
+                    },
+                    {
+                        "segment": "mid",
+                        "new_per_day": 3,
+                        "touches": [
+                            _connect(reinvite=True, on_accept=((0, 0),)),
+                            {"kind": "inmail", "if_no_reply_after_days": 0},
+                        ],
+                    },
+                ],
+            }
+        },
+    },
     # section 8: rates, multipliers, funnel shares, the weekly limit and delays drawn once
     # per replication (uniform, triangular, Beta by mean and sd and by alpha and beta)
     "uncertain": {
