@@ -749,19 +749,32 @@ class PlaybookEntry(Model):
 
 
 def _route_problems(where: str, route: list) -> list[str]:
-    """Follow-ups after InMails; one request per route; names unique; fallbacks name a
-    later touch (no loop).
+    """Follow-ups after InMails; one request and one InMail per route; names unique;
+    fallbacks name a later touch (no loop).
 
     A route goes on past a `connect` only when it is withdrawn, so a second `connect`
     would ask the same prospect again at once: MODEL.md section 5 lets a withdrawn request
     block a new one for `reinvite_cooldown_days` and allows one re-invitation, at
-    `accept_without_note * reinvite_multiplier`, which is what `reinvite: true` sends."""
+    `accept_without_note * reinvite_multiplier`, which is what `reinvite: true` sends.
+    Likewise a route goes on past an InMail only while it is unanswered, and section 5
+    allows one more InMail then: the follow-up (Sales Navigator only, at
+    `inmail_followup_reply`), which is what `inmail_followup` sends."""
     problems = []
     names: dict[str, int] = {}
     first_request: int | None = None
+    first_inmail: int | None = None
     for i, touch in enumerate(route):
         if touch.kind == "inmail_followup" and (i == 0 or route[i - 1].kind != "inmail"):
             problems.append(f"{where}.{i}.kind: inmail_followup must follow an inmail")
+        if touch.kind == "inmail":
+            if first_inmail is not None:
+                problems.append(
+                    f"{where}.{i}.kind: a second inmail in one route messages the prospect of "
+                    f"touch {first_inmail} again while it is unanswered; a route holds one "
+                    "InMail (an inmail_followup after it sends the one follow-up allowed)"
+                )
+            else:
+                first_inmail = i
         if touch.kind == "connect":
             if first_request is not None:
                 problems.append(

@@ -208,6 +208,14 @@ CASES: list[tuple[str, Change, str, str]] = [
         "withdrawn; a route holds one request (give touch 0 reinvite: true",
     ),
     (
+        "two InMails in one route",
+        lambda c: entry(c)["touches"].extend([{"kind": "inmail"}, {"kind": "inmail"}]),
+        "strategies.connect.playbook.0.touches.2.kind",
+        "a second inmail in one route messages the prospect of touch 1 again while it is "
+        "unanswered; a route holds one InMail (an inmail_followup after it sends the one "
+        "follow-up allowed)",
+    ),
+    (
         "a wait range the wrong way round",
         lambda c: entry(c)["touches"].append({"kind": "inmail", "if_no_reply_after_days": [10, 7]}),
         "strategies.connect.playbook.0.touches.1.if_no_reply_after_days",
@@ -251,7 +259,7 @@ CASES: list[tuple[str, Change, str, str]] = [
     (
         "two touches with one name",
         lambda c: entry(c).update(
-            touches=[{"kind": "inmail", "name": "x"}, {"kind": "inmail", "name": "x"}]
+            touches=[{"kind": "inmail", "name": "x"}, {"kind": "email", "name": "x"}]
         ),
         "strategies.connect.playbook.0.touches.1.name",
         "'x' already names touch 0",

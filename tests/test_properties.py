@@ -27,13 +27,13 @@ def waits(draw) -> list[int]:
 
 @st.composite
 def routes(draw) -> list[dict[str, Any]]:
-    """1 to 4 touches of any kind, at most one request; fallbacks name a later touch; an
-    InMail is always there to reach someone (a route that can get no reply is refused)."""
+    """1 to 4 touches of any kind, at most one request and one InMail; fallbacks name a
+    later touch; an InMail is always there to reach someone (a route that can get no
+    reply is refused)."""
     route: list[dict[str, Any]] = []
     for _ in range(draw(st.integers(1, 4))):
-        requested = any(t["kind"] == "connect" for t in route)
-        options = [*(["connect"] if not requested else []), "inmail", "email", "whatsapp"]
-        options += ["engage"] + (
+        once = [k for k in ("connect", "inmail") if all(t["kind"] != k for t in route)]
+        options = [*once, "email", "whatsapp", "engage"] + (
             ["inmail_followup"] if route[-1:] and route[-1]["kind"] == "inmail" else []
         )
         kind = draw(st.sampled_from(options))
