@@ -27,6 +27,13 @@ EXIT_FAILED = 1  # the machine failed the run (a full disk), not the input
 EXIT_INTERRUPTED = 130
 
 
+#: --force never reaches past what this tool wrote (simulator.folders, calibration)
+FORCE_HELP = (
+    "replace an existing --out, only if outreach-sim wrote it (never another file or "
+    "folder, nor through a link)"
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="outreach-sim",
@@ -41,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument(
         "--out", type=Path, help="results folder (default: results/<config>-<time>)"
     )
-    run_cmd.add_argument("--force", action="store_true", help="replace an existing --out")
+    run_cmd.add_argument("--force", action="store_true", help=FORCE_HELP)
     run_cmd.add_argument(
         "--workers",
         type=int,
@@ -76,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep_cmd.add_argument(
         "--out", type=Path, help="results folder (default: results/<config>-sweep-<time>)"
     )
-    sweep_cmd.add_argument("--force", action="store_true", help="replace an existing --out")
+    sweep_cmd.add_argument("--force", action="store_true", help=FORCE_HELP)
     sweep_cmd.add_argument(
         "--workers",
         type=int,
@@ -130,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
         help="file to write (default beside the config: <config>.posterior.csv, or "
         "<config>.calibrated.yaml with --events)",
     )
-    calibrate.add_argument("--force", action="store_true", help="replace an existing --out")
+    calibrate.add_argument("--force", action="store_true", help=FORCE_HELP)
     return parser
 
 
