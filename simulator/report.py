@@ -48,7 +48,13 @@ from simulator.folders import (
 )
 from simulator.metrics import RATIOS
 from simulator.output import SOURCE_FILE, check_files
-from simulator.sensitivity import is_constant, readable_sensitivity, sensitivity_table
+from simulator.sensitivity import (
+    is_constant,
+    readable_sensitivity,
+    sensitivity_table,
+    too_few_replications,
+    uses,
+)
 from simulator.sensitivity_chart import tornado_chart
 from simulator.tables import (
     POOLED_NOTE,
@@ -321,11 +327,17 @@ def _chart_specs(saved: SavedRun) -> tuple[list[ChartSpec], list[str]]:
         for i, strategy in enumerate(config.strategies):
             if not (drivers["strategy"].astype(str) == strategy).any():
                 own = runs.loc[runs["strategy"].astype(str) == strategy, objective].to_numpy()
+                used = [
+                    c
+                    for c in runs.columns
+                    if c.startswith(COLUMN_PREFIX) and uses(config, strategy, c)
+                ]
                 why = (
                     f"the {what} is the same in every replication"
                     + (f" (no {counted} in any)" if np.isinf(own).all() else "")
                     if is_constant(own)
-                    else "it uses no uncertain parameter"
+                    else too_few_replications(len(own), len(used))
+                    or "it uses no uncertain parameter"
                 )
                 skipped.append(f"What drives {what}, {strategy}: {why}.")
                 continue

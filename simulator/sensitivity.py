@@ -75,9 +75,27 @@ def uses(config: Config, strategy: str, parameter: str) -> bool:
     return not known or path in parameters_used(config, strategy)
 
 
+def degrees_of_freedom(replications: int, parameters: int) -> int:
+    """What is left of the replications to correlate with once the other parameters are
+    regressed out: n - 2 - (k - 1). At 0 or below the residuals fit exactly and every
+    PRCC comes out +-1 (or undefined) whatever the parameters do."""
+    return replications - 2 - (parameters - 1)
+
+
+def too_few_replications(replications: int, parameters: int) -> str | None:
+    """Why `parameters` cannot be ranked from `replications` (None: they can)."""
+    if degrees_of_freedom(replications, parameters) > 0:
+        return None
+    noun = "parameter" if parameters == 1 else "parameters"
+    return (
+        f"{replications:,} replications cannot tell {parameters} uncertain {noun} apart "
+        f"(it takes at least {parameters + 2})"
+    )
+
+
 def noise_band(replications: int, parameters: int, level: float = 0.95) -> float:
     """The |PRCC| a parameter without influence stays below in `level` of runs."""
-    dof = replications - 2 - (parameters - 1)
+    dof = degrees_of_freedom(replications, parameters)
     if dof <= 0:
         return math.nan
     t = float(stats.t.ppf(0.5 + level / 2, dof))
@@ -90,15 +108,18 @@ def partial_rank_correlations(inputs: pd.DataFrame, output: np.ndarray) -> pd.Da
     x = np.column_stack([stats.rankdata(inputs[c]) for c in inputs.columns]) if k else None
     y = stats.rankdata(output)
     rows = []
+    dof = degrees_of_freedom(n, k)
     for j, column in enumerate(inputs.columns):
         assert x is not None
+        if dof <= 0:  # the other parameters' ranks fit the replications exactly
+            rows.append({"parameter": column, "prcc": math.nan, "p_value": math.nan})
+            continue
         others = np.column_stack([np.ones(n), np.delete(x, j, axis=1)])
         res_x = x[:, j] - others @ np.linalg.lstsq(others, x[:, j], rcond=None)[0]
         res_y = y - others @ np.linalg.lstsq(others, y, rcond=None)[0]
         spread = np.sqrt((res_x @ res_x) * (res_y @ res_y))
         r = float(res_x @ res_y / spread) if spread > 0 else float("nan")
-        dof = n - 2 - (k - 1)
-        if np.isnan(r) or dof <= 0:
+        if np.isnan(r):
             p = float("nan")
         else:
             t = r * np.sqrt(dof / max(1e-300, 1.0 - r * r))
@@ -130,8 +151,8 @@ def sensitivity_table(
         if config is not None and str(strategy) in config.strategies:
             used = [c for c in columns if uses(config, str(strategy), c)]
         values = group[metric].to_numpy()
-        if not used or is_constant(values):
-            continue  # nothing to rank: no parameter, or nothing varies (no meeting ever)
+        if not used or is_constant(values) or too_few_replications(len(group), len(used)):
+            continue  # nothing to rank: no parameter, nothing varies, or too few runs
         table = partial_rank_correlations(group[used], values)
         table["parameter"] = table["parameter"].str.removeprefix(COLUMN_PREFIX)
         table = table.assign(influence=table["prcc"].abs().fillna(0.0))

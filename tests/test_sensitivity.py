@@ -20,6 +20,7 @@ from simulator.sensitivity import (
     partial_rank_correlations,
     readable_sensitivity,
     sensitivity_table,
+    too_few_replications,
     uses,
 )
 from simulator.sensitivity_chart import tornado_chart
@@ -169,3 +170,28 @@ def test_p_values_and_columns_read_as_a_person_writes_them(one_driver):
     first = readable.iloc[0]
     assert first["uncertain parameter"] == "vp: InMail reply (paid)"
     assert first["p-value"] == "< 0.001" and first["beyond the noise?"] == "yes"
+
+
+def test_too_few_replications_to_tell_the_parameters_apart_rank_none():
+    """With n replications and k parameters the other k - 1 ranks and a constant fit n
+    points exactly once n <= k + 1: the residuals are 0 or fit perfectly, and a PRCC of
+    +-1 would rank pure noise first (it did, with '(noise reaches +-nan)' beside it). Such
+    a strategy is not ranked, and the report says why."""
+    rng = np.random.default_rng(1)
+    inputs = pd.DataFrame(rng.uniform(size=(4, 3)), columns=["a", "b", "c"])
+    table = partial_rank_correlations(inputs, rng.uniform(size=4))  # d = 4 - 2 - 2 = 0
+    assert table["prcc"].isna().all() and table["p_value"].isna().all()
+    assert not partial_rank_correlations(inputs.iloc[:, :1], rng.uniform(size=4))["prcc"].isna()[0]
+
+    data = copy.deepcopy(CONFIG)
+    data["segments"]["vp"]["rates"]["positive_share"] = {"dist": "uniform", "low": 0.2, "high": 0.8}
+    data["segments"]["vp"]["rates"]["meeting_share"] = {"dist": "uniform", "low": 0.2, "high": 0.8}
+    config = parse_config(data)
+    four = run(config, replications=4, seed=2).runs  # 3 parameters the strategy uses
+    assert sensitivity_table(four, config=config).empty
+    five = run(config, replications=5, seed=2).runs
+    assert not sensitivity_table(five, config=config)["prcc"].isna().any()
+    assert too_few_replications(4, 3) == (
+        "4 replications cannot tell 3 uncertain parameters apart (it takes at least 5)"
+    )
+    assert too_few_replications(5, 3) is None
