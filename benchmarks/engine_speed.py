@@ -130,6 +130,27 @@ def _bare_requests(key, n, p, cdfs):
     return accepted.sum() + withdrawn
 
 
+@njit
+def _split_requests(key, n, p, cdfs):
+    """The same requests and counts without a branch on the outcome: each batch of 20
+    draws first, the accepted indices kept by a count that adds the test's 0 or 1, then
+    the accepted get their delays in a loop of their own."""
+    accepted = np.zeros(400, dtype=np.int64)
+    index = np.empty(20, dtype=np.int64)
+    ratio = np.empty(20)
+    withdrawn = 0
+    for start in range(0, n, 20):
+        end, k = min(n, start + 20), 0
+        for i in range(start, end):
+            u = _uniform(key, i)
+            index[k], ratio[k] = i, u / p
+            k += u < p
+        withdrawn += end - start - k
+        for j in range(k):
+            accepted[index[j] % 300 + _delay(cdfs, 0, 0, ratio[j])] += 1
+    return accepted.sum() + withdrawn
+
+
 def _median_seconds(loop, n: int, *args, repeats: int = 3) -> float:
     """The median time of `repeats` calls of a compiled loop over n items (compiled first)."""
     loop(np.uint64(1), 10, *args)
@@ -147,12 +168,13 @@ def floor_seconds(draws: int) -> float:
     return _median_seconds(_uniforms, draws)
 
 
-def bare_request_ns(n: int = 20_000_000) -> tuple[float, float]:
+def bare_request_ns(n: int = 20_000_000) -> tuple[float, float, float]:
     """Nanoseconds a uniform takes in the floor's tight loop, and the least a connection
     request can cost in the same loop: its uniform, the acceptance test (35%), its delay
     through the loop's own guide table (MODEL.md's 2-day median acceptance delay) and one
-    count by the day it resolves; medians of five. The gap between the two is what any
-    request costs before the rest of the model (budgets, calendar, follow-ups) is paid."""
+    count by the day it resolves, with a branch on the outcome and without one; medians of
+    five. The gap is what any request costs before the rest of the model (budgets,
+    calendar, follow-ups) is paid."""
     cdf = np.cumsum(np.diff(lognormal_cdf(np.arange(0.0, 91.0), 1.0, 2.0)))
     cdf[-1] = 1.0
     # the compiled loop's delay table for one step of one CDF row (kernel._cdfs)
@@ -166,7 +188,11 @@ def bare_request_ns(n: int = 20_000_000) -> tuple[float, float]:
     )
     uniform = _median_seconds(_uniforms, n, repeats=5)
     request = _median_seconds(_bare_requests, n, 0.35, cdfs, repeats=5)
-    return uniform / n * 1e9, request / n * 1e9
+    split = _median_seconds(_split_requests, n, 0.35, cdfs, repeats=5)
+    assert _bare_requests(np.uint64(7), 10_000, 0.35, cdfs) == _split_requests(
+        np.uint64(7), 10_000, 0.35, cdfs
+    )
+    return uniform / n * 1e9, request / n * 1e9, split / n * 1e9
 
 
 def sized(config, size):
@@ -185,11 +211,12 @@ def floor_table(config_paths: list[str], runs: int) -> None:
     op = str(ROOT / "configs" / "open_profile_first.yaml")
     jobs += [(op, size, "open_profile_first", runs) for size in (60_000, "unlimited")]
     draws = count_draws(jobs)
-    uniform_ns, request_ns = bare_request_ns()
+    uniform_ns, request_ns, split_ns = bare_request_ns()
     print(
         f"\na uniform in a tight loop: {uniform_ns:.2f} ns; the least a connection request "
         f"costs (its uniform, acceptance, delay, one count): {request_ns:.2f} ns "
-        f"({request_ns / uniform_ns:.1f}x a uniform)"
+        f"({request_ns / uniform_ns:.1f}x a uniform), {split_ns:.2f} ns without a branch "
+        f"on the outcome ({split_ns / uniform_ns:.1f}x)"
     )
     print(f"\nthe floor: {runs} replications, one thread")
     for (path, size, strategy, _), n in zip(jobs, draws, strict=True):
