@@ -111,7 +111,9 @@ def partial_rank_correlations(inputs: pd.DataFrame, output: np.ndarray) -> pd.Da
     dof = degrees_of_freedom(n, k)
     for j, column in enumerate(inputs.columns):
         assert x is not None
-        if dof <= 0:  # the other parameters' ranks fit the replications exactly
+        if dof <= 0 or is_constant(inputs[column].to_numpy()):
+            # the other parameters' ranks fit the replications exactly, or this one never
+            # varied (a uniform with low equal to high): no correlation to measure
             rows.append({"parameter": column, "prcc": math.nan, "p_value": math.nan})
             continue
         others = np.column_stack([np.ones(n), np.delete(x, j, axis=1)])
@@ -181,11 +183,17 @@ def readable_sensitivity(table: pd.DataFrame) -> pd.DataFrame:
             "strategy": table["strategy"].astype(str),
             "rank": table["rank"],
             "uncertain parameter": [parameter_label(p) for p in table["parameter"]],
-            "partial rank correlation": [f"{r:+.2f}" for r in table["prcc"]],
+            "partial rank correlation": [
+                "n/a" if math.isnan(r) else f"{r:+.2f}" for r in table["prcc"]
+            ],
             "p-value": [p_value_text(p) for p in table["p_value"]],
             "beyond the noise?": [
-                "yes" if abs(r) > band else f"no (noise reaches ±{band:.2f})"
-                for r, band in zip(table["prcc"].fillna(0.0), table["noise_band"], strict=True)
+                "n/a (the same in every replication)"
+                if math.isnan(r)
+                else "yes"
+                if abs(r) > band
+                else f"no (noise reaches ±{band:.2f})"
+                for r, band in zip(table["prcc"], table["noise_band"], strict=True)
             ],
         }
     )

@@ -195,3 +195,25 @@ def test_too_few_replications_to_tell_the_parameters_apart_rank_none():
         "4 replications cannot tell 3 uncertain parameters apart (it takes at least 5)"
     )
     assert too_few_replications(5, 3) is None
+
+
+def test_a_parameter_that_never_varies_has_no_correlation():
+    """A uniform with low equal to high is allowed: drawn the same in every replication,
+    it cannot be correlated with anything (its ranks all tie). It read +0.02 with a p of
+    0.93, from rounding noise; now n/a, and the tornado draws it without a warning."""
+    import warnings
+
+    data = copy.deepcopy(CONFIG)
+    data["segments"]["vp"]["rates"]["positive_share"] = {"dist": "uniform", "low": 0.4, "high": 0.4}
+    config = parse_config(data)
+    table = sensitivity_table(run(config, replications=30, seed=1).runs, config=config)
+    row = table.set_index("parameter").loc["segments.vp.rates.positive_share"]
+    assert np.isnan(row["prcc"]) and np.isnan(row["p_value"])
+    shown = readable_sensitivity(table).set_index("uncertain parameter")
+    assert shown.loc["vp: share of replies that are positive", "partial rank correlation"] == "n/a"
+    assert shown.loc["vp: share of replies that are positive", "beyond the noise?"] == (
+        "n/a (the same in every replication)"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        FigureCanvasAgg(tornado_chart(table, "inmail")).print_png(io.BytesIO())
