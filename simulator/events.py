@@ -414,7 +414,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         ) from None
     if "\x00" in text:
         raise ConfigError([f"{path}: a binary file (it holds NUL bytes), not CSV text"])
-    header_line = text.split("\n", 1)[0]
+    header_line = text[: text.find("\n")] if "\n" in text else text  # no copy of the rest
     separator = ","
     if "," not in header_line:
         separator = next((s for s in _OTHER_SEPARATORS if s in header_line), ",")
