@@ -214,19 +214,19 @@ def _check_event_options(args: argparse.Namespace, config, replications: int) ->
 
 def _events_writer(config, args: argparse.Namespace, seed: int):
     """Write each strategy's events into the results folder as it is staged."""
-    from simulator.events import DEFAULT_START, campaign_export, events_file_name, write_events
+    from simulator.events import DEFAULT_START, events_file_name, write_campaign_export
 
     def write(folder: Path) -> None:
         for strategy in config.strategies:
-            export = campaign_export(
+            write_campaign_export(
                 config,
                 strategy,
                 args.events,
                 seed,
                 args.export_day,
                 args.start_date or DEFAULT_START,
+                folder / events_file_name(strategy),
             )
-            write_events(export, folder / events_file_name(strategy))
 
     return write
 
