@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import hashlib
 import json
 import os
 import re
@@ -91,25 +92,49 @@ def _files_under(folder: Path) -> list[str]:
     return found
 
 
+def _digest(path: Path) -> str | None:
+    """A file's SHA-256; None for a link or anything but a file."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _manifest(folder: Path) -> dict[str, str | None]:
+    """The folder's list of files this tool wrote, each with its SHA-256 as written (None
+    for an empty folder, or in a list kept before the digests were)."""
+    try:
+        with open(folder / MANIFEST, "rb") as file:
+            data = json.loads(file.read(1 << 24))
+    except (OSError, ValueError):
+        return {}
+    if isinstance(data, list):  # names only, as earlier versions kept them
+        return {name: None for name in data if isinstance(name, str)}
+    if isinstance(data, dict):
+        return {n: d if isinstance(d, str) else None for n, d in data.items() if isinstance(n, str)}
+    return {}
+
+
 def record_files(folder: Path, names: list[str] | None = None) -> None:
     """Add `names` (default: every file now under `folder`, a folder just staged) to the
-    folder's list of files this tool wrote; the list is replaced whole."""
-    recorded = set(recorded_files(folder)) | set(_files_under(folder) if names is None else names)
-    recorded.discard(MANIFEST)
+    folder's list of files this tool wrote, with their SHA-256 as written now; the list
+    is replaced whole."""
+    recorded = _manifest(folder)
+    for name in _files_under(folder) if names is None else names:
+        if name != MANIFEST:
+            recorded[name] = _digest(folder / name)
     fresh = folder / f"{MANIFEST}.{os.getpid()}-{secrets.token_hex(4)}"
-    fresh.write_text(json.dumps(sorted(recorded), indent=0) + "\n", encoding="utf-8")
+    fresh.write_text(json.dumps(dict(sorted(recorded.items())), indent=0) + "\n", encoding="utf-8")
     os.replace(fresh, folder / MANIFEST)
 
 
 def recorded_files(folder: Path) -> list[str]:
     """The files this tool recorded writing into `folder` (none for a folder written
     before the list was kept)."""
-    try:
-        with open(folder / MANIFEST, "rb") as file:
-            names = json.loads(file.read(1 << 24))
-    except (OSError, ValueError):
-        return []
-    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+    return list(_manifest(folder))
 
 
 def foreign_files(folder: Path) -> list[str]:
@@ -117,6 +142,19 @@ def foreign_files(folder: Path) -> list[str]:
     spreadsheet), as relative paths: what --force must never delete."""
     recorded = set(recorded_files(folder))
     return [name for name in _files_under(folder) if name not in recorded and name != MANIFEST]
+
+
+def edited_files(folder: Path) -> list[str]:
+    """Files this tool wrote that were changed since (a chart annotated and saved under
+    its name, notes typed into report.md), as relative paths: what --force and a new
+    report must not replace either. A list kept without digests tells none."""
+    return [
+        name
+        for name, digest in _manifest(folder).items()
+        if digest is not None
+        and os.path.lexists(folder / name)
+        and _digest(folder / name) != digest
+    ]
 
 
 def _refuse_foreign(folder: Path, what: str) -> None:
@@ -133,6 +171,14 @@ def _refuse_foreign(folder: Path, what: str) -> None:
             f"{shown_path(folder)}: holds files outreach-sim did not write "
             f"({', '.join(foreign[:3])}{more}); --force replaces only what it wrote: move "
             f"them, or give another --out. The {what} was left untouched"
+        )
+    edited = edited_files(folder)
+    if edited:
+        more = f" and {len(edited) - 3} more" if len(edited) > 3 else ""
+        raise FolderError(
+            f"{shown_path(folder)}: holds files changed since outreach-sim wrote them "
+            f"({', '.join(edited[:3])}{more}); --force replaces only what it wrote as it wrote "
+            f"it: move them, or give another --out. The {what} was left untouched"
         )
 
 

@@ -39,6 +39,7 @@ from simulator.document import Bullets, Document, Figure, Heading, Paragraph, Ta
 from simulator.document import to_markdown as document_markdown
 from simulator.folders import (
     FolderError,
+    edited_files,
     exchange,
     foreign_files,
     make_staging,
@@ -706,6 +707,12 @@ def write_report(
         raise FolderError(
             f"{folder}: holds files outreach-sim did not write where the report goes "
             f"({', '.join(theirs[:3])}); move them, and build the report again"
+        )
+    edited = [n for n in edited_files(folder) if n.split("/")[0] in replaced]
+    if edited:  # nor a chart annotated under its own name, notes typed into report.md
+        raise FolderError(
+            f"{folder}: holds report files changed since outreach-sim wrote them "
+            f"({', '.join(edited[:3])}); move them, and build the report again"
         )
     remove_stale(folder)  # a report killed half way left its staging folder
     staging = make_staging(folder, "report")

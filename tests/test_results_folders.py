@@ -162,6 +162,39 @@ def test_force_refuses_a_results_folder_holding_a_file_it_did_not_write(
     assert json.loads((result / "run.json").read_text())["seed"] != 2
 
 
+@pytest.mark.parametrize("edited", ["report.md", "charts/funnel.png", "summary.json"])
+def test_force_and_report_refuse_a_file_of_theirs_changed_since(tmp_path, config, capsys, edited):
+    """An analyst annotates a chart and saves it under its name, or types notes into
+    report.md: --force replaced the folder and a new report the file, and the work was
+    lost. Each file's SHA-256 is kept in the list of files written here; a changed one
+    stops both, named, in one line."""
+    result = tmp_path / "result"
+    assert main(["run", str(config), "--out", str(result), "--runs", "10", "--quiet"]) == 0
+    path = result / edited
+    assert path.is_file(), sorted(folders.recorded_files(result))
+    path.write_bytes(path.read_bytes() + b"\n(my notes)")
+    before = fingerprint(result)
+    assert run_cli(config, result, "--force", "--seed", "2") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "changed since outreach-sim wrote them" in err[0], err
+    assert edited in err[0]
+    if edited != "summary.json":  # run.json's record refuses that one first, as edited
+        assert main(["report", str(result), "--quiet"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"changed since outreach-sim wrote them ({edited})" in err[0]
+    assert fingerprint(result) == before
+
+
+def test_a_list_of_files_kept_without_digests_still_lets_force_replace(tmp_path, config):
+    """Folders written before the digests were kept (a plain list of names) work as before."""
+    result = tmp_path / "result"
+    assert run_cli(config, result, "--seed", "1") == 0
+    names = folders.recorded_files(result)
+    (result / folders.MANIFEST).write_text(json.dumps(names))
+    assert run_cli(config, result, "--force", "--seed", "2") == 0
+    assert json.loads((result / "run.json").read_text())["seed"] == 2
+
+
 def test_a_file_that_arrives_during_the_run_stops_the_replacement(tmp_path, config):
     result = tmp_path / "result"
     assert run_cli(config, result, "--seed", "1") == 0
