@@ -91,6 +91,26 @@ def bytes_per_replication(config: Config) -> int:
     )
 
 
+#: what the compiled loop holds for each prospect a replication starts: its state by
+#: prospect (reply calendar, budgets and scratch rows of a batch, queues), sized by
+#: doubling (78 to 85 bytes measured with 0.5 to 3 million started in a replication)
+STARTED_BYTES = 96
+
+
+def state_bytes(config: Config) -> int:
+    """One replication's engine state as one thread of the compiled loop holds it (an
+    upper estimate): by prospect it can start and by seat. Never below
+    `bytes_per_replication`, a replication's share of a block of the vectorised engine,
+    which counts a started prospect at 13 bytes and sizes the blocks."""
+    compiled = (
+        most_started(config) * STARTED_BYTES
+        + config.accounts * bytes_per_seat(config)
+        + config.horizon_months * len(COUNTS) * 8 * 2
+        + 4096
+    )
+    return max(compiled, bytes_per_replication(config))
+
+
 def bytes_per_seat(config: Config) -> int:
     """What one seat of one replication holds (an upper estimate): the compiled loop's
     int64 day counts (invitations sent, accepted, withdrawn and discarded, by day from
@@ -129,11 +149,12 @@ def available_memory() -> int:
 
 def memory_estimate(config: Config, replications: int, workers: int = 1) -> int:
     """Bytes a run needs at its peak: the results it keeps (the counts and the tables made
-    from them, about three copies) and one block of engine state per worker."""
+    from them, about three copies) and one block of engine state per worker (at least
+    one replication's state as the compiled loop holds it)."""
     per_replication = config.horizon_months * (len(COUNTS) + 4) * 8 * len(config.strategies)
     results = 3 * per_replication * replications
     block = min(replications, block_size(config, replications)) * bytes_per_replication(config)
-    return results + workers * block
+    return results + workers * max(block, state_bytes(config))
 
 
 def check_memory(
@@ -152,7 +173,7 @@ def check_memory(
     A run that keeps its replications must also hold them all: too many are refused
     naming where the number came from (`runs_from`: "--runs" or the config's key)."""
     have = available_memory()
-    state = workers * bytes_per_replication(config)
+    state = workers * state_bytes(config)
     if state > 0.8 * have:
         prospects = prospects_held(config)
         where = f"{source}: " if source else ""
@@ -168,14 +189,26 @@ def check_memory(
     need = memory_estimate(config, replications, workers)
     if need <= 0.8 * have:
         return
-    per_rep = memory_estimate(config, 2, 1) - memory_estimate(config, 1, 1)
-    fits = max(0, int((0.8 * have - memory_estimate(config, 1, workers)) // max(per_rep, 1)))
+    fits = _most_that_fit(config, replications, workers, 0.8 * have)
     where = f"{source}: {runs_from}" if source and not runs_from.startswith("--") else runs_from
     raise ResourceError(
         f"{where}: {replications:,} replications need about {need / 2**30:,.1f} GiB, "
         f"{have / 2**30:.1f} GiB is available; at most about {fits:,} fit "
         f"(or use --stream, which keeps only the summary in memory)"
     )
+
+
+def _most_that_fit(config: Config, replications: int, workers: int, room: float) -> int:
+    """The most replications, below `replications`, whose estimate fits in `room` bytes
+    (the estimate grows with them, but not at one rate: bisected)."""
+    low, high = 0, replications  # low fits (or is 0), high does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        if memory_estimate(config, middle, workers) <= room:
+            low = middle
+        else:
+            high = middle
+    return low
 
 
 def block_size(config: Config, replications: int) -> int:
