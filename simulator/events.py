@@ -662,12 +662,13 @@ def read_events(
         exports = parse("export_date")
         known = exports.dropna().unique()
         if len(known) > 1:
-            first = exports.iloc[0]
+            at = int(where(exports.notna())[0])  # the first row that gives one
+            first = exports.iloc[at]
             each(
                 where(exports.notna() & (exports != first)),
                 lambda i: (
                     f"{name}: row {row[i]}: column {mapping.label('export_date')}: "
-                    f"{exports.iloc[i].date()} differs from row {row[0]}'s {first.date()} "
+                    f"{exports.iloc[i].date()} differs from row {row[at]}'s {first.date()} "
                     "(a file has one export date)"
                 ),
                 "export_date",

@@ -787,3 +787,22 @@ def test_a_header_with_spaces_around_a_name_finds_the_column(tmp_path):
     events.write_text(", ".join(f" {name} " for name in header.split(",")) + "\n" + rest)
     expected = _example_touches(EXAMPLES / "automation_export.csv")
     pd.testing.assert_frame_equal(_example_touches(events), expected)
+
+
+def test_several_export_dates_are_held_against_the_first_given(tmp_path, capsys):
+    """Row 2 leaves the export date empty: it said every other row's date "differs from
+    row 2's NaT"; the first date given is the one the others are held against."""
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(TRUTH))
+    events = tmp_path / "export.csv"
+    events.write_text(
+        "prospect_id,segment,touch,sent_date,accepted_date,replied_date,export_date\n"
+        "a1,mid,connect_note,2026-01-05,,,\n"
+        "a2,mid,connect_note,2026-01-05,,,2026-02-01\n"
+        "a3,mid,connect_note,2026-01-05,,,2026-02-02\n"
+    )
+    assert main(["calibrate", str(config), "--events", str(events)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"{events}: row 4: column export_date: 2026-02-02 differs from row 3's 2026-02-01 "
+        "(a file has one export date)"
+    ]
