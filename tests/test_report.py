@@ -110,6 +110,19 @@ def test_run_writes_the_report_with_the_results(folder):
             assert (folder / CHARTS_FOLDER / f"{name}{suffix}").stat().st_size > 1000
 
 
+def undocumented_charts(folder: Path) -> list[str]:
+    """The charts a report drew that results/README.md's list of `charts/` does not name
+    (the tornadoes, one per strategy, are named once, as `what_drives_cost_<n>`)."""
+    readme = (Path(__file__).resolve().parents[1] / "results" / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| `charts/` |"))
+    names = {re.sub(r"_\d+$", "_<n>", p.stem) for p in (folder / CHARTS_FOLDER).iterdir()}
+    return sorted(name for name in names if f"`{name}`" not in row)
+
+
+def test_results_readme_names_every_chart_a_report_draws(folder):
+    assert undocumented_charts(folder) == []
+
+
 def test_the_html_parses_and_embeds_every_chart(folder):
     text = (folder / "report.html").read_text()
     parsed = parse(text)
@@ -288,6 +301,7 @@ def test_uncertain_rates_get_a_tornado_per_strategy_and_a_table(tmp_path):
     assert drivers == ["what_drives_cost_1", "what_drives_cost_3"]
     for name in drivers:
         assert (out / CHARTS_FOLDER / f"{name}.png").stat().st_size > 5000
+    assert undocumented_charts(out) == []
     markdown = (out / "report.md").read_text()
     assert "## What drives cost per meeting" in markdown
     assert "| mid: acceptance, with a note |" in markdown
