@@ -190,6 +190,27 @@ def test_run_makes_its_events_block_by_block_to_the_same_bytes(tmp_path, monkeyp
         assert (out / events.events_file_name(strategy)).read_bytes() == expected
 
 
+def test_events_blocks_grow_at_most_fourfold(tmp_path, monkeypatch):
+    """However few touches the first replications have, the blocks grow step by step
+    (a quiet first replication sized one block of all the rest)."""
+    import simulator.events as events
+
+    config = scenario("hybrid")
+    blocks: list[int] = []
+    simulate = events.simulated_events
+
+    def counted(config, strategy, replications, seed=None, first=0):
+        blocks.append(replications - first)
+        return simulate(config, strategy, replications, seed, first=first)
+
+    monkeypatch.setattr(events, "simulated_events", counted)
+    monkeypatch.setattr(events, "EVENTS_MEMORY", 10**15)  # any block would fit
+    start = dt.date(2025, 3, 3)
+    strategy = next(iter(config.strategies))
+    events.write_campaign_export(config, strategy, 30, 3, None, start, tmp_path / "e.csv")
+    assert blocks == [1, 4, 16, 9]
+
+
 def test_parquet_events_read_like_csv(tmp_path):
     config = scenario("hybrid")
     strategy = next(iter(config.strategies))
