@@ -23,6 +23,7 @@ EXPECTED = [
 #: reply, so their headline tables lead with it, not with the CLI's cost per meeting
 READS_COST_PER_REPLY = ["01_quickstart", "03_what_drives_cost", "04_calibrate_from_export"]
 SHOWN = dict.fromkeys(READS_COST_PER_REPLY, "cost per reply, pooled")
+SHOWN["02_compare_programmes"] = "to an Open Profile"  # open_profile_first differs only there
 #: ... and what they must not show (a table led by a figure the text beside it does not read)
 HIDDEN = dict.fromkeys(READS_COST_PER_REPLY, "cost per meeting, pooled")
 
