@@ -275,8 +275,9 @@ def _sentence(verdict_of: str, what: str, standings: list[Standing], pairs: list
     runner = pairs[0]
     if math.isinf(best.pooled):
         return (
-            f"Nothing was booked: no strategy got a {verdict_of} in any of the {n:,} "
-            f"replications, so the {what} is infinite for every one"
+            f"Nothing was booked: no strategy got a {verdict_of} in "
+            + (f"any of the {n:,} replications" if n != 1 else "the one replication")
+            + f", so the {what} is infinite for every one"
         )
     if runner.settled:
         below = (

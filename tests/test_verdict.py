@@ -243,6 +243,15 @@ def test_a_strategy_that_never_gets_a_meeting_ranks_last_and_is_said_so():
         "Nothing was booked: no strategy got a meeting in any of the 5 replications, so the "
         "cost per meeting is infinite for every one"
     )
+    alone = runs_of(
+        {
+            "a": {"cost": np.ones(1), "meetings": np.zeros(1, int)},
+            "b": {"cost": np.ones(1), "meetings": np.zeros(1, int)},
+        }
+    )
+    assert objective_verdict(alone).sentence.startswith(
+        "Nothing was booked: no strategy got a meeting in the one replication, so the "
+    )
 
 
 def alternating(cost: float, best: int, spread: int, n: int = 100) -> pd.DataFrame:
