@@ -708,6 +708,21 @@ def write_report(
             f"{folder}: holds files outreach-sim did not write where the report goes "
             f"({', '.join(theirs[:3])}); move them, and build the report again"
         )
+    charts = folder / CHARTS_FOLDER
+    if not ours and charts.is_dir():  # no list (copied without its hidden files, or from
+        # an earlier version): what this report draws is known by name, anything else not
+        drawn = {f"{name}.{kind}" for name in chart_names(saved) for kind in ("png", "svg")}
+        theirs = [
+            f"{CHARTS_FOLDER}/{entry.name}"
+            for entry in sorted(charts.iterdir())
+            if entry.name not in drawn or entry.is_symlink() or not entry.is_file()
+        ]
+        if theirs:
+            raise FolderError(
+                f"{folder}: its {CHARTS_FOLDER}/ holds files this report does not draw "
+                f"({', '.join(theirs[:3])}) and the folder has no list of what outreach-sim "
+                "wrote, so they may be yours: move them, and build the report again"
+            )
     edited = [n for n in edited_files(folder) if n.split("/")[0] in replaced]
     if edited:  # nor a chart annotated under its own name, notes typed into report.md
         raise FolderError(

@@ -267,6 +267,29 @@ def test_report_through_a_link_to_a_results_folder_builds_it_there(tmp_path, con
     assert (result / "report.html").is_file() and latest.is_symlink()
 
 
+def test_a_report_in_a_copy_without_the_hidden_list_keeps_a_chart_of_yours(
+    tmp_path, config, capsys
+):
+    """`cp -r result/* copy/` leaves the hidden list of files behind; a chart the analyst
+    then saves in copy/charts/ was deleted by the next report (the charts folder is
+    replaced whole). What this report draws is known by name: anything else stops it."""
+    import shutil
+
+    result = tmp_path / "result"
+    assert main(["run", str(config), "--out", str(result), "--runs", "10", "--quiet"]) == 0
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for entry in result.iterdir():
+        if not entry.name.startswith("."):
+            (shutil.copytree if entry.is_dir() else shutil.copy2)(entry, copy / entry.name)
+    assert main(["report", str(copy), "--quiet"]) == 0  # its own charts: rebuilt
+    (copy / "charts" / "for_vp.png").write_bytes(b"mine")
+    assert main(["report", str(copy), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "charts/for_vp.png" in err[-1], err
+    assert (copy / "charts" / "for_vp.png").read_bytes() == b"mine"
+
+
 def test_a_refused_force_is_decided_before_the_simulation(tmp_path, config, monkeypatch, capsys):
     import simulator.api
 
