@@ -160,9 +160,10 @@ def edited_files(folder: Path) -> list[str]:
 def _refuse_foreign(folder: Path, what: str) -> None:
     if not (folder / MANIFEST).is_file():
         raise FolderError(
-            f"{shown_path(folder)}: written by an earlier outreach-sim, which kept no list of "
-            f"its files, so --force cannot tell them from yours: remove it yourself, or give "
-            f"another --out. The {what} was left untouched"
+            f"{shown_path(folder)}: has no list of the files outreach-sim wrote into it (an "
+            f"earlier outreach-sim kept none; a copy may have left the hidden "
+            f"{MANIFEST} behind), so --force cannot tell them from yours: remove it "
+            f"yourself, or give another --out. The {what} was left untouched"
         )
     foreign = foreign_files(folder)
     if foreign:

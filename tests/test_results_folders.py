@@ -288,6 +288,9 @@ def test_a_report_in_a_copy_without_the_hidden_list_keeps_a_chart_of_yours(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "charts/for_vp.png" in err[-1], err
     assert (copy / "charts" / "for_vp.png").read_bytes() == b"mine"
+    assert run_cli(config, copy, "--force") == 2  # it said "written by an earlier version"
+    assert "a copy may have left the hidden" in capsys.readouterr().err
+    assert (copy / "charts" / "for_vp.png").read_bytes() == b"mine"
 
 
 def test_a_refused_force_is_decided_before_the_simulation(tmp_path, config, monkeypatch, capsys):
