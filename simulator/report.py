@@ -246,7 +246,9 @@ def _chart_specs(saved: SavedRun) -> tuple[list[ChartSpec], list[str]]:
                 f"Each strategy against the best, {best.best}, replication by replication",
                 "Each panel: the difference A − B within the same replication (the same "
                 "prospects and the same luck), with the share of runs each strategy wins. "
-                "The black line marks no difference, the dashed one the mean difference. "
+                "The black line marks no difference, the dashed one the mean of the "
+                "differences, replication by replication: not the difference of the pooled "
+                "figures in the table above, where a campaign with many meetings weighs more. "
                 "Every other pair is in summary.json (comparisons).",
                 charts.paired_chart,
                 (runs, (objective,), [(best.best, p.other) for p in best.pairs]),

@@ -156,6 +156,8 @@ def test_the_report_holds_the_scenario_headline_comparisons_and_sources(folder):
     ):
         assert heading in text
     assert "Quote the pooled ratio" in text
+    # the chart's mean difference is not the table's difference of pooled figures beside it
+    assert "not the difference of the pooled figures in the table above" in text
     assert "three months is enough for a pilot" in text
     assert "seed guide: ~15% on acceptance; the second message is an assumption" in text
     assert "| segments.few.rates.inmail_reply_paid | 5% | a tough list |" in text
