@@ -768,9 +768,11 @@ def _difference_panel(
     lower = lower_is_better(metric)
     a_wins, b_wins, ties = win_shares(va, vb, lower)
     word = "lower" if lower else "higher"
+    keep = "\u00a0"  # a no-break space: a wrapped line never leaves "in 0%" on its own
     lines = [
         f"{a} − {b}",
-        f"{word} for {a} in {a_wins:.0%} of runs, for {b} in {b_wins:.0%}, tied in {ties:.0%}",
+        f"{word} for {a} in{keep}{a_wins:.0%} of runs, for {b} in{keep}{b_wins:.0%}, "
+        f"tied{keep}in{keep}{ties:.0%}",
     ]
     if finite.size:
         mean = float(np.mean(finite))

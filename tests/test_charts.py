@@ -182,3 +182,18 @@ def test_the_credit_legend_gives_the_config_s_own_expiry_and_refund_window():
     fig = charts.credit_chart(result.monthly, off)
     labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]
     assert "refunded (refunds off)" in labels
+
+
+def test_a_wrapped_paired_title_never_leaves_a_share_alone_on_its_line():
+    """Long strategy names wrap the line of wins; 'tied' and its 'in 0%' stay together."""
+    runs = pd.DataFrame(
+        {
+            "strategy": ["connect_only"] * 3 + ["connect_only_sales_navigator"] * 3,
+            "replication": [0, 1, 2] * 2,
+            "cost_per_meeting": [0.0, 0.0, 0.0, 17.0, 18.0, 19.0],
+        }
+    )
+    fig = charts.paired_chart(runs, ("cost_per_meeting",))
+    lines = fig.axes[0].get_title(loc="left").splitlines()
+    assert len(lines) > 3  # wrapped
+    assert not [line for line in lines if re.match(r"\s*(in|tied)?\s*\d+%", line)], lines
