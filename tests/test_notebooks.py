@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import nbclient
@@ -68,3 +70,14 @@ def test_a_notebook_runs_top_to_bottom_and_draws_its_charts(path):
         assert any(SHOWN[path.stem] in text for text in shown), path.stem
     if path.stem in HIDDEN:
         assert not [text for text in shown if HIDDEN[path.stem] in text], path.stem
+
+
+def test_the_readme_command_runs_a_notebook_and_leaves_it_as_committed():
+    """README: `jupyter execute notebooks/01_quickstart.ipynb`, from the repository."""
+    path = ROOT / "notebooks" / "01_quickstart.ipynb"
+    assert "`jupyter execute notebooks/01_quickstart.ipynb`" in (ROOT / "README.md").read_text()
+    before = path.read_bytes()
+    command = [sys.executable, "-m", "jupyter", "execute", "notebooks/01_quickstart.ipynb"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert path.read_bytes() == before
