@@ -368,7 +368,8 @@ def _drivers(
 
 
 def _route(entry: Any) -> str:
-    """A playbook entry in a few words: 'mid: connect (note) + 2 messages on acceptance'."""
+    """A playbook entry in a few words: 'mid: connect (note) + 2 messages on acceptance',
+    and its Open Profile route if it has one ('..., to an Open Profile: inmail')."""
 
     def touch(t: Any) -> str:
         text = t.kind
@@ -383,7 +384,8 @@ def _route(entry: Any) -> str:
 
     text = f"{entry.segment}: " + " → ".join(touch(t) for t in entry.touches)
     if entry.open_profile_touches:
-        text += "; Open Profiles: " + " → ".join(touch(t) for t in entry.open_profile_touches)
+        # a comma, not "; ": a semicolon separates segments, and "Open Profiles" read as one
+        text += ", to an Open Profile: " + " → ".join(touch(t) for t in entry.open_profile_touches)
     return text
 
 

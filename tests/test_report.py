@@ -12,11 +12,11 @@ import pytest
 import yaml
 from small_runs import CONFIGS
 
-from simulator import charts
+from simulator import charts, load_config
 from simulator.assumptions import DEFAULT_SOURCE, NO_SOURCE, assumptions_table, source_comments
 from simulator.cli import main
 from simulator.folders import MANIFEST
-from simulator.report import CHARTS_FOLDER, chart_names, read_folder
+from simulator.report import CHARTS_FOLDER, _scenario_tables, chart_names, read_folder
 from simulator.verdict import objective_verdict, verdict_sentence
 
 VOID = {"meta", "img", "br", "hr", "link", "input"}
@@ -340,3 +340,14 @@ def test_many_seats_cut_the_traced_re_run_to_what_fits_in_its_memory(folder, mon
     assert f"Invitations per week: re-running even one replication day by day with {seats} " in (
         " ".join(skipped)
     )
+
+
+def test_the_scenario_gives_one_route_per_segment_with_its_open_profile_route():
+    """'; ' parts a strategy's routes by segment: an Open Profile route stays in its own."""
+    config = load_config(Path(__file__).resolve().parents[1] / "configs/open_profile_first.yaml")
+    _, strategies = _scenario_tables(config)
+    for name, strategy in config.strategies.items():
+        route = strategies.set_index("strategy").loc[name, "route"]
+        parts = route.split("; ")
+        assert [p.split(":")[0] for p in parts] == [e.segment for e in strategy.playbook]
+    assert ", to an Open Profile: inmail" in " ".join(strategies["route"])
