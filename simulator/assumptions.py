@@ -131,11 +131,16 @@ def _distribution(d: dict[str, Any], percent: bool) -> str:
     if kind == "beta":
         return f"Beta, alpha {d['alpha']:g}, beta {d['beta']:g}"
     if kind == "lognormal":
-        return f"lognormal, median {_shown(d['median'])} days, sigma {_shown(d['sigma'])}"
+        return f"lognormal, median {_days(d['median'])}, sigma {_shown(d['sigma'])}"
     if kind == "fixed":
-        return f"fixed, {d['days']} days"
+        return f"fixed, {_days(d['days'])}"
     rest = ", ".join(f"{k} {_shown(v)}" for k, v in d.items() if k != "dist" and v is not None)
     return f"{kind}, {rest}" if rest else str(kind)
+
+
+def _days(value: Any) -> str:
+    """'1 day', '2 days', '2.5 days': a delay as a person says it."""
+    return f"{_shown(value)} day" + ("" if value == 1 else "s")
 
 
 def _shown(value: Any, path: list[str] | None = None) -> str:

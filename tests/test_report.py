@@ -257,6 +257,9 @@ segments:
                                   # 25-45% with a note
       reply_after_accept: [{dist: beta, mean: 0.15, sd: 0.03}, 0.06]
       inmail_reply_paid: {dist: triangular, low: 0.1, mode: 0.15, high: 0.25}
+    delays:
+      reply: {dist: lognormal, median: 1, sigma: 1.0}
+      accept: {dist: fixed, days: 2}
     # a comment at the key's own indentation belongs to what follows
     size: 100   # our list
 """
@@ -271,6 +274,9 @@ def test_assumptions_read_as_a_person_writes_them_with_whole_sources():
     assert table.loc[rates + "reply_after_accept", "value"] == (
         "message 1: Beta, mean 15%, sd 3%; message 2: 6%"
     )
+    delays = "segments.mid.delays."
+    assert table.loc[delays + "reply", "value"] == "lognormal, median 1 day, sigma 1"
+    assert table.loc[delays + "accept", "value"] == "fixed, 2 days"
     assert table.loc[rates + "inmail_reply_paid", "value"] == (
         "triangular 10% to 25%, most likely 15%"
     )
