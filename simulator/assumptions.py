@@ -19,6 +19,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from simulator.config_file import ConfigFileError, parse_yaml
+
 DEFAULT_SOURCE = "default (docs/config.md gives its source)"
 NO_SOURCE = "set in the config, no source given"
 
@@ -177,9 +179,9 @@ def _in_source(path: list[str], data: Any) -> bool:
 def assumptions_table(resolved: dict[str, Any], source_text: str | None) -> pd.DataFrame:
     """One row per assumption: key, value, source. Only the plans the strategies use."""
     comments = source_comments(source_text) if source_text else {}
-    try:
-        written = yaml.safe_load(source_text) if source_text else {}
-    except yaml.YAMLError:
+    try:  # read as the config was (YAML 1.2 booleans: a segment called `no` keeps its name)
+        written = parse_yaml(source_text, "config_source.yaml") if source_text else {}
+    except ConfigFileError:
         written = {}
     used_plans = {s.get("plan") for s in resolved.get("strategies", {}).values()}
     rows = []

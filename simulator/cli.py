@@ -698,8 +698,6 @@ def event_calibration_text(rates, delays) -> str:
 
 def _calibrate_events(args: argparse.Namespace) -> int:
     """calibrate --events: fit rates and delays to an export, write a new config."""
-    import yaml
-
     from simulator.calibration import (
         calibrate_events,
         calibrated_config_text,
@@ -709,7 +707,7 @@ def _calibrate_events(args: argparse.Namespace) -> int:
         event_rate_table,
         write_calibrated_config,
     )
-    from simulator.config import parse_config
+    from simulator.config import parse_config, read_yaml
     from simulator.events import load_mapping, read_events
 
     source = read_source(args.config)  # read once: the text calibrated is the text that ran
@@ -722,7 +720,8 @@ def _calibrate_events(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr)
     calibration = calibrate_events(config, events)
     text = calibrated_config_text(source, config, calibration, args.events.name)
-    parse_config(yaml.safe_load(text), source=str(out))  # what is written must run
+    parse_config(read_yaml(out, text), source=str(out))  # what is written must run, read
+    # as `run` will read it (with YAML 1.1's reading, a segment called `no` was False)
     print(event_calibration_text(event_rate_table(calibration), event_delay_table(calibration)))
     for line in disagreement_warnings(calibration):
         print(line, file=sys.stderr)

@@ -806,3 +806,20 @@ def test_several_export_dates_are_held_against_the_first_given(tmp_path, capsys)
         f"{events}: row 4: column export_date: 2026-02-02 differs from row 3's 2026-02-01 "
         "(a file has one export date)"
     ]
+
+
+def test_a_segment_called_no_calibrates(tmp_path, capsys):
+    """Its calibrated config was checked with YAML 1.1's reading, where `no` is false:
+    two lines about 'segments.0.[key]' naming a file never written. It is read as `run`
+    reads it."""
+    config = tmp_path / "norway.yaml"
+    config.write_text(TIERED.read_text().replace("mid_market", "no"))
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(_example_mapping().replace(": mid_market", ': "no"'))
+    out = tmp_path / "calibrated.yaml"
+    code = main(
+        ["calibrate", str(config), "--events", str(EXAMPLES / "automation_export.csv"),
+         "--mapping", str(mapping), "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert "no" in load_config(out).segments

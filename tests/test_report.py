@@ -357,3 +357,13 @@ def test_the_scenario_gives_one_route_per_segment_with_its_open_profile_route():
         parts = route.split("; ")
         assert [p.split(":")[0] for p in parts] == [e.segment for e in strategy.playbook]
     assert ", to an Open Profile: inmail" in " ".join(strategies["route"])
+
+
+def test_a_segment_called_no_keeps_its_sources():
+    """`no` (Norway) is a name, as the config is read; YAML 1.1 read it as false, and its
+    values set in the config were said to be defaults."""
+    text = "segments:\n  no:\n    size: 100\n    new_per_month: 10\n"
+    table = assumptions_table({"segments": {"no": {"size": 100, "new_per_month": 10}}}, text)
+    sources = table.set_index("key")["source"]
+    assert sources["segments.no.size"] == NO_SOURCE
+    assert sources["segments.no.new_per_month"] == NO_SOURCE
