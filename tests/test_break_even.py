@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from simulator import parse_config
+from simulator import load_config, parse_config
 from simulator.break_even import break_even, cost_per_reply_gap
 
 Q = 0.30  # the second strategy's InMail reply rate
@@ -87,3 +90,17 @@ def test_no_break_even_says_why_when_the_two_are_equal_or_get_no_reply():
         break_even(config, "navigator", "twin", PARAMETER, 0.0, 0.2, replications=20, seed=1)
     with pytest.raises(ValueError, match="navigator got no reply at 0: its cost per reply is inf"):
         break_even(config, "navigator", "business", PARAMETER, 0.0, 0.2, replications=20, seed=1)
+
+
+def test_the_readme_example_runs_on_a_shipped_config(monkeypatch):
+    """README: the break_even call, as written, from the repository, finds the rate it
+    states, above which the InMail programme costs less per reply (the gap falls)."""
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    call = re.search(r"`simulator\.break_even\.(break_even\(.*?\))`", readme, re.S)
+    assert call, "README no longer shows a break_even call"
+    monkeypatch.chdir(root)
+    found = eval(call.group(1), {"break_even": break_even, "load_config": load_config})
+    stated = re.search(r"about (0\.\d+) there: above it, InMails alone cost less", readme)
+    assert stated and round(found.value, 2) == float(stated.group(1))
+    assert found.standard_error < 0.005 and found.slope < 0
