@@ -109,11 +109,21 @@ _Loader.add_implicit_resolver(
 # a number in scientific notation, as YAML 1.2 reads it: `1e6` and `1.5e3` (YAML 1.1 wants
 # a dot and a sign, `1.0e+6`, and reads the others as text, which a count then refused as
 # "unable to parse string as an integer")
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
+_SCIENTIFIC = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _SCIENTIFIC, list("-+0123456789"))
+
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, quoting what the loader above reads as a number though YAML
+    1.1 would not (a strategy called "1e6" is written '1e6', and read back as a name)."""
+
+
+_Dumper.add_implicit_resolver("tag:yaml.org,2002:float", _SCIENTIFIC, list("-+0123456789"))
+
+
+def dump_yaml(data: Any) -> str:
+    """`data` as YAML text that `parse_yaml` reads back as the same values."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=False)
 
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"

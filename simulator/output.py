@@ -21,9 +21,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from simulator.api import RATIOS, Results, StreamedResults
+from simulator.config_file import dump_yaml
 from simulator.folders import (
     FolderError,
     absolute,
@@ -176,7 +175,7 @@ def write_results(
             json.dumps(summary_dict(results), indent=2, sort_keys=False) + "\n"
         )
         config = results.config.model_dump(mode="json")
-        (staging / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        (staging / "config.yaml").write_text(dump_yaml(config))  # read back as written
         if source_text is not None:
             (staging / SOURCE_FILE).write_text(source_text, encoding="utf-8")
         meta = {

@@ -233,6 +233,18 @@ def test_a_count_in_scientific_notation_is_a_number(tmp_path, written, meant):
     assert config.replications == meant and config.segments["mid"].size == meant
 
 
+def test_a_name_that_looks_like_scientific_notation_survives_the_results_folder(tmp_path):
+    """A strategy called "1e6" (quoted, a name): config.yaml wrote it bare, which reads
+    back as a number, so the report of the run failed."""
+    text = GOOD.replace("  connect:\n", '  "1e6":\n')
+    config = accepted(tmp_path, text)
+    assert list(config.strategies) == ["1e6"]
+    out = tmp_path / "out"
+    args = ["run", str(tmp_path / "ok.yaml"), "--out", str(out), "--no-report", "--quiet"]
+    assert main(args) == 0
+    assert load_config(out / "config.yaml") == config
+
+
 def test_scientific_notation_too_large_is_refused_as_such(tmp_path, capsys):
     line = refused(tmp_path, capsys, GOOD.replace("replications: 10", "replications: 1e400"))
     assert line.endswith("replications: Input should be a finite number"), line
