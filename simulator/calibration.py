@@ -591,19 +591,19 @@ def _posterior_written_here(path: Path) -> bool:
 
 
 def check_posterior_target(path: Path, force: bool) -> None:
-    """Refuse a CSV target that exists (without --force), or that --force may not replace:
-    anything but a posterior table this tool wrote."""
+    """Refuse a CSV target that --force may not replace (anything but a posterior table
+    this tool wrote), with or without --force, or one that exists, without it."""
     path = Path(path)
     if not os.path.lexists(path):
         check_writable(path)  # a file given as its folder: one line, not "File exists"
         return
-    if not force:
-        raise ResultsExistError(f"{path} already exists (use --force to replace it)")
-    if not _posterior_written_here(path):
+    if not _posterior_written_here(path):  # --force would not help: not offered
         raise FolderError(
             f"{path}: --force replaces only a posterior table written by outreach-sim "
             "calibrate; this is not one, and it was left untouched"
         )
+    if not force:
+        raise ResultsExistError(f"{path} already exists (use --force to replace it)")
 
 
 def write_posterior(table: pd.DataFrame, path: Path, force: bool = False) -> None:
@@ -622,23 +622,24 @@ CALIBRATED_HEADER = "# calibrated by outreach-sim calibrate --events"
 
 
 def check_calibrated_target(path: Path, force: bool) -> None:
-    """Refuse a config target that exists (without --force), or that --force may not
-    replace: anything but a config `calibrate --events` wrote (its first line says so)."""
+    """Refuse a config target that --force may not replace (anything but a config
+    `calibrate --events` wrote: its first line says so), with or without --force, or one
+    that exists, without it."""
     path = Path(path)
     if not os.path.lexists(path):
         check_writable(path)  # a file given as its folder: one line, not "File exists"
         return
-    if not force:
-        raise ResultsExistError(f"{path} already exists (use --force to replace it)")
     first = b""
     if path.is_file() and not path.is_symlink():
         with open(path, "rb") as file:
             first = file.readline(4096)
-    if not first.startswith(CALIBRATED_HEADER.encode()):
+    if not first.startswith(CALIBRATED_HEADER.encode()):  # --force would not help: not offered
         raise FolderError(
             f"{path}: --force replaces only a config written by outreach-sim calibrate "
             "--events; this is not one, and it was left untouched"
         )
+    if not force:
+        raise ResultsExistError(f"{path} already exists (use --force to replace it)")
 
 
 def write_calibrated_config(text: str, path: Path, force: bool = False) -> None:

@@ -370,6 +370,25 @@ def test_calibrate_out_under_a_file_is_one_line_and_exit_2(tmp_path, capsys, eve
     assert notes.read_text() == "mine"
 
 
+@pytest.mark.parametrize("events", [False, True], ids=["posterior", "events"])
+def test_calibrate_never_offers_force_for_a_file_force_would_not_replace(tmp_path, capsys, events):
+    """--out at the config itself, without --force: it said "already exists (use --force
+    to replace it)", and --force was then refused. It says at once what --force takes."""
+    root = Path(__file__).resolve().parents[1]
+    name = "tiered_hybrid.yaml" if events else "observed_pilot.yaml"
+    config = tmp_path / name
+    config.write_text((root / "configs" / name).read_text())
+    args = ["calibrate", str(config), "--out", str(config)]
+    if events:
+        examples = root / "docs" / "examples"
+        args += ["--events", str(examples / "automation_export.csv"),
+                 "--mapping", str(examples / "automation_mapping.yaml")]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--force replaces only" in err[0] and "use --force" not in err[0]
+    assert config.read_text() == (root / "configs" / name).read_text()
+
+
 # --- class 2: claiming the final folder is exclusive ---------------------------------
 
 
