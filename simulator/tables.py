@@ -183,7 +183,9 @@ def headline_table(
         )
         if value_per_meeting is not None and (strategy, "meetings") in indexed.index:
             gain = value_per_meeting * indexed.loc[(strategy, "meetings"), "mean"]
-            row["expected net benefit"] = money(gain - indexed.loc[(strategy, "cost"), "mean"])
+            row[f"expected net benefit over {horizon_months} months"] = money(
+                gain - indexed.loc[(strategy, "cost"), "mean"]
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 

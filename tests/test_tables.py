@@ -124,3 +124,11 @@ def test_readable_tables_spell_out_dollars_infinities_and_shares():
     assert isinstance(readable, pd.DataFrame) and not readable.isna().any().any()
     cost = readable[(readable["strategy"] == "inmail_few") & (readable["metric"] == "Cost ($)")]
     assert cost["median"].item() == "$297.00"  # $99 a month for 3 months, in every run
+
+
+def test_the_headline_s_net_benefit_says_over_how_long_like_the_cost_beside_it():
+    results = small_run("several")
+    months = results.config.horizon_months
+    headline = headline_table(results.runs, months, value_per_meeting=100.0)
+    assert f"mean cost over {months} months" in headline.columns
+    assert f"expected net benefit over {months} months" in headline.columns
