@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from simulator.charts import Dollars, colours, dollars, legend_below, new_figure, plain, style
 from simulator.sweep import best_by_budget, headline_value, pareto_front, point_label
@@ -30,6 +31,12 @@ def _fmt(metric: str, value: float, precise: bool = False) -> str:
     if is_money(metric):
         return plain(f"${value:,.2f}" if precise else dollars(value))
     return f"{value:,.0f}" if abs(value) >= 100 and not precise else f"{value:,.1f}"
+
+
+def _whole(values: pd.Series) -> bool:
+    """Whether an axis holds whole numbers only (seats, paces), as numbers."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    return bool(numbers.notna().all() and (numbers == numbers.round()).all())
 
 
 def _tick(value: Any) -> str:
@@ -71,6 +78,9 @@ def heatmap_chart(table: pd.DataFrame, axes: list[str], metric: str, grid: bool)
                     s=36,
                     edgecolors="none",
                 )
+                for axis, column in ((ax.xaxis, rows[x_axis]), (ax.yaxis, rows[y_axis])):
+                    if _whole(column):  # seats or a pace: no tick at 1.25 seats
+                        axis.set_major_locator(MaxNLocator(integer=True))
                 continue
             keys = [x_axis] if y_axis is None else [y_axis, x_axis]
             best = rows.groupby(keys, sort=False)["value"].agg("min" if better_low else "max")
@@ -99,6 +109,8 @@ def heatmap_chart(table: pd.DataFrame, axes: list[str], metric: str, grid: bool)
         title += f" and {short(y_axis)}" if y_axis else ""
         if grid and len(axes) > 2:
             title += f"; each cell the best over {', '.join(map(short, axes[2:]))}"
+        elif len(axes) > 2:  # a dot's colour is not set by the two axes drawn alone
+            title += f"; {', '.join(map(short, axes[2:]))} vary from dot to dot"
         if len(finite):
             title += "\n" + _noise_note(metric, float(finite.max() - finite.min()), noise)
         lines = [textwrap.fill(line, 80) for line in title.split("\n")]

@@ -346,3 +346,29 @@ def test_heatmap_colours_span_the_noise_and_the_pareto_star_is_drawn_whole():
     assert "within the noise of a cell's MCSE of about $1.00" in title
     fig = pareto_chart(table, ["accounts", "pace"], [1500.0, 2500.0])
     assert fig.axes[0].get_ylim()[1] == pytest.approx(1.08 * 100)
+
+
+def test_a_hypercube_heatmap_ticks_whole_seats_and_names_the_axes_it_does_not_draw():
+    """Dots of a Latin hypercube over seats 1 to 3: no tick at 1.25 seats, and the title
+    says the third axis, not drawn, varies from dot to dot."""
+    from simulator.sweep_charts import heatmap_chart
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {
+            "point": range(12),
+            "accounts": [1, 2, 3] * 4,
+            "pace": rng.integers(5, 21, 12),
+            "rate": rng.uniform(0.1, 0.25, 12),
+            "strategy": "s",
+            "cost_per_meeting_pooled": rng.uniform(100, 140, 12),
+            "cost_per_meeting_mcse": 1.0,
+        }
+    )
+    fig = heatmap_chart(table, ["accounts", "pace", "rate"], "cost_per_meeting", False)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    for axis in (ax.xaxis, ax.yaxis):
+        ticks = [t for t in axis.get_majorticklocs() if axis.get_view_interval()[0] <= t]
+        assert all(t == round(t) for t in ticks), ticks
+    assert "rate vary from dot to dot" in fig._suptitle.get_text().replace("\n", " ")
