@@ -35,21 +35,14 @@ def tornado_chart(table: pd.DataFrame, strategy: str) -> Figure:
     ax = fig.add_subplot()
     ax.barh(labels, values, color=[_RAISES if v > 0 else _LOWERS for v in values])
     band = float(rows["noise_band"].iloc[0]) if "noise_band" in rows else math.nan
+    how = "+: raises it, −: lowers it"
     if math.isfinite(band):
         ax.axvspan(-band, band, color="0.85", zorder=0)
-        ax.annotate(
-            f"grey: noise alone (±{band:.2f}, 95%)",
-            (0, 1),
-            xycoords="axes fraction",
-            xytext=(2, -2),
-            textcoords="offset points",
-            va="top",
-            fontsize=8,
-            color="0.3",
-        )
+        # said under the axis: written inside it, the note ran over a long top bar
+        how += f"; grey: noise alone (±{band:.2f}, 95%)"
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlim(-1.2, 1.2)  # room for the labels of bars near +-1
-    ax.set_xlabel(f"partial rank correlation with {metric}\n(+: raises it, −: lowers it)")
+    ax.set_xlabel(f"partial rank correlation with {metric}\n({how})")
     ax.set_ylabel("uncertain parameter")
     ax.set_title(f"What drives {metric}: {strategy}")
     for y, v in enumerate(values):

@@ -120,6 +120,13 @@ def test_the_tornado_chart_renders_labelled_without_overlap(one_driver):
     page = fig.bbox
     for box in [*labels, ax.title.get_window_extent(renderer)]:
         assert box.x0 >= page.x0 and box.x1 <= page.x1 and box.y0 >= page.y0 and box.y1 <= page.y1
+    # no text drawn over a bar (the noise note ran over a long top bar): a bar's value
+    # is written beside it
+    bars = [p.get_window_extent(renderer) for p in ax.patches if p.get_height() < 1]
+    for text in ax.texts:
+        box = text.get_window_extent(renderer)
+        assert not [bar for bar in bars if bar.overlaps(box)], text.get_text()
+    assert "grey: noise alone" in ax.get_xlabel()
 
 
 def test_only_the_parameters_a_strategy_can_use_are_ranked_for_it():
