@@ -265,7 +265,10 @@ def _chart_specs(saved: SavedRun) -> tuple[list[ChartSpec], list[str]]:
             )
         )
     else:
-        skipped.append("Acceptability, paired differences: the config has one strategy.")
+        skipped.append(
+            "Acceptability, paired differences, the cost-effectiveness plane: the config has "
+            "one strategy."
+        )
     specs += [
         ChartSpec(
             "replies_meetings_per_month",

@@ -16,7 +16,13 @@ from simulator import charts, load_config
 from simulator.assumptions import DEFAULT_SOURCE, NO_SOURCE, assumptions_table, source_comments
 from simulator.cli import main
 from simulator.folders import MANIFEST
-from simulator.report import CHARTS_FOLDER, _scenario_tables, chart_names, read_folder
+from simulator.report import (
+    CHARTS_FOLDER,
+    _chart_specs,
+    _scenario_tables,
+    chart_names,
+    read_folder,
+)
 from simulator.verdict import objective_verdict, verdict_sentence
 
 VOID = {"meta", "img", "br", "hr", "link", "input"}
@@ -367,3 +373,18 @@ def test_a_segment_called_no_keeps_its_sources():
     sources = table.set_index("key")["source"]
     assert sources["segments.no.size"] == NO_SOURCE
     assert sources["segments.no.new_per_month"] == NO_SOURCE
+
+
+def test_one_strategy_s_report_names_every_chart_it_leaves_out(tmp_path):
+    """The charts of two strategies or more (acceptability, paired differences, the plane)
+    are each named where a single strategy's report says what it does not draw."""
+    config = Path(__file__).resolve().parents[1] / "configs" / "tiered_hybrid.yaml"
+    out = tmp_path / "one"
+    assert main(["run", str(config), "--runs", "20", "--out", str(out), "--no-report"]) == 0
+    specs, skipped = _chart_specs(read_folder(out))
+    assert not {"acceptability", "paired_differences", "cost_effectiveness_plane"} & {
+        spec.name for spec in specs
+    }
+    said = " ".join(skipped).lower()
+    for chart in ("acceptability", "paired differences", "cost-effectiveness plane"):
+        assert chart in said, said
