@@ -112,7 +112,8 @@ def heatmap_chart(table: pd.DataFrame, axes: list[str], metric: str, grid: bool)
         elif len(axes) > 2:  # a dot's colour is not set by the two axes drawn alone
             title += f"; {', '.join(map(short, axes[2:]))} vary from dot to dot"
         if len(finite):
-            title += "\n" + _noise_note(metric, float(finite.max() - finite.min()), noise)
+            spread = float(finite.max() - finite.min())
+            title += "\n" + _noise_note(metric, spread, noise, "cell" if grid else "dot")
         lines = [textwrap.fill(line, 80) for line in title.split("\n")]
         fig.suptitle(plain("\n".join(lines)), fontsize=9.5)
         if image is not None:
@@ -155,8 +156,9 @@ def colour_limits(values: np.ndarray, noise: float) -> tuple[float, float]:
     return low, high
 
 
-def _noise_note(metric: str, spread: float, noise: float) -> str:
-    """What the colours can be read as: the spread against a cell's standard error."""
+def _noise_note(metric: str, spread: float, noise: float, one: str = "cell") -> str:
+    """What the colours can be read as: the spread against a cell's standard error (a
+    dot's, on a Latin hypercube)."""
 
     def shown(x: float) -> str:
         return f"${x:,.2f}" if is_money(metric) else f"{x:,.3g}"
@@ -165,12 +167,12 @@ def _noise_note(metric: str, spread: float, noise: float) -> str:
         return f"(highest minus lowest: {shown(spread)}; its MCSE is not known here)"
     if spread <= 1.96 * math.sqrt(2) * noise:
         return (
-            f"(highest minus lowest: {shown(spread)}, within the noise of a cell's MCSE "
+            f"(highest minus lowest: {shown(spread)}, within the noise of a {one}'s MCSE "
             f"of about {shown(noise)}: the colours span at least {NOISE_SPAN:.0f} MCSE, "
             "so noise stays pale)"
         )
     return (
-        f"(highest minus lowest: {shown(spread)}; a cell's MCSE is about {shown(noise)}, "
+        f"(highest minus lowest: {shown(spread)}; a {one}'s MCSE is about {shown(noise)}, "
         "so differences under 3 MCSE may be noise)"
     )
 

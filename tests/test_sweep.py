@@ -371,4 +371,5 @@ def test_a_hypercube_heatmap_ticks_whole_seats_and_names_the_axes_it_does_not_dr
     for axis in (ax.xaxis, ax.yaxis):
         ticks = [t for t in axis.get_majorticklocs() if axis.get_view_interval()[0] <= t]
         assert all(t == round(t) for t in ticks), ticks
-    assert "rate vary from dot to dot" in fig._suptitle.get_text().replace("\n", " ")
+    title = fig._suptitle.get_text().replace("\n", " ")
+    assert "rate vary from dot to dot" in title and "a dot's MCSE" in title
