@@ -169,21 +169,20 @@ def test_a_large_run_is_split_into_blocks_that_bound_memory(monkeypatch):
     assert whole.runs.equals(pieces.runs)
 
 
-_SEAT_MEMORY = """
-import resource, sys, threading, time
+# In a fresh process: one replication of a config (JSON in argv[1]), after a small one
+# of argv[2] (the loop's code loaded, or compiled: its peak is not the one measured);
+# prints the most resident memory, in KiB, the replication added, sampled as it runs
+# (the loop runs without the GIL).
+_GROWN = """
+import json, resource, sys, threading, time
 import numpy as np
 from simulator import parse_config
 from simulator.engine import ProspectLists, Simulation
 from simulator.kernel import run_compiled
 
-def one_replication(seats):
-    config = parse_config({
-        "accounts": seats,
-        "segments": {"mid": {"size": 100}},
-        "strategies": {"s": {"plan": "free", "playbook": [
-            {"segment": "mid", "touches": [{"kind": "connect", "on_accept": [{"wait_days": 9}]}]}
-        ]}},
-    })
+
+def one_replication(data):
+    config = parse_config(data)
     run_compiled(Simulation(config, "s", ProspectLists(config, np.arange(1), 0, False)), 1)
 
 
@@ -192,12 +191,12 @@ def resident():  # KiB now
         return int(statm.read().split()[1]) * resource.getpagesize() // 1024
 
 
-one_replication(1)  # the loop's code loaded (or compiled: its peak is not the seats')
+one_replication(json.loads(sys.argv[2]))
 before = peak = resident()
 done = threading.Event()
 
 
-def watch():  # the loop runs without the GIL: resident memory sampled as it runs
+def watch():
     global peak
     while not done.is_set():
         peak = max(peak, resident())
@@ -206,11 +205,43 @@ def watch():  # the loop runs without the GIL: resident memory sampled as it run
 
 watcher = threading.Thread(target=watch)
 watcher.start()
-one_replication(int(sys.argv[1]))
+one_replication(json.loads(sys.argv[1]))
 done.set()
 watcher.join()
-print(peak - before)  # KiB
+print(peak - before)
 """
+
+
+def _grown(config: dict[str, Any], small: dict[str, Any]) -> int:
+    """Bytes one replication of `config` adds, measured in a fresh process (_GROWN)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _GROWN, json.dumps(config), json.dumps(small)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout.split()[-1]) * 1024
+
+
+def _connect_on_seats(seats: int) -> dict[str, Any]:
+    return {
+        "accounts": seats,
+        "segments": {"mid": {"size": 100}},
+        "strategies": {
+            "s": {
+                "plan": "free",
+                "playbook": [
+                    {
+                        "segment": "mid",
+                        "touches": [{"kind": "connect", "on_accept": [{"wait_days": 9}]}],
+                    }
+                ],
+            }
+        },
+    }
 
 
 def test_the_memory_estimate_covers_what_each_seat_holds():
@@ -221,85 +252,16 @@ def test_the_memory_estimate_covers_what_each_seat_holds():
     memory a replication of 30,000 seats adds, in a fresh process (sampled as it runs:
     the process's own peak may be an earlier one, numba's compilation where its cache is
     cold)."""
-    import subprocess
-    import sys
-
     from simulator.api import bytes_per_replication
 
     seats = 30_000
-    out = subprocess.run(
-        [sys.executable, "-c", _SEAT_MEMORY, str(seats)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    grown = int(out.stdout.split()[-1]) * 1024
-    config = parse_config(
-        {
-            "accounts": seats,
-            "segments": {"mid": {"size": 100}},
-            "strategies": {
-                "s": {
-                    "plan": "free",
-                    "playbook": [
-                        {
-                            "segment": "mid",
-                            "touches": [{"kind": "connect", "on_accept": [{"wait_days": 9}]}],
-                        }
-                    ],
-                }
-            },
-        }
-    )
-    estimate = bytes_per_replication(config)
+    grown = _grown(_connect_on_seats(seats), _connect_on_seats(1))
+    estimate = bytes_per_replication(parse_config(_connect_on_seats(seats)))
     assert grown <= estimate <= 2 * grown, (grown, estimate)
 
 
-_STARTED_MEMORY = """
-import resource, sys, threading, time
-import numpy as np
-from simulator import parse_config
-from simulator.engine import ProspectLists, Simulation
-from simulator.kernel import run_compiled
-
-def one_replication(size):  # every prospect started on day 0 (an email needs no budget)
-    config = parse_config({
-        "horizon_months": 1,
-        "segments": {"mid": {"size": size, "email_share": 1.0}},
-        "strategies": {"s": {"plan": "free", "playbook": [
-            {"segment": "mid", "touches": [{"kind": "email"}]}
-        ]}},
-    })
-    run_compiled(Simulation(config, "s", ProspectLists(config, np.arange(1), 0, False)), 1)
-
-
-def resident():  # KiB now
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * resource.getpagesize() // 1024
-
-
-one_replication(10)  # the loop's code loaded (or compiled: its peak is not the prospects')
-before = peak = resident()
-done = threading.Event()
-
-
-def watch():  # the loop runs without the GIL: resident memory sampled as it runs
-    global peak
-    while not done.is_set():
-        peak = max(peak, resident())
-        time.sleep(0.001)
-
-
-watcher = threading.Thread(target=watch)
-watcher.start()
-one_replication(int(sys.argv[1]))
-done.set()
-watcher.join()
-print(peak - before)  # KiB
-"""
-
-
 def _email_everyone(size: Any, **entry: Any) -> dict[str, Any]:
+    """Every prospect started on day 0 (an email needs no budget)."""
     return {
         "horizon_months": 1 if size != "unlimited" else 12,
         "segments": {"mid": {"size": size, "email_share": 1.0}},
@@ -318,19 +280,10 @@ def test_the_memory_estimate_covers_what_each_started_prospect_holds(monkeypatch
     unlimited list at new_per_day 1,000,000, a valid value) passed the check and then ran
     out of memory. Measured with 2,000,000 started on day 0 in a fresh process; and such
     a config is now refused before it runs."""
-    import subprocess
-    import sys
-
     import simulator.api as api
 
     size = 2_000_000
-    out = subprocess.run(
-        [sys.executable, "-c", _STARTED_MEMORY, str(size)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    grown = int(out.stdout.split()[-1]) * 1024
+    grown = _grown(_email_everyone(size), _email_everyone(10))
     estimate = api.state_bytes(parse_config(_email_everyone(size)))
     assert grown <= estimate <= 2 * grown, (grown, estimate)
 
