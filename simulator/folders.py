@@ -167,20 +167,24 @@ def _refuse_foreign(folder: Path, what: str) -> None:
         )
     foreign = foreign_files(folder)
     if foreign:
-        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
         raise FolderError(
             f"{shown_path(folder)}: holds files outreach-sim did not write "
-            f"({', '.join(foreign[:3])}{more}); --force replaces only what it wrote: move "
+            f"({_first_few(foreign)}); --force replaces only what it wrote: move "
             f"them, or give another --out. The {what} was left untouched"
         )
     edited = edited_files(folder)
     if edited:
-        more = f" and {len(edited) - 3} more" if len(edited) > 3 else ""
         raise FolderError(
             f"{shown_path(folder)}: holds files changed since outreach-sim wrote them "
-            f"({', '.join(edited[:3])}{more}); --force replaces only what it wrote as it wrote "
+            f"({_first_few(edited)}); --force replaces only what it wrote as it wrote "
             f"it: move them, or give another --out. The {what} was left untouched"
         )
+
+
+def _first_few(names: list[str]) -> str:
+    """Up to three names, and how many more: a line stays readable for a full folder."""
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return ", ".join(names[:3]) + more
 
 
 def check_target(folder: Path, force: bool, what: str = "results folder") -> None:
