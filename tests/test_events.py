@@ -150,6 +150,21 @@ def test_a_strategy_named_with_a_slash_gets_its_events_file(tmp_path, capsys):
     )
 
 
+def _count_blocks(monkeypatch) -> list[int]:
+    """The replications of each block events.simulated_events is asked for, as they come."""
+    import simulator.events as events
+
+    blocks: list[int] = []
+    simulate = events.simulated_events
+
+    def counted(config, strategy, replications, seed=None, first=0):
+        blocks.append(replications - first)
+        return simulate(config, strategy, replications, seed, first=first)
+
+    monkeypatch.setattr(events, "simulated_events", counted)
+    return blocks
+
+
 def test_run_makes_its_events_block_by_block_to_the_same_bytes(tmp_path, monkeypatch):
     """`run --events N` held every touch of the N replications at once (the vectorised
     engine and the table): 1.2 GB for 200 replications of tiered_hybrid, so
@@ -170,14 +185,7 @@ def test_run_makes_its_events_block_by_block_to_the_same_bytes(tmp_path, monkeyp
         ).read_bytes()
         for strategy in config.strategies
     }
-    blocks: list[int] = []
-    simulate = events.simulated_events
-
-    def counted(config, strategy, replications, seed=None, first=0):
-        blocks.append(replications - first)
-        return simulate(config, strategy, replications, seed, first=first)
-
-    monkeypatch.setattr(events, "simulated_events", counted)
+    blocks = _count_blocks(monkeypatch)
     monkeypatch.setattr(events, "EVENTS_MEMORY", 1)  # one replication a block
     out = tmp_path / "out"
     code = main(
@@ -196,14 +204,7 @@ def test_events_blocks_grow_at_most_fourfold(tmp_path, monkeypatch):
     import simulator.events as events
 
     config = scenario("hybrid")
-    blocks: list[int] = []
-    simulate = events.simulated_events
-
-    def counted(config, strategy, replications, seed=None, first=0):
-        blocks.append(replications - first)
-        return simulate(config, strategy, replications, seed, first=first)
-
-    monkeypatch.setattr(events, "simulated_events", counted)
+    blocks = _count_blocks(monkeypatch)
     monkeypatch.setattr(events, "EVENTS_MEMORY", 10**15)  # any block would fit
     start = dt.date(2025, 3, 3)
     strategy = next(iter(config.strategies))
