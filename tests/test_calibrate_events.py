@@ -103,6 +103,20 @@ def _each_on_one_line(expected: list[str], lines: list[str]) -> None:
         assert sum(part in line for line in lines) == 1, (part, lines)
 
 
+def _refused(tmp_path: Path, capsys, name: str, content: str | bytes) -> tuple[Path, list[str]]:
+    """`calibrate --events` of the truth's config on a file `name` holding `content`: the
+    file's path, and the lines of its refusal (exit 2)."""
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump(TRUTH))
+    events = tmp_path / name
+    if isinstance(content, bytes):
+        events.write_bytes(content)
+    else:
+        events.write_text(content)
+    assert main(["calibrate", str(config), "--events", str(events)]) == 2
+    return events, capsys.readouterr().err.strip().splitlines()
+
+
 @pytest.fixture(scope="module")
 def export(tmp_path_factory):
     """The truth's export mid-campaign, written as a tool would, and read back."""
@@ -243,13 +257,8 @@ a6,mid,message_1,2026-01-09,,2026-02-03,2026-02-01
 
 
 def test_a_bad_file_is_one_line_per_mistake_naming_row_and_column(tmp_path, capsys):
-    config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump(TRUTH))
-    events = tmp_path / "bad.csv"
-    events.write_text(BAD_ROWS)
     out = tmp_path / "c.calibrated.yaml"
-    assert main(["calibrate", str(config), "--events", str(events)]) == 2
-    lines = capsys.readouterr().err.strip().splitlines()
+    events, lines = _refused(tmp_path, capsys, "bad.csv", BAD_ROWS)
     expected = [
         "row 3: column replied_date: 2026-01-07 is before the sent date 2026-01-08",
         "row 5: column touch: 'voice_note' is not a touch kind",
@@ -265,12 +274,8 @@ def test_a_bad_file_is_one_line_per_mistake_naming_row_and_column(tmp_path, caps
 
 
 def test_a_missing_column_is_named(tmp_path, capsys):
-    config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump(TRUTH))
-    events = tmp_path / "bad.csv"
-    events.write_text("prospect_id,segment,touch,sent_date\na1,mid,connect_note,2026-01-05\n")
-    assert main(["calibrate", str(config), "--events", str(events)]) == 2
-    lines = capsys.readouterr().err.strip().splitlines()
+    header_only = "prospect_id,segment,touch,sent_date\na1,mid,connect_note,2026-01-05\n"
+    events, lines = _refused(tmp_path, capsys, "bad.csv", header_only)
     assert lines == [
         f"{events}: column replied_date: missing",
         f"{events}: column accepted_date: missing",
@@ -413,13 +418,9 @@ def test_a_mapping_may_name_segments_of_other_configs_the_file_does_not_use(tmp_
 
 def test_a_message_the_config_has_no_rate_for_is_refused_by_row(tmp_path, capsys):
     """The same in the schema's own names: the rows, the first few, then how many more."""
-    config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump(TRUTH))
     rows = [f"a{i},mid,message_3,2026-01-{5 + i:02d},,,2026-02-01" for i in range(ROWS_SHOWN + 3)]
-    events = tmp_path / "e.csv"
-    events.write_text("\n".join([BAD_ROWS.splitlines()[0], *rows]) + "\n")
-    assert main(["calibrate", str(config), "--events", str(events)]) == 2
-    lines = capsys.readouterr().err.strip().splitlines()
+    text = "\n".join([BAD_ROWS.splitlines()[0], *rows]) + "\n"
+    events, lines = _refused(tmp_path, capsys, "e.csv", text)
     assert len(lines) == ROWS_SHOWN + 1
     assert lines[0] == (
         f"{events}: row 2: column touch: 'message_3': segment mid has rates for message_1 "
@@ -483,13 +484,9 @@ def test_a_date_format_that_matches_no_value_is_one_line_per_column(tmp_path, ca
 
 
 def test_a_mistake_on_many_rows_shows_the_first_few_then_counts(tmp_path, capsys):
-    config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump(TRUTH))
     rows = [f",mid,connect_note,2026-01-{5 + i:02d},,,2026-02-01" for i in range(12)]
-    events = tmp_path / "e.csv"
-    events.write_text("\n".join([BAD_ROWS.splitlines()[0], *rows]) + "\n")
-    assert main(["calibrate", str(config), "--events", str(events)]) == 2
-    lines = capsys.readouterr().err.strip().splitlines()
+    text = "\n".join([BAD_ROWS.splitlines()[0], *rows]) + "\n"
+    events, lines = _refused(tmp_path, capsys, "e.csv", text)
     assert lines[:ROWS_SHOWN] == [
         f"{events}: row {i + 2}: column prospect_id: empty" for i in range(ROWS_SHOWN)
     ]
@@ -684,13 +681,10 @@ def test_a_csv_saved_with_semicolons_or_as_unicode_text_reads_as_the_comma_file(
 def test_rows_keep_their_spreadsheet_numbers_after_a_blank_row(tmp_path, capsys):
     """A blank line and a row of empty cells hold no touch and are skipped, and the rows
     after them are still numbered as a spreadsheet shows them (they were one less)."""
-    config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump(TRUTH))
-    events = tmp_path / "blank.csv"
-    lines = BAD_ROWS.splitlines()  # row 3 (line 3) has a reply before its send
-    events.write_text("\n".join([lines[0], "", ",,,,,,", *lines[1:4]]) + "\n")
-    assert main(["calibrate", str(config), "--events", str(events)]) == 2
-    assert capsys.readouterr().err.strip().splitlines() == [
+    rows = BAD_ROWS.splitlines()  # row 3 (line 3) has a reply before its send
+    text = "\n".join([rows[0], "", ",,,,,,", *rows[1:4]]) + "\n"
+    events, lines = _refused(tmp_path, capsys, "blank.csv", text)
+    assert lines == [
         f"{events}: row 5: column replied_date: 2026-01-07 is before the sent date 2026-01-08"
     ]
 
@@ -698,13 +692,10 @@ def test_rows_keep_their_spreadsheet_numbers_after_a_blank_row(tmp_path, capsys)
 def test_a_row_with_more_values_than_the_header_is_one_line_naming_it(tmp_path, capsys):
     """An unquoted comma in a cell: one line naming the row (it was pandas' "Error
     tokenizing data. C error: ..." over two lines)."""
-    config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump(TRUTH))
-    events = tmp_path / "ragged.csv"
-    lines = BAD_ROWS.splitlines()
-    events.write_text("\n".join([lines[0], lines[3], lines[3].replace("a2", "Smith, J")]) + "\n")
-    assert main(["calibrate", str(config), "--events", str(events)]) == 2
-    assert capsys.readouterr().err.strip().splitlines() == [
+    rows = BAD_ROWS.splitlines()
+    text = "\n".join([rows[0], rows[3], rows[3].replace("a2", "Smith, J")]) + "\n"
+    events, lines = _refused(tmp_path, capsys, "ragged.csv", text)
+    assert lines == [
         f"{events}: row 3: 8 values, the header has 7 columns (a value with a ',' in it "
         "needs quotes)"
     ]
@@ -724,29 +715,21 @@ def test_a_row_with_more_values_than_the_header_is_one_line_naming_it(tmp_path, 
 def test_a_file_that_is_not_utf_8_csv_is_one_line_saying_how_to_save_it(
     tmp_path, capsys, content, reason
 ):
-    config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump(TRUTH))
-    events = tmp_path / "export.csv"
-    events.write_bytes(content)
-    assert main(["calibrate", str(config), "--events", str(events)]) == 2
-    lines = capsys.readouterr().err.strip().splitlines()
+    events, lines = _refused(tmp_path, capsys, "export.csv", content)
     assert lines == [f"{events}: {reason}: save it as CSV UTF-8"]
 
 
 def test_a_second_reply_of_one_prospect_is_one_line_naming_both_rows(tmp_path, capsys):
     """A prospect replies once: a file that repeats a lead's reply on each of its rows
     would have each counted as an outcome of its touch (both messages 'replied')."""
-    config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump(TRUTH))
-    events = tmp_path / "replies.csv"
-    events.write_text(
+    text = (
         "prospect_id,segment,touch,sent_date,accepted_date,replied_date,export_date\n"
         "a1,mid,connect_note,2026-01-05,2026-01-08,,2026-02-01\n"
         "a1,mid,message_1,2026-01-08,,2026-01-13,2026-02-01\n"
         "a1,mid,message_2,2026-01-12,,2026-01-13,2026-02-01\n"
     )
-    assert main(["calibrate", str(config), "--events", str(events)]) == 2
-    assert capsys.readouterr().err.strip().splitlines() == [
+    events, lines = _refused(tmp_path, capsys, "replies.csv", text)
+    assert lines == [
         f"{events}: row 4: column replied_date: a second reply of prospect 'a1' (row 3 has "
         "one): a prospect replies once, to one touch (does the file repeat a lead's reply on "
         "each of its rows?)"
@@ -792,17 +775,14 @@ def test_a_header_with_spaces_around_a_name_finds_the_column(tmp_path):
 def test_several_export_dates_are_held_against_the_first_given(tmp_path, capsys):
     """Row 2 leaves the export date empty: it said every other row's date "differs from
     row 2's NaT"; the first date given is the one the others are held against."""
-    config = tmp_path / "c.yaml"
-    config.write_text(yaml.safe_dump(TRUTH))
-    events = tmp_path / "export.csv"
-    events.write_text(
+    text = (
         "prospect_id,segment,touch,sent_date,accepted_date,replied_date,export_date\n"
         "a1,mid,connect_note,2026-01-05,,,\n"
         "a2,mid,connect_note,2026-01-05,,,2026-02-01\n"
         "a3,mid,connect_note,2026-01-05,,,2026-02-02\n"
     )
-    assert main(["calibrate", str(config), "--events", str(events)]) == 2
-    assert capsys.readouterr().err.strip().splitlines() == [
+    events, lines = _refused(tmp_path, capsys, "export.csv", text)
+    assert lines == [
         f"{events}: row 4: column export_date: 2026-02-02 differs from row 3's 2026-02-01 "
         "(a file has one export date)"
     ]
